@@ -1,0 +1,41 @@
+# hybridmarket: `make help` lists the targets.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test lint typecheck unit idl bench clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv and install the project into it
+
+run: setup ## Set up and start the system on embedded defaults
+	$(BIN)/hybridmarket up
+
+lint: setup ## ruff (lint + format check)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: setup ## mypy (strict for the program model and codecs)
+	$(BIN)/mypy
+
+test: setup lint typecheck ## Set up, lint, type-check and run the whole test suite
+	$(BIN)/pytest -q
+
+idl: setup ## Regenerate idl/hybridmarket.json from the program model
+	$(BIN)/hybridmarket idl > idl/hybridmarket.json
+
+bench: setup ## Run the benchmarks in bench/
+	$(BIN)/python bench/lmsr.py
+
+clean: ## Remove .venv and caches (keeps .hybridmarket/ data)
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Pure codecs: borsh and Anchor's discriminators. No I/O."""
