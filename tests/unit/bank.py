@@ -1,0 +1,133 @@
+"""An in-memory bank that runs the program model the way a runtime would, for unit tests.
+
+It is deliberately tiny: accounts in a dict, one instruction at a time, signer flags taken from
+the keys that "signed", and the runtime's own checks (lamports conserved, read-only accounts
+untouched) asserted on every call. The real runtime is the local validator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from solders.instruction import Instruction
+from solders.pubkey import Pubkey
+
+from hybridmarket.program.accounts import (
+    AccountState,
+    ConfigParams,
+    GlobalConfig,
+    MarketAccount,
+    UserPosition,
+    VoteRecord,
+)
+from hybridmarket.program.ids import PROGRAM_ID, config_pda, market_pda, position_pda, vote_pda
+from hybridmarket.program.processor import process_instruction
+from hybridmarket.program.runtime import (
+    SYSTEM_PROGRAM_ID,
+    AccountInfo,
+    Clock,
+    ProcessResult,
+)
+
+SOL = 1_000_000_000
+
+
+@dataclass
+class Acc:
+    lamports: int = 0
+    owner: Pubkey = SYSTEM_PROGRAM_ID
+    data: bytes = b""
+
+
+@dataclass
+class Bank:
+    accounts: dict[Pubkey, Acc] = field(default_factory=dict)
+    now: int = 1_700_000_000
+    slot: int = 1
+
+    def fund(self, key: Pubkey, lamports: int) -> None:
+        self.accounts.setdefault(key, Acc()).lamports += lamports
+
+    def balance(self, key: Pubkey) -> int:
+        return self.accounts.get(key, Acc()).lamports
+
+    def total_lamports(self) -> int:
+        return sum(a.lamports for a in self.accounts.values())
+
+    def advance(self, seconds: int) -> None:
+        self.now += seconds
+        self.slot += max(1, seconds * 5 // 2)
+
+    def run(self, ix: Instruction, *signers: Pubkey) -> ProcessResult:
+        infos = []
+        for meta in ix.accounts:
+            a = self.accounts.get(meta.pubkey, Acc())
+            infos.append(
+                AccountInfo(
+                    key=meta.pubkey,
+                    lamports=a.lamports,
+                    owner=a.owner,
+                    data=a.data,
+                    is_signer=meta.is_signer and meta.pubkey in signers,
+                    is_writable=meta.is_writable,
+                    executable=meta.pubkey == SYSTEM_PROGRAM_ID,
+                )
+            )
+        before = sum({i.key: i.lamports for i in infos}.values())
+        result = process_instruction(
+            ix.program_id, infos, bytes(ix.data), Clock(self.slot, self.now)
+        )
+        after = {a.key: a for a in result.accounts}
+        assert sum(a.lamports for a in after.values()) == before, "lamports not conserved"
+        for old in infos:
+            new = after[old.key]
+            if not old.is_writable:
+                assert (new.lamports, new.owner, new.data) == (old.lamports, old.owner, old.data)
+        if result.ok:
+            for key, a in after.items():
+                self.accounts[key] = Acc(a.lamports, a.owner, a.data)
+        else:
+            assert tuple(result.accounts) == tuple(infos), "a failed instruction changed state"
+        self.slot += 1
+        return result
+
+    def ok(self, ix: Instruction, *signers: Pubkey) -> ProcessResult:
+        r = self.run(ix, *signers)
+        assert r.ok, "\n".join(r.logs)
+        return r
+
+    def fails(self, code: int, ix: Instruction, *signers: Pubkey) -> ProcessResult:
+        r = self.run(ix, *signers)
+        assert r.error is not None, f"expected error {code}, got success"
+        assert r.error.custom == code, f"expected {code}, got {r.error}\n" + "\n".join(r.logs)
+        return r
+
+    def load(self, key: Pubkey, cls: type[AccountState]) -> AccountState:
+        return cls.from_account_data(self.accounts[key].data)
+
+    def config(self) -> GlobalConfig:
+        c = self.load(config_pda()[0], GlobalConfig)
+        assert isinstance(c, GlobalConfig)
+        return c
+
+    def market(self, market_id: bytes) -> MarketAccount:
+        m = self.load(market_pda(market_id)[0], MarketAccount)
+        assert isinstance(m, MarketAccount)
+        return m
+
+    def position(self, market_id: bytes, user: Pubkey) -> UserPosition:
+        p = self.load(position_pda(market_pda(market_id)[0], user)[0], UserPosition)
+        assert isinstance(p, UserPosition)
+        return p
+
+    def vote(self, market_id: bytes, user: Pubkey, kind: int) -> VoteRecord:
+        v = self.load(vote_pda(market_pda(market_id)[0], user, kind)[0], VoteRecord)
+        assert isinstance(v, VoteRecord)
+        return v
+
+
+def default_params(backend: Pubkey, fee_wallet: Pubkey, **changes: object) -> ConfigParams:
+    return ConfigParams.default(backend, fee_wallet).with_changes(**changes)
+
+
+__all__ = ["PROGRAM_ID", "SOL", "Bank", "default_params"]
