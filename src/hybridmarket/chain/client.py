@@ -1,0 +1,400 @@
+"""The program client: read and decode the program's accounts, build and send its transactions,
+and read transactions back with their events.
+
+Built on solana-py's `AsyncClient`, every call going through `RpcGateway` for retries and
+error mapping. Instructions come from `hybridmarket.program.builders`; this module only adds
+blockhashes, signatures, sending and confirmation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import base58
+from solana.rpc.async_api import AsyncClient
+from solana.rpc.commitment import Commitment, Confirmed
+from solana.rpc.models import MemcmpOpts, TxOpts
+from solders.hash import Hash
+from solders.instruction import Instruction
+from solders.keypair import Keypair
+from solders.message import MessageV0
+from solders.pubkey import Pubkey
+from solders.signature import Signature
+from solders.transaction import VersionedTransaction
+
+from hybridmarket.chain.errors import (
+    RpcError,
+    RpcUnavailable,
+    TransactionExpired,
+    TransactionFailed,
+)
+from hybridmarket.chain.events import ParsedEvent, parse_program_events
+from hybridmarket.chain.gateway import RetryPolicy, RpcGateway
+from hybridmarket.codec.borsh import BorshError
+from hybridmarket.program.accounts import (
+    AccountState,
+    GlobalConfig,
+    MarketAccount,
+    MarketState,
+    UserPosition,
+    VoteKind,
+    VoteRecord,
+)
+from hybridmarket.program.ids import PROGRAM_ID, config_pda, market_pda, position_pda, vote_pda
+
+A = TypeVar("A", bound=AccountState)
+MAX_MULTIPLE_ACCOUNTS = 100
+_COMMITMENT_RANK = {"processed": 0, "confirmed": 1, "finalized": 2}
+
+
+@dataclass(frozen=True, slots=True)
+class SentTransaction:
+    signature: str
+    slot: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionInfo:
+    """A transaction read back from the chain, with our program's events decoded."""
+
+    signature: str
+    slot: int
+    block_time: int | None
+    err: Any
+    logs: tuple[str, ...]
+    events: tuple[ParsedEvent, ...]
+    truncated: bool
+    fee: int
+
+    @property
+    def ok(self) -> bool:
+        return self.err is None
+
+
+def _status_name(value: Any) -> str:
+    return str(value).rsplit(".", 1)[-1].lower() if value is not None else ""
+
+
+class ChainClient:
+    """Async client for the market program over Solana JSON-RPC."""
+
+    def __init__(
+        self,
+        rpc_url: str,
+        *,
+        program_id: Pubkey = PROGRAM_ID,
+        commitment: Commitment = Confirmed,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.rpc_url = rpc_url
+        self.program_id = program_id
+        self.commitment = commitment
+        self.gateway = RpcGateway(policy)
+        self.rpc = AsyncClient(rpc_url, commitment=commitment, timeout=self.gateway.policy.timeout)
+
+    async def __aenter__(self) -> ChainClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.rpc.close()
+
+    # ---- basic reads -------------------------------------------------------------------------
+    async def get_slot(self, commitment: Commitment | None = None) -> int:
+        resp = await self.gateway.call(
+            "getSlot", lambda: self.rpc.get_slot(commitment or self.commitment)
+        )
+        return int(resp.value)
+
+    async def get_balance(self, key: Pubkey, commitment: Commitment | None = None) -> int:
+        resp = await self.gateway.call(
+            "getBalance", lambda: self.rpc.get_balance(key, commitment or self.commitment)
+        )
+        return int(resp.value)
+
+    async def is_healthy(self) -> bool:
+        try:
+            resp = await self.gateway.call("getHealth", self.rpc.is_connected)
+        except Exception:
+            return False
+        return bool(resp)
+
+    async def latest_blockhash(self) -> tuple[Hash, int]:
+        resp = await self.gateway.call(
+            "getLatestBlockhash", lambda: self.rpc.get_latest_blockhash(self.commitment)
+        )
+        return resp.value.blockhash, resp.value.last_valid_block_height
+
+    async def request_airdrop(self, key: Pubkey, lamports: int, *, confirm: bool = True) -> str:
+        resp = await self.gateway.call(
+            "requestAirdrop", lambda: self.rpc.request_airdrop(key, lamports, self.commitment)
+        )
+        sig = str(resp.value)
+        if confirm:
+            await self.confirm(sig)
+        return sig
+
+    # ---- accounts ----------------------------------------------------------------------------
+    async def get_account_data(self, key: Pubkey) -> tuple[int, Pubkey, bytes] | None:
+        """(lamports, owner, data) of an account, None if it does not exist."""
+        resp = await self.gateway.call(
+            "getAccountInfo",
+            lambda: self.rpc.get_account_info(key, self.commitment, encoding="base64"),
+        )
+        acc = resp.value
+        return None if acc is None else (acc.lamports, acc.owner, bytes(acc.data))
+
+    async def get_multiple_raw(
+        self, keys: Sequence[Pubkey]
+    ) -> list[tuple[int, Pubkey, bytes] | None]:
+        out: list[tuple[int, Pubkey, bytes] | None] = []
+        for i in range(0, len(keys), MAX_MULTIPLE_ACCOUNTS):
+            batch = list(keys[i : i + MAX_MULTIPLE_ACCOUNTS])
+            resp = await self.gateway.call(
+                "getMultipleAccounts",
+                lambda batch=batch: self.rpc.get_multiple_accounts(batch, self.commitment),  # type: ignore[misc]
+            )
+            out.extend(
+                None if a is None else (a.lamports, a.owner, bytes(a.data)) for a in resp.value
+            )
+        return out
+
+    def _decode(self, raw: tuple[int, Pubkey, bytes] | None, cls: type[A]) -> A | None:
+        if raw is None:
+            return None
+        _lamports, owner, data = raw
+        if owner != self.program_id:
+            raise RpcError(f"account is owned by {owner}, not the program {self.program_id}")
+        try:
+            return cls.from_account_data(data)
+        except BorshError as e:
+            raise RpcError(f"cannot decode {cls.__name__}: {e}") from None
+
+    async def get_config(self) -> GlobalConfig | None:
+        return self._decode(
+            await self.get_account_data(config_pda(self.program_id)[0]), GlobalConfig
+        )
+
+    async def get_market(self, market_id: bytes) -> MarketAccount | None:
+        key = market_pda(market_id, self.program_id)[0]
+        return self._decode(await self.get_account_data(key), MarketAccount)
+
+    async def get_markets(self, market_ids: Sequence[bytes]) -> list[MarketAccount | None]:
+        """Markets by id, in order, through getMultipleAccounts in batches of 100."""
+        keys = [market_pda(m, self.program_id)[0] for m in market_ids]
+        return [self._decode(r, MarketAccount) for r in await self.get_multiple_raw(keys)]
+
+    async def get_position(self, market_id: bytes, user: Pubkey) -> UserPosition | None:
+        market = market_pda(market_id, self.program_id)[0]
+        key = position_pda(market, user, self.program_id)[0]
+        return self._decode(await self.get_account_data(key), UserPosition)
+
+    async def get_vote_record(
+        self, market_id: bytes, user: Pubkey, kind: VoteKind
+    ) -> VoteRecord | None:
+        market = market_pda(market_id, self.program_id)[0]
+        key = vote_pda(market, user, int(kind), self.program_id)[0]
+        return self._decode(await self.get_account_data(key), VoteRecord)
+
+    async def _program_accounts(
+        self, cls: type[A], memcmp: Sequence[tuple[int, bytes]] = ()
+    ) -> list[tuple[Pubkey, A]]:
+        filters: list[int | MemcmpOpts] = [
+            cls.SPACE,
+            MemcmpOpts(offset=0, bytes=base58.b58encode(cls.DISCRIMINATOR).decode()),
+            *(MemcmpOpts(offset=o, bytes=base58.b58encode(v).decode()) for o, v in memcmp),
+        ]
+        resp = await self.gateway.call(
+            "getProgramAccounts",
+            lambda: self.rpc.get_program_accounts(
+                self.program_id, self.commitment, encoding="base64", filters=filters
+            ),
+        )
+        out = []
+        for item in resp.value:
+            decoded = self._decode(
+                (item.account.lamports, item.account.owner, bytes(item.account.data)), cls
+            )
+            assert decoded is not None
+            out.append((item.pubkey, decoded))
+        return out
+
+    async def list_markets(
+        self, state: MarketState | None = None
+    ) -> list[tuple[Pubkey, MarketAccount]]:
+        memcmp = [] if state is None else [(MarketAccount.OFFSET_STATE, bytes([int(state)]))]
+        return await self._program_accounts(MarketAccount, memcmp)
+
+    async def list_positions(
+        self, *, market_id: bytes | None = None, user: Pubkey | None = None
+    ) -> list[tuple[Pubkey, UserPosition]]:
+        memcmp: list[tuple[int, bytes]] = []
+        if market_id is not None:
+            memcmp.append(
+                (UserPosition.OFFSET_MARKET, bytes(market_pda(market_id, self.program_id)[0]))
+            )
+        if user is not None:
+            memcmp.append((UserPosition.OFFSET_USER, bytes(user)))
+        return await self._program_accounts(UserPosition, memcmp)
+
+    async def list_vote_records(
+        self, market_id: bytes, kind: VoteKind | None = None
+    ) -> list[tuple[Pubkey, VoteRecord]]:
+        memcmp = [(VoteRecord.OFFSET_MARKET, bytes(market_pda(market_id, self.program_id)[0]))]
+        if kind is not None:
+            memcmp.append((VoteRecord.OFFSET_KIND, bytes([int(kind)])))
+        return await self._program_accounts(VoteRecord, memcmp)
+
+    # ---- transactions ------------------------------------------------------------------------
+    @staticmethod
+    def build_signed(
+        instructions: Sequence[Instruction],
+        payer: Keypair,
+        signers: Sequence[Keypair],
+        blockhash: Hash,
+    ) -> VersionedTransaction:
+        msg = MessageV0.try_compile(payer.pubkey(), list(instructions), [], blockhash)
+        unique = {k.pubkey(): k for k in (payer, *signers)}
+        return VersionedTransaction(msg, list(unique.values()))
+
+    async def build_unsigned(
+        self, instructions: Sequence[Instruction], payer: Pubkey
+    ) -> tuple[str, int]:
+        """A base64 v0 transaction with a fresh blockhash and empty signatures, for a wallet to
+        sign (the Solana Actions convention), and the last block height at which it is valid."""
+        blockhash, last_valid = await self.latest_blockhash()
+        msg = MessageV0.try_compile(payer, list(instructions), [], blockhash)
+        tx = VersionedTransaction.populate(
+            msg, [Signature.default()] * msg.header.num_required_signatures
+        )
+        return base64.b64encode(bytes(tx)).decode(), last_valid
+
+    async def send_raw(self, raw: bytes, *, skip_preflight: bool = False) -> str:
+        """Send a signed wire transaction; PreflightFailed if its simulation fails."""
+        opts = TxOpts(skip_preflight=skip_preflight, preflight_commitment=self.commitment)
+        resp = await self.gateway.call(
+            "sendTransaction", lambda: self.rpc.send_raw_transaction(raw, opts)
+        )
+        return str(resp.value)
+
+    async def send(
+        self,
+        instructions: Sequence[Instruction],
+        payer: Keypair,
+        signers: Sequence[Keypair] = (),
+        *,
+        commitment: str = "confirmed",
+        skip_preflight: bool = False,
+        timeout: float = 60.0,
+    ) -> SentTransaction:
+        """Sign, send and confirm; raises TransactionFailed if it executed and failed."""
+        blockhash, last_valid = await self.latest_blockhash()
+        tx = self.build_signed(instructions, payer, signers, blockhash)
+        sig = await self.send_raw(bytes(tx), skip_preflight=skip_preflight)
+        slot = await self.confirm(
+            sig, commitment=commitment, last_valid_block_height=last_valid, timeout=timeout
+        )
+        return SentTransaction(sig, slot)
+
+    async def signature_status(self, signature: str) -> tuple[int, Any, str] | None:
+        """(slot, err JSON, confirmation status) of a signature, None if the node has not seen it."""
+        resp = await self.gateway.call(
+            "getSignatureStatuses",
+            lambda: self.rpc.get_signature_statuses([Signature.from_string(signature)], True),
+        )
+        st = resp.value[0]
+        if st is None:
+            return None
+        err = json.loads(resp.to_json())["result"]["value"][0]["err"]
+        return st.slot, err, _status_name(st.confirmation_status)
+
+    async def confirm(
+        self,
+        signature: str,
+        *,
+        commitment: str = "confirmed",
+        last_valid_block_height: int | None = None,
+        timeout: float = 60.0,
+        poll: float = 0.2,
+    ) -> int:
+        """Wait until `signature` reaches `commitment`; returns its slot.
+
+        Raises TransactionFailed if it landed with an error (with its logs), TransactionExpired
+        if its blockhash expired first, and RpcUnavailable if `timeout` passes.
+        """
+        want = _COMMITMENT_RANK[commitment]
+        deadline = time.monotonic() + timeout
+        while True:
+            st = await self.signature_status(signature)
+            if st is not None:
+                slot, err, status = st
+                if err is not None:
+                    info = await self.get_transaction(signature)
+                    raise TransactionFailed(err, list(info.logs) if info else [], signature)
+                if _COMMITMENT_RANK.get(status, -1) >= want:
+                    return slot
+            elif last_valid_block_height is not None:
+                height = await self.gateway.call(
+                    "getBlockHeight", lambda: self.rpc.get_block_height(self.commitment)
+                )
+                if height.value > last_valid_block_height:
+                    raise TransactionExpired(f"{signature}: blockhash expired before it landed")
+            if time.monotonic() > deadline:
+                raise RpcUnavailable(f"{signature}: not {commitment} after {timeout:.0f}s")
+            await asyncio.sleep(poll)
+
+    async def get_transaction(
+        self, signature: str, commitment: Commitment = Confirmed
+    ) -> TransactionInfo | None:
+        resp = await self.gateway.call(
+            "getTransaction",
+            lambda: self.rpc.get_transaction(
+                Signature.from_string(signature),
+                "json",
+                commitment,
+                max_supported_transaction_version=0,
+            ),
+        )
+        if resp.value is None:
+            return None
+        raw = json.loads(resp.to_json())["result"]
+        meta = raw.get("meta") or {}
+        logs = list(meta.get("logMessages") or [])
+        err = meta.get("err")
+        parsed = parse_program_events(logs, self.program_id)
+        return TransactionInfo(
+            signature=signature,
+            slot=int(raw["slot"]),
+            block_time=raw.get("blockTime"),
+            err=err,
+            logs=tuple(logs),
+            # A failed transaction's events were rolled back with it.
+            events=parsed.events if err is None else (),
+            truncated=parsed.truncated,
+            fee=int(meta.get("fee") or 0),
+        )
+
+    async def signatures_for_program(
+        self, *, before: str | None = None, until: str | None = None, limit: int = 1000
+    ) -> list[tuple[str, int, Any, int | None]]:
+        """One page of (signature, slot, err, blockTime) for the program, newest first."""
+        resp = await self.gateway.call(
+            "getSignaturesForAddress",
+            lambda: self.rpc.get_signatures_for_address(
+                self.program_id,
+                before=Signature.from_string(before) if before else None,
+                until=Signature.from_string(until) if until else None,
+                limit=limit,
+                commitment=self.commitment,
+            ),
+        )
+        rows = json.loads(resp.to_json())["result"]
+        return [(r["signature"], r["slot"], r["err"], r.get("blockTime")) for r in rows]
