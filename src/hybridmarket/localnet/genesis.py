@@ -1,0 +1,188 @@
+"""A fresh ledger's first slots: keypair files, genesis accounts, funding, GlobalConfig.
+
+Key files are Solana CLI keypairs (`solana-keygen` format: a JSON array of 64 integers, as
+`Keypair.to_json()` writes) with mode 0600, in the ledger directory:
+
+- `faucet.json`: holds the supply; `requestAirdrop` and the funding below spend from it.
+- `admin.json`: the program's admin (signs `initialize_config`).
+- `backend-authority.json`: the backend's signing key (approve/finalize/cancel).
+- `protocol-fee-wallet.json`: receives the protocol fee.
+
+Slot 0 holds the genesis accounts (faucet, system program, compute-budget program, the market
+program's executable account). Slot 1 holds real, signed transactions: the faucet funds the
+three keys, then the admin initialises the program's GlobalConfig. They go through the same
+pipeline as any client's, so an indexer sees them (and the ConfigInitialized event) like any
+other transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from solders.hash import Hash
+from solders.instruction import Instruction
+from solders.keypair import Keypair
+from solders.message import Message
+from solders.pubkey import Pubkey
+from solders.system_program import TransferParams, transfer
+from solders.transaction import VersionedTransaction
+
+from hybridmarket.localnet.executor import (
+    BPF_LOADER_UPGRADEABLE_ID,
+    COMPUTE_BUDGET_ID,
+    NATIVE_LOADER_ID,
+    Account,
+)
+from hybridmarket.program.runtime import LAMPORTS_PER_SOL, SYSTEM_PROGRAM_ID
+
+log = logging.getLogger(__name__)
+
+FAUCET_LAMPORTS = 500_000_000 * LAMPORTS_PER_SOL
+KEY_FUNDING_LAMPORTS = 1_000 * LAMPORTS_PER_SOL
+FEE_WALLET_FUNDING_LAMPORTS = 1 * LAMPORTS_PER_SOL
+
+FAUCET_FILE = "faucet.json"
+ADMIN_FILE = "admin.json"
+BACKEND_FILE = "backend-authority.json"
+FEE_WALLET_FILE = "protocol-fee-wallet.json"
+
+
+def write_keypair(path: Path, kp: Keypair) -> None:
+    """Write a Solana CLI keypair file, readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(kp.to_json())
+    os.chmod(path, 0o600)
+
+
+def read_keypair(path: Path) -> Keypair:
+    return Keypair.from_bytes(bytes(json.loads(path.read_text())))
+
+
+def load_or_create_keypair(path: Path) -> Keypair:
+    if path.exists():
+        return read_keypair(path)
+    kp = Keypair()
+    write_keypair(path, kp)
+    return kp
+
+
+@dataclass(slots=True)
+class GenesisKeys:
+    faucet: Keypair
+    admin: Keypair
+    backend: Keypair
+    fee_wallet: Keypair
+    paths: dict[str, Path]
+
+
+def prepare_keys(
+    ledger: Path,
+    *,
+    admin_keypair: Path | None = None,
+    backend_keypair: Path | None = None,
+) -> GenesisKeys:
+    """Load or create the key files (given paths are used as they are, never copied)."""
+    paths = {
+        "faucet": ledger / FAUCET_FILE,
+        "admin": admin_keypair or ledger / ADMIN_FILE,
+        "backend_authority": backend_keypair or ledger / BACKEND_FILE,
+        "protocol_fee_wallet": ledger / FEE_WALLET_FILE,
+    }
+    return GenesisKeys(
+        faucet=load_or_create_keypair(paths["faucet"]),
+        admin=load_or_create_keypair(paths["admin"]),
+        backend=load_or_create_keypair(paths["backend_authority"]),
+        fee_wallet=load_or_create_keypair(paths["protocol_fee_wallet"]),
+        paths=paths,
+    )
+
+
+def genesis_accounts(faucet: Pubkey, program_id: Pubkey | None) -> dict[Pubkey, Account]:
+    accounts = {
+        faucet: Account(FAUCET_LAMPORTS, SYSTEM_PROGRAM_ID, b""),
+        SYSTEM_PROGRAM_ID: Account(1, NATIVE_LOADER_ID, b"system_program", True),
+        COMPUTE_BUDGET_ID: Account(1, NATIVE_LOADER_ID, b"compute_budget_program", True),
+    }
+    if program_id is not None:
+        # Stands in for an upgradeable program account (its ProgramData is not modelled).
+        accounts[program_id] = Account(1_141_440, BPF_LOADER_UPGRADEABLE_ID, bytes(36), True)
+    return accounts
+
+
+def load_config_file(path: Path | None) -> dict[str, Any]:
+    """ConfigParams overrides from a TOML or JSON file (a flat table of field names)."""
+    if path is None:
+        return {}
+    text = path.read_text()
+    data: Any = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a table of ConfigParams fields")
+    table = data.get("config", data)
+    if not isinstance(table, dict):
+        raise ValueError(f"{path}: [config] must be a table")
+    return dict(table)
+
+
+def funding_transaction(keys: GenesisKeys, blockhash: Hash) -> VersionedTransaction:
+    ixs = [
+        transfer(TransferParams(from_pubkey=keys.faucet.pubkey(), to_pubkey=k, lamports=amount))
+        for k, amount in (
+            (keys.admin.pubkey(), KEY_FUNDING_LAMPORTS),
+            (keys.backend.pubkey(), KEY_FUNDING_LAMPORTS),
+            (keys.fee_wallet.pubkey(), FEE_WALLET_FUNDING_LAMPORTS),
+        )
+    ]
+    msg = Message.new_with_blockhash(ixs, keys.faucet.pubkey(), blockhash)
+    return VersionedTransaction(msg, [keys.faucet])
+
+
+def config_instruction(
+    keys: GenesisKeys, program_id: Pubkey, overrides: dict[str, Any]
+) -> Instruction | None:
+    """`initialize_config` from the program's builders, or None if the model is not there."""
+    try:
+        from hybridmarket.program import accounts as program_accounts
+        from hybridmarket.program import builders
+    except ImportError:
+        log.warning("program builders not available: GlobalConfig not initialised")
+        return None
+    params_cls: Any = program_accounts.ConfigParams
+    params = params_cls.default(keys.backend.pubkey(), keys.fee_wallet.pubkey())
+    if overrides:
+        params = _apply_overrides(params, overrides)
+    make: Callable[..., Instruction] = builders.initialize_config
+    return make(keys.admin.pubkey(), params, program_id)
+
+
+def _apply_overrides(params: Any, overrides: dict[str, Any]) -> Any:
+    import dataclasses
+
+    converted: dict[str, Any] = {}
+    for name, value in overrides.items():
+        current = getattr(params, name)
+        converted[name] = Pubkey.from_string(value) if isinstance(current, Pubkey) else value
+    if dataclasses.is_dataclass(params) and not isinstance(params, type):
+        return dataclasses.replace(params, **converted)
+    replace = getattr(params, "replace", None)
+    if callable(replace):
+        return replace(**converted)
+    raise TypeError("ConfigParams cannot be overridden")
+
+
+def config_transaction(
+    keys: GenesisKeys, program_id: Pubkey, overrides: dict[str, Any], blockhash: Hash
+) -> VersionedTransaction | None:
+    ix = config_instruction(keys, program_id, overrides)
+    if ix is None:
+        return None
+    msg = Message.new_with_blockhash([ix], keys.admin.pubkey(), blockhash)
+    return VersionedTransaction(msg, [keys.admin])
