@@ -361,7 +361,7 @@ def ln2_convergent_denominators(limit: int) -> list[int]:
     """Denominators of the continued-fraction convergents of ln 2, up to and one past `limit`."""
     with mp.workdps(120):
         x = log(2)
-        dens = [0, 1]  # q_{-2}, q_{-1}
+        dens = [1, 0]  # q_{-2}, q_{-1}
         while dens[-1] <= limit:
             a = int(x)
             dens.append(a * dens[-1] + dens[-2])
@@ -374,7 +374,9 @@ def test_no_b_in_range_puts_b_ln2_near_an_integer() -> None:
     distance from b·ln 2 to the nearest integer, over 1 ≤ b < q_{n+1}, is smallest at the
     convergent denominator q_n; it stays above 2^-60, while the module's error is below 2^-74."""
     dens = ln2_convergent_denominators(MAX_B)
+    assert dens[:6] == [1, 1, 3, 10, 13, 88]  # ln 2 = [0; 1, 2, 3, 1, 6, …]
     q_n = max(q for q in dens if q <= MAX_B)
+    assert q_n == 416_024_953_243_748
     with mp.workdps(120):
         gap = abs(q_n * log(2) - mp.nint(q_n * log(2)))
     assert gap > mpf(2) ** -60

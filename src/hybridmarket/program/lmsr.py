@@ -85,7 +85,7 @@ class LmsrError(ValueError):
     """Bad input: wrong type, negative, zero where a positive value is required, out of range."""
 
 
-class TradeOutOfRange(LmsrError):  # noqa: N818 (name fixed by the program's interface)
+class TradeOutOfRange(LmsrError):
     """A trade that would leave the supported range: more shares than MAX_SHARES on a side,
     selling more than is outstanding, or a sale too small to cover its fees."""
 
@@ -318,8 +318,8 @@ def min_initial_liquidity(b: int) -> int:
     """``ceil(b·ln 2)``: the LMSR's worst-case loss, which the creator must deposit.
 
     It is ``cost(0, 0, b)``: the fixed-point value is within 2^-74 lamports of ``b·ln 2``, and
-    no ``b ≤ MAX_B`` brings ``b·ln 2`` that close to an integer (the closest, at a continued
-    fraction denominator of ln 2, stays more than 2^-60 away; the tests check it), so the
+    no ``b ≤ MAX_B`` brings ``b·ln 2`` that close to an integer (the closest, at the continued
+    fraction denominator 416024953243748 of ln 2, is 2^-51 away; the tests check it), so the
     rounding up is the exact ceiling.
     """
     return cost(0, 0, b)
