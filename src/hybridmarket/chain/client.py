@@ -336,10 +336,11 @@ class ChainClient:
             st = await self.signature_status(signature)
             if st is not None:
                 slot, err, status = st
-                if err is not None:
+                reached = _COMMITMENT_RANK.get(status, -1) >= want
+                if err is not None and _COMMITMENT_RANK.get(status, -1) >= 1:
                     info = await self.get_transaction(signature)
                     raise TransactionFailed(err, list(info.logs) if info else [], signature)
-                if _COMMITMENT_RANK.get(status, -1) >= want:
+                if reached and err is None:
                     return slot
             elif last_valid_block_height is not None:
                 height = await self.gateway.call(
