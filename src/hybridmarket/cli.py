@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from hybridmarket import __version__
+from hybridmarket.localnet.cli import localnet as _localnet_command
 
 app = typer.Typer(
     name="hybridmarket",
@@ -19,9 +27,12 @@ def _root() -> None:
 
 @app.command()
 def idl(
-    program_id: str = typer.Option(
-        None, "--program-id", help="Program address to put in the IDL (default: the model's id)."
-    ),
+    program_id: Annotated[
+        str | None,
+        typer.Option(
+            "--program-id", help="Program address to put in the IDL (default: the model's)."
+        ),
+    ] = None,
 ) -> None:
     """Print the program's Anchor IDL (0.30+ spec JSON), generated from the program model."""
     from solders.pubkey import Pubkey
@@ -36,6 +47,40 @@ def idl(
         except ValueError:
             raise typer.BadParameter(f"not a base58 public key: {program_id!r}") from None
     typer.echo(idl_json(pid), nl=False)
+
+
+@app.command()
+def up(
+    data_dir: Annotated[
+        Path, typer.Option("--data-dir", help="Where every part keeps its data.")
+    ] = Path(".hybridmarket"),
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Delete the data and start from scratch.")
+    ] = False,
+    rpc_port: Annotated[
+        int, typer.Option("--rpc-port", help="Validator JSON-RPC port (WebSocket is +1).")
+    ] = 8899,
+) -> None:
+    """Start the whole system on embedded defaults; Ctrl-C stops every part cleanly.
+
+    Today this starts the embedded Solana validator (with the program and its config) under
+    DATA_DIR/ledger; PostgreSQL, the indexer, the worker, the API and the web UI join it as
+    they land. Running it again keeps all data.
+    """
+    from hybridmarket.localnet.cli import run_localnet
+
+    if reset and data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    typer.echo(f"hybridmarket {__version__}: data in {data_dir.resolve()}")
+    typer.echo("Starting the local Solana validator (Ctrl-C to stop)...")
+    asyncio.run(run_localnet(data_dir / "ledger", rpc_port=rpc_port))
+    typer.echo("Stopped.")
+
+
+app.command("localnet", help="Run the embedded local Solana validator (JSON-RPC + WebSocket).")(
+    _localnet_command
+)
 
 
 def main() -> None:
