@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from hybridmarket.localnet import errors as errs
@@ -160,6 +161,13 @@ class HttpRpcProtocol(asyncio.Protocol):
             self._handle(method, body, keep_alive)
 
     def _handle(self, method: str, body: bytes, keep_alive: bool) -> None:
+        stats = self.v.stats
+        t0 = perf_counter()
+        self._handle_inner(method, body, keep_alive)
+        stats.http += perf_counter() - t0
+        stats.requests += 1
+
+    def _handle_inner(self, method: str, body: bytes, keep_alive: bool) -> None:
         if method == "GET":
             self._write(
                 _response(200, b"ok", keep_alive=keep_alive, ctype=b"text/plain"), keep_alive
@@ -171,6 +179,8 @@ class HttpRpcProtocol(asyncio.Protocol):
         if method != "POST":
             self._write(_response(405, b"", keep_alive=keep_alive), keep_alive)
             return
+        stats = self.v.stats
+        t0 = perf_counter()
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
@@ -187,8 +197,12 @@ class HttpRpcProtocol(asyncio.Protocol):
             if kind is not None:
                 self._fault(kind, payload, keep_alive)
                 return
+        t1 = perf_counter()
         result = self.v.rpc.handle_payload(payload)
-        self._write(_response(200, _dumps(result), keep_alive=keep_alive), keep_alive)
+        t2 = perf_counter()
+        out = _dumps(result)
+        stats.json += (t1 - t0) + (perf_counter() - t2)
+        self._write(_response(200, out, keep_alive=keep_alive), keep_alive)
 
     def _fault(self, kind: str, payload: Any, keep_alive: bool) -> None:
         faults = self.v.faults

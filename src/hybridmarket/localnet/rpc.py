@@ -16,6 +16,7 @@ import base64
 import binascii
 import logging
 from collections.abc import Callable
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 import base58
@@ -319,6 +320,7 @@ class RpcHandler:
                     "hybridmarket_clearFaults": self.tc_clear_faults,
                     "hybridmarket_getFaults": lambda p: self.v.faults.to_json(),
                     "hybridmarket_getClock": self.tc_get_clock,
+                    "hybridmarket_getStats": lambda p: self.v.stats.to_json(),
                 }
             )
 
@@ -544,17 +546,25 @@ class RpcHandler:
             raise invalid_params(str(exc)) from None
 
     def send_transaction(self, params: Any) -> Any:
+        stats = self.v.stats
+        t0 = perf_counter()
         p = _params(params)
         cfg = _config(p, 1)
         ptx = self._parse_tx(p, cfg)
         if cfg.get("preflightCommitment") is not None:
             commitment_of({"commitment": cfg["preflightCommitment"]})
+        t1 = perf_counter()
         sig_ok = all(ptx.tx.verify_with_results())
+        t2 = perf_counter()
+        stats.decode += t1 - t0
+        stats.sigverify += t2 - t1
+        stats.transactions += 1
         bank = self.bank
         if cfg.get("skipPreflight"):
             # Like a leader: bad signatures and unloadable transactions are dropped silently.
             if sig_ok:
                 bank.process(ptx)
+            stats.execute += perf_counter() - t2
             return str(ptx.signature)
         if not sig_ok:
             raise RpcError(
@@ -567,12 +577,14 @@ class RpcHandler:
         if outcome is None:
             outcome = bank.executor.execute(ptx, bank.accounts.get, bank.clock())
         if not outcome.loaded or outcome.err is not None:
+            stats.execute += perf_counter() - t2
             raise RpcError(
                 errs.SEND_TRANSACTION_PREFLIGHT_FAILURE,
                 f"Transaction simulation failed: {errs.transaction_error_text(outcome.err)}",
                 _simulate_value(outcome),
             )
         bank.commit(ptx, outcome)
+        stats.execute += perf_counter() - t2
         return str(ptx.signature)
 
     def simulate_transaction(self, params: Any) -> Any:

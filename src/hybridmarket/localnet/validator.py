@@ -23,6 +23,8 @@ import hashlib
 import logging
 import os
 import shutil
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -66,6 +68,24 @@ def load_market_runner() -> ProgramRunner | None:
     return runner
 
 
+@dataclass(slots=True)
+class Stats:
+    """Seconds spent per stage, for the benchmark's cost breakdown (`hybridmarket_getStats`)."""
+
+    requests: int = 0
+    transactions: int = 0
+    slots: int = 0
+    http: float = 0.0  # whole request handling, including the stages below except persist
+    json: float = 0.0  # JSON decode of bodies and encode of answers
+    decode: float = 0.0  # base64/base58 and wire parsing of transactions
+    sigverify: float = 0.0
+    execute: float = 0.0  # checks, execution, commit to the open slot, processed notifications
+    persist: float = 0.0  # closing slots: SQLite writes and confirmed/finalized notifications
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 class LocalValidator:
     def __init__(
         self,
@@ -102,6 +122,7 @@ class LocalValidator:
             market_runner = load_market_runner()
         self.executor = Executor(program_id, market_runner or None)
         self.faults = Faults()
+        self.stats = Stats()
         self.rpc_port = 0
         self.ws_port = 0
         self.identity = Pubkey.default()
@@ -251,7 +272,10 @@ class LocalValidator:
         while True:
             await asyncio.sleep(max(0.0, deadline - loop.time()))
             try:
+                t0 = time.perf_counter()
                 self.bank.close_slot()
+                self.stats.persist += time.perf_counter() - t0
+                self.stats.slots += 1
             except Exception as exc:
                 self.fatal = exc
                 log.exception("closing a slot failed; the validator stops producing slots")
