@@ -1,0 +1,160 @@
+"""The ledger survives restarts: a clean stop keeps everything processed, `kill -9` keeps
+everything confirmed, and a transaction is either wholly in the ledger or not at all."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2
+import pytest
+from solders.keypair import Keypair
+
+from hybridmarket.localnet.genesis import read_keypair
+from hybridmarket.localnet.process import ValidatorProcess
+from tests.integration.localnet_fixtures import (
+    SOL,
+    b64,
+    funded,
+    latest_blockhash,
+    legacy_tx,
+    rpc,
+    send,
+    transfer_ix,
+    wait_status,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def proc(tmp_path: Path) -> Iterator[ValidatorProcess]:
+    p = ValidatorProcess(tmp_path / "ledger", slot_ms=100, finalize_depth=2)
+    p.start()
+    try:
+        yield p
+    finally:
+        p.kill()
+
+
+async def test_kill_9_keeps_confirmed(proc: ValidatorProcess) -> None:
+    faucet = read_keypair(Path(proc.info["keys"]["faucet"]))
+    url = proc.rpc_url
+    payer = await funded(url, faucet, 100 * SOL)
+    target = await funded(url, faucet, SOL)
+    genesis = await rpc(url, "getGenesisHash")
+    bh = await latest_blockhash(url)
+    amounts = {}
+    confirmed_seen: set[str] = set()
+    stop = asyncio.Event()
+
+    async def sender() -> None:
+        async with httpx2.AsyncClient() as http:
+            i = 0
+            while not stop.is_set():
+                batch = []
+                for _ in range(20):
+                    tx = legacy_tx(
+                        [transfer_ix(payer.pubkey(), target.pubkey(), 10_000 + i)], payer, bh
+                    )
+                    amounts[str(tx.signatures[0])] = 10_000 + i
+                    batch.append(
+                        {
+                            "jsonrpc": "2.0",
+                            "id": i,
+                            "method": "sendTransaction",
+                            "params": [b64(tx), {"encoding": "base64", "skipPreflight": True}],
+                        }
+                    )
+                    i += 1
+                try:
+                    await http.post(url, json=batch)
+                except httpx2.TransportError:
+                    return
+
+    async def watcher() -> None:
+        async with httpx2.AsyncClient() as http:
+            while not stop.is_set():
+                sigs = list(amounts)[-256:]
+                r = await http.post(
+                    url,
+                    json={
+                        "jsonrpc": "2.0",
+                        "id": 1,
+                        "method": "getSignatureStatuses",
+                        "params": [sigs],
+                    },
+                )
+                for sig, st in zip(sigs, r.json()["result"]["value"], strict=True):
+                    if st is not None and st["confirmationStatus"] != "processed":
+                        confirmed_seen.add(sig)
+                await asyncio.sleep(0.05)
+
+    tasks = [asyncio.create_task(sender()), asyncio.create_task(watcher())]
+    await asyncio.sleep(1.5)
+    slot_before = await rpc(url, "getSlot", [{"commitment": "confirmed"}])
+    proc.kill()  # SIGKILL mid-stream
+    stop.set()
+    for t in tasks:
+        with contextlib.suppress(httpx2.TransportError):
+            await t
+    assert len(confirmed_seen) > 50
+
+    proc.restart()
+    assert proc.rpc_url == url
+    assert await rpc(url, "getGenesisHash") == genesis
+    assert await rpc(url, "getSlot", [{"commitment": "confirmed"}]) >= slot_before
+    statuses = []
+    seen = sorted(confirmed_seen)
+    for i in range(0, len(seen), 256):
+        res = await rpc(
+            url, "getSignatureStatuses", [seen[i : i + 256], {"searchTransactionHistory": True}]
+        )
+        statuses.extend(res["value"])
+    assert all(s is not None and s["err"] is None for s in statuses)  # nothing confirmed is lost
+    # Whatever landed landed whole: balances equal the sum of the transactions in the ledger.
+    listed: list[str] = []
+    before = None
+    while True:
+        cfg: dict[str, object] = {"commitment": "confirmed", "limit": 1000}
+        if before:
+            cfg["before"] = before
+        page = await rpc(url, "getSignaturesForAddress", [str(target.pubkey()), cfg])
+        if not page:
+            break
+        listed.extend(p["signature"] for p in page)
+        before = page[-1]["signature"]
+    landed = [s for s in listed if s in amounts]
+    assert set(seen) <= set(landed)
+    assert len(listed) == len(landed) + 1  # + the funding transfer
+    got = await rpc(url, "getBalance", [str(target.pubkey()), {"commitment": "confirmed"}])
+    assert got["value"] == SOL + sum(amounts[s] for s in landed)
+    got = await rpc(url, "getBalance", [str(payer.pubkey()), {"commitment": "confirmed"}])
+    assert got["value"] == 100 * SOL - sum(amounts[s] + 5000 for s in landed)
+    tx = await rpc(url, "getTransaction", [landed[0], {"commitment": "confirmed"}])
+    assert tx["meta"]["err"] is None and tx["meta"]["logMessages"]
+    # The blockhash from before the crash is still recent: new transactions can use it.
+    fresh = legacy_tx([transfer_ix(payer.pubkey(), target.pubkey(), 1)], payer, bh)
+    sig = (await send(url, fresh))["result"]
+    await wait_status(url, sig)
+
+
+async def test_clean_stop_keeps_processed(proc: ValidatorProcess) -> None:
+    faucet = read_keypair(Path(proc.info["keys"]["faucet"]))
+    url = proc.rpc_url
+    dst = Keypair().pubkey()
+    bh = await latest_blockhash(url)
+    sig = (await send(url, legacy_tx([transfer_ix(faucet.pubkey(), dst, SOL)], faucet, bh)))[
+        "result"
+    ]
+    assert proc.stop() == 0
+    proc.restart()
+    st = await wait_status(url, sig, "finalized")
+    assert st["err"] is None
+    assert (await rpc(url, "getBalance", [str(dst)]))["value"] == SOL
+    # Keys and program are as before; airdrops still work.
+    assert Path(proc.info["keys"]["admin"]).stat().st_mode & 0o777 == 0o600
+    air = await rpc(url, "requestAirdrop", [str(dst), SOL])
+    await wait_status(url, air)
