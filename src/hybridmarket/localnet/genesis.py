@@ -123,6 +123,8 @@ def load_config_file(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
     text = path.read_text()
+    if not text.strip():
+        return {}
     data: Any = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
     if not isinstance(data, dict):
         raise ValueError(f"{path}: expected a table of ConfigParams fields")
