@@ -39,7 +39,7 @@ from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
-from hybridmarket.localnet.genesis import read_keypair
+from hybridmarket.chain.keys import load_keypair as read_keypair
 from hybridmarket.localnet.process import ValidatorProcess
 from hybridmarket.program import builders
 

@@ -19,7 +19,7 @@ from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
-from hybridmarket.localnet.genesis import read_keypair
+from hybridmarket.chain.keys import load_keypair as read_keypair
 from hybridmarket.localnet.validator import LocalValidator
 
 SOL = 1_000_000_000

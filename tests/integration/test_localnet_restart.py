@@ -12,7 +12,7 @@ import httpx2
 import pytest
 from solders.keypair import Keypair
 
-from hybridmarket.localnet.genesis import read_keypair
+from hybridmarket.chain.keys import load_keypair as read_keypair
 from hybridmarket.localnet.process import ValidatorProcess
 from tests.integration.localnet_fixtures import (
     SOL,

@@ -53,7 +53,9 @@ def _check_market_invariants(w: World, mid: bytes) -> MarketAccount:
     m = w.bank.market(mid)
     lamports = w.bank.balance(market_pda(mid)[0])
     rent = rent_exempt_minimum(MarketAccount.SPACE)
-    assert lamports == rent + m.current_liquidity + m.accumulated_resolver_fees + m.accumulated_lp_fees
+    assert (
+        lamports == rent + m.current_liquidity + m.accumulated_resolver_fees + m.accumulated_lp_fees
+    )
     if m.state in (MarketState.Active, MarketState.Resolving, MarketState.Disputed):
         # Solvent whatever the outcome: YES, NO, or INVALID at the current price.
         assert m.current_liquidity >= max(m.shares_yes, m.shares_no)
@@ -106,7 +108,7 @@ def test_random_histories_conserve_and_cover_every_claim(
                 continue
             r = w.bank.run(b.buy_shares(t, mid, outcome, shares, 2**64 - 1, w.fee_wallet), t)
             # Acceptable refusals: the trader cannot pay (system error 1), or the range limit.
-            assert r.ok or r.error is not None and r.error.custom in (1, 6014), r.logs
+            assert r.ok or (r.error is not None and r.error.custom in (1, 6014)), r.logs
         else:
             try:
                 held = w.bank.position(mid, t)
@@ -118,7 +120,7 @@ def test_random_histories_conserve_and_cover_every_claim(
                 continue
             r = w.bank.run(b.sell_shares(t, mid, outcome, sell, 0, w.fee_wallet), t)
             # The only acceptable refusal: a sale too small to cover its own fees.
-            assert r.ok or r.error is not None and r.error.name == "TradeOutOfRange"
+            assert r.ok or (r.error is not None and r.error.name == "TradeOutOfRange")
         _check_market_invariants(w, mid)
         assert w.bank.total_lamports() == total
 

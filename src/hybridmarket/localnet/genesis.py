@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from solders.pubkey import Pubkey
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
+from hybridmarket.chain.keys import load_or_create_keypair
 from hybridmarket.localnet.executor import (
     BPF_LOADER_UPGRADEABLE_ID,
     COMPUTE_BUDGET_ID,
@@ -52,27 +52,6 @@ FAUCET_FILE = "faucet.json"
 ADMIN_FILE = "admin.json"
 BACKEND_FILE = "backend-authority.json"
 FEE_WALLET_FILE = "protocol-fee-wallet.json"
-
-
-def write_keypair(path: Path, kp: Keypair) -> None:
-    """Write a Solana CLI keypair file, readable by its owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(kp.to_json())
-    os.chmod(path, 0o600)
-
-
-def read_keypair(path: Path) -> Keypair:
-    return Keypair.from_bytes(bytes(json.loads(path.read_text())))
-
-
-def load_or_create_keypair(path: Path) -> Keypair:
-    if path.exists():
-        return read_keypair(path)
-    kp = Keypair()
-    write_keypair(path, kp)
-    return kp
 
 
 @dataclass(slots=True)

@@ -57,13 +57,10 @@ DEFAULT_RPC_PORT = 8899
 LEDGER_DB = "ledger.sqlite"
 
 
-def load_market_runner() -> ProgramRunner | None:
-    """The program model's entry point, or None while it is not in the tree."""
-    try:
-        from hybridmarket.program.processor import process_instruction
-    except ImportError:
-        log.warning("hybridmarket.program.processor not available: market program disabled")
-        return None
+def load_market_runner() -> ProgramRunner:
+    """The program model's entry point."""
+    from hybridmarket.program.processor import process_instruction
+
     runner: ProgramRunner = process_instruction
     return runner
 
