@@ -34,8 +34,9 @@ test: setup lint typecheck ## Set up, lint, type-check and run the whole test su
 idl: setup ## Regenerate idl/hybridmarket.json from the program model
 	$(BIN)/hybridmarket idl > idl/hybridmarket.json
 
-bench: setup ## Run the benchmarks in bench/
+bench: setup ## Run the benchmarks in bench/ (figures go to docs/benchmarks.md)
 	$(BIN)/python bench/lmsr.py
+	$(BIN)/python bench/localnet.py
 
 clean: ## Remove .venv and caches (keeps .hybridmarket/ data)
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

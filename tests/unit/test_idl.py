@@ -39,7 +39,10 @@ def test_idl_shape_follows_anchor_0_30_spec() -> None:
     assert [i["name"] for i in idl["instructions"]] == [i.name for i in INSTRUCTIONS]
     for entry, ix in zip(idl["instructions"], INSTRUCTIONS, strict=True):
         assert entry["discriminator"] == list(ix.discriminator)
-        assert all(set(a) <= {"name", "docs", "writable", "signer", "address", "pda"} for a in entry["accounts"])
+        assert all(
+            set(a) <= {"name", "docs", "writable", "signer", "address", "pda"}
+            for a in entry["accounts"]
+        )
     type_names = {t["name"] for t in idl["types"]}
     for group, classes in (("accounts", ACCOUNT_TYPES), ("events", EVENT_TYPES)):
         assert [a["name"] for a in idl[group]] == [c.__name__ for c in classes]
