@@ -187,3 +187,30 @@ async def test_client_retries_then_raises_typed_errors(validator: LocalValidator
             assert await c.get_slot() > 0
         assert c.gateway.retries > 0
         await _control(validator, "hybridmarket_clearFaults")
+
+
+async def test_program_logs_stream_yields_events_in_order(
+    validator: LocalValidator, client: ChainClient
+) -> None:
+    import asyncio
+
+    from hybridmarket.chain.stream import program_logs
+    from hybridmarket.program.events import MarketProposed
+
+    creator = await _funded(client)
+    stream = program_logs(validator.ws_url)
+    first = asyncio.ensure_future(stream.__anext__())
+    await asyncio.sleep(0.3)  # let the subscription land before sending
+    mids = [hashlib.sha256(f"stream-{i}".encode()).digest() for i in range(3)]
+    sigs = []
+    for mid in mids:
+        ix = b.propose_market(creator.pubkey(), mid, 100 * SOL, 70 * SOL, creator.pubkey())
+        sigs.append((await client.send([ix], creator)).signature)
+    entries = [await asyncio.wait_for(first, 10)]
+    while len(entries) < 3:
+        entries.append(await asyncio.wait_for(stream.__anext__(), 10))
+    await stream.aclose()
+    assert [e.signature for e in entries] == sigs
+    for entry, mid in zip(entries, mids, strict=True):
+        [ev] = entry.events
+        assert isinstance(ev.event, MarketProposed) and ev.event.market_id == mid
