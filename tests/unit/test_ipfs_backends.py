@@ -5,6 +5,7 @@ tests/integration/test_ipfs_kubo.py."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
@@ -100,7 +101,7 @@ def test_cat_refuses_non_files(tmp_path: Path) -> None:
 def _multipart_file(request: httpx.Request) -> bytes:
     raw = b"Content-Type: " + request.headers["content-type"].encode() + b"\r\n\r\n"
     message = BytesParser(policy=HTTP).parsebytes(raw + request.read())
-    parts = list(message.iter_parts())  # type: ignore[attr-defined]
+    parts = list(message.iter_parts())
     payload = parts[0].get_payload(decode=True)
     assert isinstance(payload, bytes)
     return payload
@@ -138,8 +139,8 @@ class FakeKubo:
             if command == "cat":
                 return httpx.Response(200, content=self.node.cat(params["arg"]))
             if command == "block/get":
-                block = self.node.get_block(params["arg"])
-                return httpx.Response(200, content=b"!" + block if self.corrupt_blocks else block)
+                raw = self.node.get_block(params["arg"])
+                return httpx.Response(200, content=b"!" + raw if self.corrupt_blocks else raw)
             if command == "pin/add":
                 self.node.pin(params["arg"])
                 return httpx.Response(200, json={"Pins": [params["arg"]]})
@@ -149,7 +150,7 @@ class FakeKubo:
 
 
 @pytest.fixture
-def fake_kubo(tmp_path: Path) -> tuple[FakeKubo, KuboBackend]:
+def fake_kubo(tmp_path: Path) -> Iterator[tuple[FakeKubo, KuboBackend]]:
     fake = FakeKubo(tmp_path / "kubo")
     client = httpx.Client(transport=httpx.MockTransport(fake))
     backend = KuboBackend("http://kubo.test:5001/api/v0/", client=client)
@@ -281,7 +282,7 @@ class FakePinningService:
 
 
 @pytest.fixture
-def pinning(tmp_path: Path) -> tuple[FakePinningService, PinningServiceBackend]:
+def pinning(tmp_path: Path) -> Iterator[tuple[FakePinningService, PinningServiceBackend]]:
     fake = FakePinningService()
     client = httpx.Client(transport=httpx.MockTransport(fake))
     backend = PinningServiceBackend(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -88,12 +89,10 @@ def test_put_is_idempotent_and_delete(tmp_path: Path) -> None:
 
 
 def test_failed_write_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import hybridmarket.ipfs.blockstore as blockstore
-
     def boom(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(blockstore.os, "replace", boom)
+    monkeypatch.setattr(os, "replace", boom)
     store = FsBlockStore(tmp_path)
     cid = CID.for_block(b"x", RAW)
     with pytest.raises(OSError, match="disk full"):

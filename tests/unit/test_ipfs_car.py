@@ -37,8 +37,12 @@ def pattern(size: int) -> bytes:
     return (bytes(range(251)) * (size // 251 + 1))[:size]
 
 
-def store_for(data: bytes, version: int, **kw: int) -> tuple[CID, dict[CID, bytes]]:
-    result = import_bytes(data, cid_version=version, **kw)
+def store_for(
+    data: bytes, version: int, chunk_size: int = 262_144, max_children: int = 174
+) -> tuple[CID, dict[CID, bytes]]:
+    result = import_bytes(
+        data, cid_version=version, chunk_size=chunk_size, max_children=max_children
+    )
     return result.root, {b.cid: b.data for b in result.blocks}
 
 
@@ -125,3 +129,25 @@ def test_car_section_framing() -> None:
     section = car_section(cid, b"abc")
     assert section[0] == 36 + 3
     assert section[1:37] == cid.to_bytes()
+
+
+def test_missing_root_raises_before_any_byte() -> None:
+    calls: list[CID] = []
+
+    def missing(cid: CID) -> bytes:
+        calls.append(cid)
+        raise BlockNotFoundError(str(cid))
+
+    root = CID.for_block(b"absent", RAW)
+    with pytest.raises(BlockNotFoundError):
+        export_car(root, missing)  # not iterated: the error comes from the call itself
+    assert calls == [root]
+    root_only, blocks = store_for(b"present", 1)
+    fetched: list[CID] = []
+
+    def counting(cid: CID) -> bytes:
+        fetched.append(cid)
+        return blocks[cid]
+
+    assert read_car(b"".join(export_car(root_only, counting))).roots == (root_only,)
+    assert fetched == [root_only]  # the root is fetched once

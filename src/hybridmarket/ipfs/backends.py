@@ -220,10 +220,7 @@ class KuboBackend(_HttpBackend):
         verified read when the file was imported with other settings than ours."""
         root = CID.decode(cid)
         data = self._rpc("cat", {"arg": str(root)}).content
-        if (
-            root.version in (0, 1)
-            and import_bytes(data, cid_version=root.version, sink=lambda _b: None).root == root
-        ):
+        if import_bytes(data, cid_version=root.version, sink=lambda _b: None).root == root:
             return data
         return unixfs_cat(root, self._get_verified_block)
 

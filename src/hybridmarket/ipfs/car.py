@@ -176,9 +176,19 @@ def walk_dag(root: CID, get_block: Callable[[CID], bytes]) -> Iterator[tuple[CID
 
 
 def export_car(root: CID | str, get_block: Callable[[CID], bytes]) -> Iterator[bytes]:
-    """Stream the CARv1 of the DAG rooted at ``root`` (one root; gateway block order)."""
+    """Stream the CARv1 of the DAG rooted at ``root`` (one root; gateway block order).
+
+    The root block is fetched before returning, so a missing or corrupt root raises here,
+    before any byte is produced (an HTTP handler can still answer 404/502); a block missing
+    deeper in the DAG raises while streaming.
+    """
     root_cid = CID.decode(root)
-    return write_car([root_cid], walk_dag(root_cid, get_block))
+    root_data = get_block(root_cid)
+
+    def fetch(cid: CID) -> bytes:
+        return root_data if cid == root_cid else get_block(cid)
+
+    return write_car([root_cid], walk_dag(root_cid, fetch))
 
 
 # -- reading --------------------------------------------------------------------------------------

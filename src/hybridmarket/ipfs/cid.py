@@ -61,7 +61,7 @@ class CID:
         return cls(version, codec, Multihash.sha2_256(data))
 
     @classmethod
-    def decode(cls, value: str | bytes | CID) -> CID:
+    def decode(cls, value: str | bytes | bytearray | memoryview | CID) -> CID:
         """Parse a CID from its string form, its binary form or return a :class:`CID` as is."""
         if isinstance(value, CID):
             return value
@@ -163,12 +163,12 @@ class CID:
             raise BlockCorruptError(str(self))
 
 
-def parse_cid(value: str | bytes | CID) -> CID:
+def parse_cid(value: str | bytes | bytearray | memoryview | CID) -> CID:
     """Parse a CID from any of its forms (see :meth:`CID.decode`)."""
     return CID.decode(value)
 
 
-def normalize_cid(value: str | bytes | CID) -> str:
+def normalize_cid(value: str | bytes | bytearray | memoryview | CID) -> str:
     """Parse a CID and return its canonical string form (v0 stays v0, v1 in base32)."""
     return str(CID.decode(value))
 

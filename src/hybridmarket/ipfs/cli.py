@@ -48,7 +48,13 @@ def add(
         bool, typer.Option("--only-hash", "-n", help="Only compute the CID; store nothing.")
     ] = False,
     cid_version: Annotated[
-        int, typer.Option("--cid-version", min=0, max=1, help="0: dag-pb leaves; 1: raw leaves.")
+        int,
+        typer.Option(
+            "--cid-version",
+            min=0,
+            max=1,
+            help="1: raw leaves, base32 (our default); 0: dag-pb leaves, Qm... (Kubo's default).",
+        ),
     ] = 1,
     store: StoreOption = DEFAULT_STORE_DIR,
     api_url: ApiUrlOption = None,
