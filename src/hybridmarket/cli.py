@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from hybridmarket import __version__
+from hybridmarket.ipfs.cli import app as _ipfs_app
 from hybridmarket.localnet.cli import localnet as _localnet_command
 
 app = typer.Typer(
@@ -81,6 +82,8 @@ def up(
 app.command("localnet", help="Run the embedded local Solana validator (JSON-RPC + WebSocket).")(
     _localnet_command
 )
+
+app.add_typer(_ipfs_app, name="ipfs", help="Add and read content with Kubo-identical CIDs.")
 
 
 def main() -> None:
