@@ -182,8 +182,8 @@ _TRADE = (
 
 
 @dataclass(frozen=True, slots=True)
-class SharesBought(Event):
-    """`amount` is the LMSR cost; `total` = amount + fees, what the trader paid."""
+class TradeEvent(Event):
+    """The layout both trade events share (each keeps its own discriminator)."""
 
     market_id: bytes
     market: Pubkey
@@ -209,30 +209,13 @@ class SharesBought(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class SharesSold(Event):
-    """`amount` is the gross LMSR proceeds; `total` = amount − fees, what the trader received."""
+class SharesBought(TradeEvent):
+    """`amount` is the LMSR cost; `total` = amount + fees, what the trader paid."""
 
-    market_id: bytes
-    market: Pubkey
-    trader: Pubkey
-    outcome: bool
-    shares: int
-    amount: int
-    protocol_fee: int
-    resolver_fee: int
-    lp_fee: int
-    total: int
-    shares_yes: int
-    shares_no: int
-    price_yes: int
-    current_liquidity: int
-    total_volume: int
-    accumulated_resolver_fees: int
-    accumulated_lp_fees: int
-    position_shares_yes: int
-    position_shares_no: int
-    timestamp: int
-    SCHEMA = (*_M, *_TRADE)
+
+@dataclass(frozen=True, slots=True)
+class SharesSold(TradeEvent):
+    """`amount` is the gross LMSR proceeds; `total` = amount − fees, what the trader received."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -633,29 +633,7 @@ def _buy_shares(ctx: Ctx, a: BuySharesArgs) -> None:
     pos = ctx.state("position", UserPosition)
     ctx.system_transfer("trader", "market", q.amount + q.resolver_fee + q.lp_fee)
     ctx.system_transfer("trader", "protocol_fee_wallet", q.protocol_fee)
-    sy = _checked_add(m.shares_yes, a.shares) if a.outcome else m.shares_yes
-    sn = m.shares_no if a.outcome else _checked_add(m.shares_no, a.shares)
-    m = replace(
-        m,
-        shares_yes=sy,
-        shares_no=sn,
-        current_liquidity=_checked_add(m.current_liquidity, q.amount),
-        accumulated_resolver_fees=_checked_add(m.accumulated_resolver_fees, q.resolver_fee),
-        accumulated_lp_fees=_checked_add(m.accumulated_lp_fees, q.lp_fee),
-        total_volume=_checked_add(m.total_volume, q.amount),
-        trades_count=_checked_add(m.trades_count, 1, 2**32 - 1),
-    )
-    pos = replace(
-        pos,
-        shares_yes=pos.shares_yes + (a.shares if a.outcome else 0),
-        shares_no=pos.shares_no + (0 if a.outcome else a.shares),
-        total_invested=_checked_add(pos.total_invested, q.total),
-        trades_count=_checked_add(pos.trades_count, 1, 2**32 - 1),
-        last_trade_at=ctx.now,
-    )
-    ctx.set_state("market", m)
-    ctx.set_state("position", pos)
-    ctx.emit(SharesBought(**_trade_fields(ctx, m, pos, trader, a.outcome, a.shares, q)))
+    _record_trade(ctx, m, pos, a.outcome, a.shares, q, SharesBought)
 
 
 def _sell_shares(ctx: Ctx, a: SellSharesArgs) -> None:
@@ -673,30 +651,48 @@ def _sell_shares(ctx: Ctx, a: SellSharesArgs) -> None:
         MarketError.SlippageExceeded,
         f"total {q.total} < min {a.min_proceeds}",
     )
-    trader = ctx.key("trader")
     ctx.move("market", "trader", q.total)
     ctx.move("market", "protocol_fee_wallet", q.protocol_fee)
+    _record_trade(ctx, m, pos, a.outcome, -a.shares, q, SharesSold)
+
+
+def _record_trade(
+    ctx: Ctx,
+    m: MarketAccount,
+    pos: UserPosition,
+    outcome: bool,
+    delta: int,
+    q: lmsr.Quote,
+    event: type[SharesBought | SharesSold],
+) -> None:
+    """Apply a trade of `delta` shares (negative for a sale) to the market and the position,
+    after its lamports have moved, and emit its event."""
+    sign = 1 if delta > 0 else -1
+    u32_max = 2**32 - 1
+    dy, dn = (delta, 0) if outcome else (0, delta)
     m = replace(
         m,
-        shares_yes=m.shares_yes - (a.shares if a.outcome else 0),
-        shares_no=m.shares_no - (0 if a.outcome else a.shares),
-        current_liquidity=_checked_sub(m.current_liquidity, q.amount),
+        shares_yes=_checked_add(m.shares_yes, dy),
+        shares_no=_checked_add(m.shares_no, dn),
+        current_liquidity=_checked_add(m.current_liquidity, sign * q.amount),
         accumulated_resolver_fees=_checked_add(m.accumulated_resolver_fees, q.resolver_fee),
         accumulated_lp_fees=_checked_add(m.accumulated_lp_fees, q.lp_fee),
         total_volume=_checked_add(m.total_volume, q.amount),
-        trades_count=_checked_add(m.trades_count, 1, 2**32 - 1),
+        trades_count=_checked_add(m.trades_count, 1, u32_max),
     )
     pos = replace(
         pos,
-        shares_yes=pos.shares_yes - (a.shares if a.outcome else 0),
-        shares_no=pos.shares_no - (0 if a.outcome else a.shares),
-        total_withdrawn=_checked_add(pos.total_withdrawn, q.total),
-        trades_count=_checked_add(pos.trades_count, 1, 2**32 - 1),
+        shares_yes=_checked_add(pos.shares_yes, dy),
+        shares_no=_checked_add(pos.shares_no, dn),
+        total_invested=_checked_add(pos.total_invested, q.total if sign > 0 else 0),
+        total_withdrawn=_checked_add(pos.total_withdrawn, q.total if sign < 0 else 0),
+        trades_count=_checked_add(pos.trades_count, 1, u32_max),
         last_trade_at=ctx.now,
     )
     ctx.set_state("market", m)
     ctx.set_state("position", pos)
-    ctx.emit(SharesSold(**_trade_fields(ctx, m, pos, trader, a.outcome, a.shares, q)))
+    trader = ctx.key("trader")
+    ctx.emit(event(**_trade_fields(ctx, m, pos, trader, outcome, abs(delta), q)))
 
 
 def _trade_fields(
