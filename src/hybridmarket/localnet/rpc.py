@@ -117,28 +117,25 @@ def commitment_of(cfg: dict[str, Any]) -> str:
         ) from None
 
 
-def parse_pubkey(value: Any) -> Pubkey:
+def _b58_bytes(value: Any, size: int) -> bytes:
+    """Decode a base58 parameter of exactly `size` bytes, with Agave's error messages."""
     if not isinstance(value, str):
         raise invalid_params("Invalid param: Invalid")
     try:
         raw = base58.b58decode(value)
     except ValueError:
         raise invalid_params("Invalid param: Invalid") from None
-    if len(raw) != 32:
+    if len(raw) != size:
         raise invalid_params("Invalid param: WrongSize")
-    return Pubkey.from_bytes(raw)
+    return raw
+
+
+def parse_pubkey(value: Any) -> Pubkey:
+    return Pubkey.from_bytes(_b58_bytes(value, 32))
 
 
 def parse_signature(value: Any) -> Signature:
-    if not isinstance(value, str):
-        raise invalid_params("Invalid param: Invalid")
-    try:
-        raw = base58.b58decode(value)
-    except ValueError:
-        raise invalid_params("Invalid param: Invalid") from None
-    if len(raw) != 64:
-        raise invalid_params("Invalid param: WrongSize")
-    return Signature.from_bytes(raw)
+    return Signature.from_bytes(_b58_bytes(value, 64))
 
 
 def _int(value: Any, what: str) -> int:

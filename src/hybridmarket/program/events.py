@@ -31,10 +31,8 @@ from hybridmarket.codec.borsh import (
 from hybridmarket.program.accounts import (
     EVIDENCE_CID_LEN,
     MARKET_STATE,
-    VOTE_KIND,
     ConfigParams,
     MarketState,
-    VoteKind,
 )
 
 PROGRAM_DATA_PREFIX = "Program data: "
@@ -371,9 +369,6 @@ for _cls in EVENT_TYPES:
     _cls.validate_schema()
 
 _BY_DISC = {cls.DISCRIMINATOR: cls for cls in EVENT_TYPES}
-
-__all__ = ["EVENT_TYPES", "Event", "VoteKind", "decode_event", "decode_event_log"]
-_ = VOTE_KIND  # re-exported layout helpers live in accounts
 
 
 def decode_event(raw: bytes) -> Event:

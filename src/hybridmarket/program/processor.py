@@ -189,6 +189,18 @@ class Ctx:
         self.events.append(event)
         self.logs.append(event.to_log_line())
 
+    def emit_market(self, cls: type[Event], m: MarketAccount, **fields: Any) -> None:
+        """Emit a market event: market_id, market address, timestamp and (where the event has
+        one) the market's state after the instruction are filled in from `m`."""
+        common: dict[str, Any] = {
+            "market_id": m.market_id,
+            "market": self.key("market"),
+            "timestamp": self.now,
+        }
+        if any(name == "state" for name, _ in cls.SCHEMA):
+            common["state"] = m.state
+        self.emit(cls(**common, **fields))
+
 
 # ---- account validation (Anchor's try_accounts) ---------------------------------------------
 
@@ -466,17 +478,13 @@ def _propose_market(ctx: Ctx, a: ProposeMarketArgs) -> None:
         final_outcome=None,
     )
     _init_account(ctx, "market", "creator", m)
-    ctx.emit(
-        MarketProposed(
-            market_id=m.market_id,
-            market=ctx.key("market"),
-            creator=m.creator,
-            resolver=m.resolver,
-            b_parameter=m.b_parameter,
-            initial_liquidity=m.initial_liquidity,
-            state=m.state,
-            timestamp=ctx.now,
-        )
+    ctx.emit_market(
+        MarketProposed,
+        m,
+        creator=m.creator,
+        resolver=m.resolver,
+        b_parameter=m.b_parameter,
+        initial_liquidity=m.initial_liquidity,
     )
 
 
@@ -501,20 +509,17 @@ def _vote(ctx: Ctx, a: VoteArgs, kind: VoteKind) -> None:
         bump=_new_bump(ctx, "vote_record"),
     )
     _init_account(ctx, "vote_record", "voter", record)
-    common: dict[str, Any] = {
-        "market_id": m.market_id,
-        "market": ctx.key("market"),
-        "voter": voter,
-        "vote_record": ctx.key("vote_record"),
-        "vote": a.vote,
-        "timestamp": ctx.now,
-    }
+    common = {"voter": voter, "vote_record": ctx.key("vote_record"), "vote": a.vote}
     if kind == VoteKind.Proposal:
         m = replace(m, proposal_total_votes=_checked_add(m.proposal_total_votes, 1, 2**32 - 1))
-        ctx.emit(ProposalVoteSubmitted(**common, proposal_total_votes=m.proposal_total_votes))
+        ctx.emit_market(
+            ProposalVoteSubmitted, m, **common, proposal_total_votes=m.proposal_total_votes
+        )
     else:
         m = replace(m, dispute_total_votes=_checked_add(m.dispute_total_votes, 1, 2**32 - 1))
-        ctx.emit(DisputeVoteSubmitted(**common, dispute_total_votes=m.dispute_total_votes))
+        ctx.emit_market(
+            DisputeVoteSubmitted, m, **common, dispute_total_votes=m.dispute_total_votes
+        )
     ctx.set_state("market", m)
 
 
@@ -545,16 +550,12 @@ def _approve_market(ctx: Ctx, a: ApproveMarketArgs) -> None:
         approved_at=ctx.now,
     )
     ctx.set_state("market", m)
-    ctx.emit(
-        MarketApproved(
-            market_id=m.market_id,
-            market=ctx.key("market"),
-            backend=ctx.key("backend"),
-            likes=a.likes,
-            dislikes=a.dislikes,
-            state=m.state,
-            timestamp=ctx.now,
-        )
+    ctx.emit_market(
+        MarketApproved,
+        m,
+        backend=ctx.key("backend"),
+        likes=a.likes,
+        dislikes=a.dislikes,
     )
 
 
@@ -571,17 +572,13 @@ def _activate_market(ctx: Ctx, _a: BorshStruct) -> None:
         activated_at=ctx.now,
     )
     ctx.set_state("market", m)
-    ctx.emit(
-        MarketActivated(
-            market_id=m.market_id,
-            market=ctx.key("market"),
-            creator=m.creator,
-            initial_liquidity=m.initial_liquidity,
-            current_liquidity=m.current_liquidity,
-            price_yes=_price_yes(m),
-            state=m.state,
-            timestamp=ctx.now,
-        )
+    ctx.emit_market(
+        MarketActivated,
+        m,
+        creator=m.creator,
+        initial_liquidity=m.initial_liquidity,
+        current_liquidity=m.current_liquidity,
+        price_yes=_price_yes(m),
     )
 
 
@@ -691,41 +688,27 @@ def _record_trade(
     )
     ctx.set_state("market", m)
     ctx.set_state("position", pos)
-    trader = ctx.key("trader")
-    ctx.emit(event(**_trade_fields(ctx, m, pos, trader, outcome, abs(delta), q)))
-
-
-def _trade_fields(
-    ctx: Ctx,
-    m: MarketAccount,
-    pos: UserPosition,
-    trader: Pubkey,
-    outcome: bool,
-    shares: int,
-    q: lmsr.Quote,
-) -> dict[str, Any]:
-    return {
-        "market_id": m.market_id,
-        "market": ctx.key("market"),
-        "trader": trader,
-        "outcome": outcome,
-        "shares": shares,
-        "amount": q.amount,
-        "protocol_fee": q.protocol_fee,
-        "resolver_fee": q.resolver_fee,
-        "lp_fee": q.lp_fee,
-        "total": q.total,
-        "shares_yes": m.shares_yes,
-        "shares_no": m.shares_no,
-        "price_yes": q.price_yes_after,
-        "current_liquidity": m.current_liquidity,
-        "total_volume": m.total_volume,
-        "accumulated_resolver_fees": m.accumulated_resolver_fees,
-        "accumulated_lp_fees": m.accumulated_lp_fees,
-        "position_shares_yes": pos.shares_yes,
-        "position_shares_no": pos.shares_no,
-        "timestamp": ctx.now,
-    }
+    ctx.emit_market(
+        event,
+        m,
+        trader=ctx.key("trader"),
+        outcome=outcome,
+        shares=abs(delta),
+        amount=q.amount,
+        protocol_fee=q.protocol_fee,
+        resolver_fee=q.resolver_fee,
+        lp_fee=q.lp_fee,
+        total=q.total,
+        shares_yes=m.shares_yes,
+        shares_no=m.shares_no,
+        price_yes=q.price_yes_after,
+        current_liquidity=m.current_liquidity,
+        total_volume=m.total_volume,
+        accumulated_resolver_fees=m.accumulated_resolver_fees,
+        accumulated_lp_fees=m.accumulated_lp_fees,
+        position_shares_yes=pos.shares_yes,
+        position_shares_no=pos.shares_no,
+    )
 
 
 def _resolve_market(ctx: Ctx, a: ResolveMarketArgs) -> None:
@@ -745,16 +728,12 @@ def _resolve_market(ctx: Ctx, a: ResolveMarketArgs) -> None:
         resolution_proposed_at=ctx.now,
     )
     ctx.set_state("market", m)
-    ctx.emit(
-        MarketResolved(
-            market_id=m.market_id,
-            market=ctx.key("market"),
-            resolver=m.resolver,
-            proposed_outcome=a.outcome,
-            evidence_cid=a.evidence_cid,
-            state=m.state,
-            timestamp=ctx.now,
-        )
+    ctx.emit_market(
+        MarketResolved,
+        m,
+        resolver=m.resolver,
+        proposed_outcome=a.outcome,
+        evidence_cid=a.evidence_cid,
     )
 
 
@@ -771,14 +750,10 @@ def _initiate_dispute(ctx: Ctx, _a: BorshStruct) -> None:
         m, state=MarketState.Disputed, dispute_initiator=initiator, dispute_initiated_at=ctx.now
     )
     ctx.set_state("market", m)
-    ctx.emit(
-        MarketDisputed(
-            market_id=m.market_id,
-            market=ctx.key("market"),
-            initiator=initiator,
-            state=m.state,
-            timestamp=ctx.now,
-        )
+    ctx.emit_market(
+        MarketDisputed,
+        m,
+        initiator=initiator,
     )
 
 
@@ -826,20 +801,16 @@ def _finalize_market(ctx: Ctx, a: FinalizeMarketArgs) -> None:
         resolver_fee_paid=resolver_fee,
     )
     ctx.set_state("market", m)
-    ctx.emit(
-        MarketFinalized(
-            market_id=m.market_id,
-            market=ctx.key("market"),
-            backend=ctx.key("backend"),
-            proposed_outcome=m.proposed_outcome,
-            final_outcome=final,
-            dispute_agree=a.agree,
-            dispute_disagree=a.disagree,
-            flipped=flipped,
-            resolver_fee_paid=resolver_fee,
-            state=m.state,
-            timestamp=ctx.now,
-        )
+    ctx.emit_market(
+        MarketFinalized,
+        m,
+        backend=ctx.key("backend"),
+        proposed_outcome=m.proposed_outcome,
+        final_outcome=final,
+        dispute_agree=a.agree,
+        dispute_disagree=a.disagree,
+        flipped=flipped,
+        resolver_fee_paid=resolver_fee,
     )
 
 
@@ -851,16 +822,12 @@ def _cancel_market(ctx: Ctx, _a: BorshStruct) -> None:
     previous = m.state
     m = replace(m, state=MarketState.Cancelled, cancelled_at=ctx.now)
     ctx.set_state("market", m)
-    ctx.emit(
-        MarketCancelled(
-            market_id=m.market_id,
-            market=ctx.key("market"),
-            authority=authority,
-            previous_state=previous,
-            price_yes=_price_yes(m),
-            state=m.state,
-            timestamp=ctx.now,
-        )
+    ctx.emit_market(
+        MarketCancelled,
+        m,
+        authority=authority,
+        previous_state=previous,
+        price_yes=_price_yes(m),
     )
 
 
@@ -882,17 +849,14 @@ def _claim_winnings(ctx: Ctx, _a: BorshStruct) -> None:
     pos = replace(pos, has_claimed=True, claimed_amount=amount)
     ctx.set_state("market", m)
     ctx.set_state("position", pos)
-    ctx.emit(
-        WinningsClaimed(
-            market_id=m.market_id,
-            market=ctx.key("market"),
-            user=pos.user,
-            amount=amount,
-            shares_yes=pos.shares_yes,
-            shares_no=pos.shares_no,
-            total_claimed=m.total_claimed,
-            timestamp=ctx.now,
-        )
+    ctx.emit_market(
+        WinningsClaimed,
+        m,
+        user=pos.user,
+        amount=amount,
+        shares_yes=pos.shares_yes,
+        shares_no=pos.shares_no,
+        total_claimed=m.total_claimed,
     )
 
 
@@ -915,15 +879,12 @@ def _withdraw_liquidity(ctx: Ctx, _a: BorshStruct) -> None:
         total_withdrawn=_checked_add(m.total_withdrawn, available),
     )
     ctx.set_state("market", m)
-    ctx.emit(
-        LiquidityWithdrawn(
-            market_id=m.market_id,
-            market=ctx.key("market"),
-            creator=m.creator,
-            amount=available,
-            total_withdrawn=m.total_withdrawn,
-            timestamp=ctx.now,
-        )
+    ctx.emit_market(
+        LiquidityWithdrawn,
+        m,
+        creator=m.creator,
+        amount=available,
+        total_withdrawn=m.total_withdrawn,
     )
 
 
