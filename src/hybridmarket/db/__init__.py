@@ -1,0 +1,1 @@
+"""PostgreSQL: the embedded server, connections, migrations and the queries of each area."""

@@ -1,0 +1,54 @@
+"""The `positions` table: each wallet's position in each market, as on chain."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from typing import Any
+
+from psycopg import AsyncConnection, sql
+from psycopg.rows import dict_row
+
+from hybridmarket.db.queries._util import upsert_sql
+from hybridmarket.indexer.model import POSITION_COLUMNS, PositionRow
+
+_SELECT = sql.SQL("SELECT {} FROM positions").format(
+    sql.SQL(", ").join(map(sql.Identifier, POSITION_COLUMNS))
+)
+_UPSERT = upsert_sql("positions", POSITION_COLUMNS, ("market_id", "user_wallet"))
+
+
+def _row(d: dict[str, Any]) -> PositionRow:
+    for k, v in d.items():
+        if v is not None and type(v).__name__ == "Decimal":
+            d[k] = int(v)
+    return PositionRow(**d)
+
+
+async def load(
+    conn: AsyncConnection[Any], keys: Collection[tuple[str, str]], *, for_update: bool = False
+) -> dict[tuple[str, str], PositionRow]:
+    if not keys:
+        return {}
+    markets, users = zip(*sorted(keys), strict=True)
+    q = _SELECT + sql.SQL(
+        " WHERE (market_id, user_wallet) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+        " ORDER BY market_id, user_wallet"
+    )
+    if for_update:
+        q += sql.SQL(" FOR UPDATE")
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(q, (list(markets), list(users)))
+        return {(r.market_id, r.user_wallet): r for r in map(_row, await cur.fetchall())}
+
+
+async def load_all(conn: AsyncConnection[Any]) -> dict[tuple[str, str], PositionRow]:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(_SELECT + sql.SQL(" ORDER BY market_id, user_wallet"))
+        return {(r.market_id, r.user_wallet): r for r in map(_row, await cur.fetchall())}
+
+
+async def upsert(conn: AsyncConnection[Any], rows: Iterable[PositionRow]) -> None:
+    params = [tuple(getattr(r, c) for c in POSITION_COLUMNS) for r in rows]
+    if params:
+        async with conn.cursor() as cur:
+            await cur.executemany(_UPSERT, params)

@@ -1,0 +1,67 @@
+"""Configuration shared by every part: environment variables (and `.env`), with embedded
+defaults so that nothing needs configuring on one machine.
+
+`DATABASE_URL`, `SOLANA_RPC_URL` (+ `SOLANA_WS_URL`), `REDIS_URL`, `IPFS_API_URL` switch each part
+from its embedded default to a real server (DESIGN.md §1).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(
+        Path(".hybridmarket"),
+        alias="HYBRIDMARKET_DATA_DIR",
+        description="Where the embedded PostgreSQL, validator ledger, IPFS blocks and keys live.",
+    )
+    database_url: str | None = Field(
+        None, alias="DATABASE_URL", description="PostgreSQL URL; unset = embedded pgserver."
+    )
+    db_pool_size: int = Field(
+        20, alias="DB_POOL_SIZE", ge=1, le=200, description="Max connections per process."
+    )
+    solana_rpc_url: str | None = Field(
+        None, alias="SOLANA_RPC_URL", description="JSON-RPC URL; unset = the local validator."
+    )
+    solana_ws_url: str | None = Field(
+        None, alias="SOLANA_WS_URL", description="WebSocket URL; default derived from the RPC URL."
+    )
+    redis_url: str | None = Field(
+        None, alias="REDIS_URL", description="Redis for shared rate limits and cache signals."
+    )
+    rpc_port: int = Field(8899, alias="HYBRIDMARKET_RPC_PORT")
+
+    def rpc_url(self) -> str:
+        return self.solana_rpc_url or f"http://127.0.0.1:{self.rpc_port}"
+
+    def ws_url(self) -> str:
+        if self.solana_ws_url:
+            return self.solana_ws_url
+        if self.solana_rpc_url:
+            return ws_url_for(self.solana_rpc_url)
+        return f"ws://127.0.0.1:{self.rpc_port + 1}"
+
+
+def ws_url_for(rpc_url: str) -> str:
+    """The WebSocket URL Solana tooling derives from an RPC URL (scheme swapped; an explicit
+    port is incremented by one, as `solana` CLI and web3.js do)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(rpc_url)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    netloc = parts.netloc
+    if parts.port is not None:
+        host = netloc.rsplit(":", 1)[0]
+        netloc = f"{host}:{parts.port + 1}"
+    return urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def load_settings() -> Settings:
+    return Settings()
