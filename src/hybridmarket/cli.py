@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from hybridmarket import __version__
+from hybridmarket.indexer import cli as _indexer_cli
 from hybridmarket.ipfs.cli import app as _ipfs_app
 from hybridmarket.localnet.cli import localnet as _localnet_command
 
@@ -84,6 +85,9 @@ app.command("localnet", help="Run the embedded local Solana validator (JSON-RPC 
 )
 
 app.add_typer(_ipfs_app, name="ipfs", help="Add and read content with Kubo-identical CIDs.")
+app.command("migrate")(_indexer_cli.migrate)
+app.command("indexer")(_indexer_cli.indexer)
+app.command("reconcile")(_indexer_cli.reconcile)
 
 
 def main() -> None:
