@@ -13,13 +13,14 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 from solders.keypair import Keypair
 
-from hybridmarket.chain import ChainClient, TransactionFailed
+from hybridmarket.chain import ChainClient, PreflightFailed, TransactionFailed
 from hybridmarket.chain.keys import load_keypair
 from hybridmarket.indexer.reconcile import Reconciler
 from hybridmarket.indexer.service import Indexer
 from hybridmarket.localnet.validator import LocalValidator
 from hybridmarket.program import builders as b
 from hybridmarket.program import lmsr
+from hybridmarket.program.errors import MarketError
 
 from .chain_oracle import differences
 from .localnet_fixtures import control, running_validator
@@ -108,8 +109,8 @@ async def lifecycle(v: LocalValidator, client: ChainClient, name: bytes, *, disp
     for t in traders:
         try:
             await client.send([b.claim_winnings(t.pubkey(), mid)], t)
-        except Exception:  # losers have nothing to claim
-            pass
+        except PreflightFailed as e:  # losers have nothing to claim
+            assert e.code == MarketError.NothingToClaim
     await client.send([b.withdraw_liquidity(creator.pubkey(), mid)], creator)
     return mid
 
