@@ -54,8 +54,11 @@ def idl(
 @app.command()
 def up(
     data_dir: Annotated[
-        Path, typer.Option("--data-dir", help="Where every part keeps its data.")
-    ] = Path(".hybridmarket"),
+        Path | None,
+        typer.Option(
+            "--data-dir", help="Where every part keeps its data [default: .hybridmarket]."
+        ),
+    ] = None,
     reset: Annotated[
         bool, typer.Option("--reset", help="Delete the data and start from scratch.")
     ] = False,
@@ -65,19 +68,22 @@ def up(
 ) -> None:
     """Start the whole system on embedded defaults; Ctrl-C stops every part cleanly.
 
-    Today this starts the embedded Solana validator (with the program and its config) under
-    DATA_DIR/ledger; PostgreSQL, the indexer, the worker, the API and the web UI join it as
-    they land. Running it again keeps all data.
+    PostgreSQL (embedded under DATA_DIR/postgres unless DATABASE_URL is set), migrated; the
+    local Solana validator (DATA_DIR/ledger, unless SOLANA_RPC_URL is set); the indexer. The
+    worker, the API and the web UI join as they land. Running it again keeps all data.
     """
-    from hybridmarket.localnet.cli import run_localnet
+    from hybridmarket.settings import Settings
+    from hybridmarket.up import run_up
 
-    if reset and data_dir.exists():
-        shutil.rmtree(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
-    typer.echo(f"hybridmarket {__version__}: data in {data_dir.resolve()}")
-    typer.echo("Starting the local Solana validator (Ctrl-C to stop)...")
-    asyncio.run(run_localnet(data_dir / "ledger", rpc_port=rpc_port))
-    typer.echo("Stopped.")
+    settings = Settings()
+    if data_dir is not None:
+        settings.data_dir = data_dir
+    settings.rpc_port = rpc_port
+    if reset and settings.data_dir.exists():
+        shutil.rmtree(settings.data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    typer.echo(f"hybridmarket {__version__}: data in {settings.data_dir.resolve()}")
+    asyncio.run(run_up(settings))
 
 
 app.command("localnet", help="Run the embedded local Solana validator (JSON-RPC + WebSocket).")(

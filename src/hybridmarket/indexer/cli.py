@@ -108,10 +108,16 @@ async def _run_indexer(settings: Settings, *, once: bool, batch_size: int) -> No
     from hybridmarket.context import service_context
     from hybridmarket.indexer.reconcile import Reconciler
     from hybridmarket.indexer.service import Indexer
+    from hybridmarket.signals import redis_publisher
 
     update, done = _progress_printer()
-    async with service_context(settings, name="indexer", pool_size=4) as ctx:
-        ix = Indexer(ctx.pool, ctx.client, ws_url=settings.ws_url(), batch_size=batch_size)
+    async with (
+        service_context(settings, name="indexer", pool_size=4) as ctx,
+        redis_publisher(settings.redis_url) as publish,
+    ):
+        ix = Indexer(
+            ctx.pool, ctx.client, ws_url=settings.ws_url(), batch_size=batch_size, publish=publish
+        )
         rec = Reconciler(ctx.pool, ctx.client, ix)
         ix.on_reconcile = rec.run
         ix.on_repair = lambda ids: rec.run(only=ids)

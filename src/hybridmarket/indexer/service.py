@@ -49,13 +49,15 @@ from hybridmarket.indexer.model import (
     position_keys_of,
 )
 from hybridmarket.program.events import MarketProposed, decode_event
+from hybridmarket.program.ids import PROGRAM_ID
+from hybridmarket.signals import CHANNEL
 
 log = structlog.get_logger(__name__)
 
-CHANGES_CHANNEL = "hybridmarket_changes"
 _NOTIFY_IDS_PER_PAYLOAD = 100  # 100 × 67 bytes stays under PostgreSQL's 8000-byte payload limit
 _DEAD_LETTER_BACKOFF = (1.0, 5.0, 30.0, 120.0, 600.0, 3600.0)
 SIGNATURE_PAGE = 1000
+SLOT_SECONDS = 0.4  # Solana's target slot time, to express a lag in slots as seconds
 
 Progress = Callable[[int, int], None]
 
@@ -239,7 +241,7 @@ class Indexer:
             )
         result.synced_slot = synced_slot
         if result.markets:
-            await q.notify(conn, CHANGES_CHANNEL, self._payloads(result.markets, synced_slot))
+            await q.notify(conn, CHANNEL, self._payloads(result.markets, synced_slot))
         return result
 
     async def _apply_isolated(self, conn: AsyncConnection[Any], tx: ChainTx) -> SyncResult:
@@ -559,3 +561,30 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 
 def market_ids_hex(ids: Sequence[bytes]) -> list[str]:
     return [market_key(m) for m in ids]
+
+
+async def indexer_health(
+    pool: AsyncConnectionPool,
+    client: ChainClient | None,
+    *,
+    max_lag_slots: int = 150,
+) -> dict[str, Any]:
+    """What `/health` reports about the indexer: slots, lag in slots and seconds, dead letters,
+    and `ok` (the database reflects the chain within `max_lag_slots`, about a minute)."""
+    async with pool.connection() as conn:
+        h = await q.health(conn, str(client.program_id if client else PROGRAM_ID), "confirmed")
+    chain_slot: int | None = None
+    if client is not None:
+        try:
+            chain_slot = await client.get_slot()
+        except ChainError as e:
+            h["chain_error"] = str(e)
+    h["chain_slot"] = chain_slot
+    if chain_slot is not None:
+        lag = max(0, chain_slot - h["synced_slot"])
+        h["lag_slots"] = lag
+        h["lag_seconds"] = round(lag * SLOT_SECONDS, 3)
+        metrics.LAG_SLOTS.set(lag)
+        metrics.CHAIN_SLOT.set(chain_slot)
+    h["ok"] = chain_slot is not None and h["lag_slots"] <= max_lag_slots
+    return h

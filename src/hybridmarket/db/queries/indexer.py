@@ -162,3 +162,30 @@ async def pending_dead_letters(conn: AsyncConnection[Any]) -> int:
     cur = await conn.execute("SELECT count(*) FROM dead_letters WHERE resolved_at IS NULL")
     row = await cur.fetchone()
     return int(row[0]) if row else 0
+
+
+async def health(conn: AsyncConnection[Any], program_id: str, commitment: str) -> dict[str, Any]:
+    """The cursor, its age and the dead-letter backlog, for health checks."""
+    cur = await conn.execute(
+        "SELECT c.last_slot, c.synced_slot, c.last_signature, "
+        "extract(epoch FROM now() - c.updated_at)::float8, "
+        "(SELECT count(*) FROM dead_letters WHERE resolved_at IS NULL) "
+        "FROM indexer_cursors c WHERE c.program_id = %s AND c.commitment = %s",
+        (program_id, commitment),
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return {
+            "indexed_slot": 0,
+            "synced_slot": 0,
+            "last_signature": None,
+            "seconds_since_update": None,
+            "dead_letters_pending": await pending_dead_letters(conn),
+        }
+    return {
+        "indexed_slot": int(row[0]),
+        "synced_slot": int(row[1]),
+        "last_signature": row[2],
+        "seconds_since_update": float(row[3]),
+        "dead_letters_pending": int(row[4]),
+    }
