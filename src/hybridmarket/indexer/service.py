@@ -467,7 +467,8 @@ class Indexer:
     async def run(self, stop: asyncio.Event, *, progress: Progress | None = None) -> None:
         """Index until `stop` is set: catch up, then follow the chain live."""
         self.stopping = stop
-        await self.sync(progress=progress)
+        first = await self.sync(progress=progress)
+        log.info("indexer following the chain live", synced_slot=first.synced_slot)
         listener = asyncio.create_task(self._listen(stop))
         try:
             while not stop.is_set():
