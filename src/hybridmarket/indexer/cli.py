@@ -8,14 +8,15 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from hybridmarket.settings import Settings
 
+T = TypeVar("T")
 DataDir = Annotated[
     Path | None,
     typer.Option(
@@ -24,6 +25,24 @@ DataDir = Annotated[
         "Default: $HYBRIDMARKET_DATA_DIR or .hybridmarket",
     ),
 ]
+
+
+def run_cli(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a command's coroutine; expected failures become one clear line and exit code 1."""
+    import psycopg
+
+    from hybridmarket.chain.errors import ChainError
+    from hybridmarket.db.migrate import MigrationError
+    from hybridmarket.db.schema import SchemaMismatch
+
+    try:
+        return asyncio.run(coro)
+    except (MigrationError, SchemaMismatch, ChainError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
+    except psycopg.OperationalError as e:
+        typer.echo(f"error: cannot use the database: {str(e).strip()}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _settings(data_dir: Path | None) -> Settings:
@@ -35,13 +54,19 @@ def _settings(data_dir: Path | None) -> Settings:
 
 def migrate(data_dir: DataDir = None) -> None:
     """Apply the database migrations (DATABASE_URL, or the embedded PostgreSQL)."""
+    import psycopg
+
     from hybridmarket.db.connect import database
     from hybridmarket.db.migrate import HEAD
     from hybridmarket.db.migrate import migrate as run_migrations
 
     settings = _settings(data_dir)
-    with database(settings) as url:
-        applied = run_migrations(url)
+    try:
+        with database(settings) as url:
+            applied = run_migrations(url)
+    except psycopg.OperationalError as e:
+        typer.echo(f"error: cannot use the database: {str(e).strip()}", err=True)
+        raise typer.Exit(1) from None
     for m in applied:
         typer.echo(f"applied {m.version:04d}_{m.name}")
     typer.echo(f"database schema at version {HEAD} ({len(applied)} applied now)")
@@ -101,7 +126,7 @@ def indexer(
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port, addr="127.0.0.1")
-    asyncio.run(_run_indexer(_settings(data_dir), once=once, batch_size=batch_size))
+    run_cli(_run_indexer(_settings(data_dir), once=once, batch_size=batch_size))
 
 
 async def _run_indexer(settings: Settings, *, once: bool, batch_size: int) -> None:
@@ -159,8 +184,11 @@ def reconcile(
     """
     from hybridmarket import logs
 
+    for m in market or []:
+        if len(m) != 64 or any(c not in "0123456789abcdef" for c in m):
+            raise typer.BadParameter(f"not a market id (64 lowercase hex digits): {m!r}")
     logs.configure("warning")
-    report = asyncio.run(_run_reconcile(_settings(data_dir), market, not no_repair))
+    report = run_cli(_run_reconcile(_settings(data_dir), market, not no_repair))
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
@@ -180,12 +208,7 @@ async def _run_reconcile(
     from hybridmarket.indexer.reconcile import Reconciler
     from hybridmarket.indexer.service import Indexer
 
-    only = None
-    if markets:
-        for m in markets:
-            if len(m) != 64 or any(c not in "0123456789abcdef" for c in m):
-                raise typer.BadParameter(f"not a market id (64 hex digits): {m!r}")
-        only = set(markets)
+    only = set(markets) if markets else None
     async with service_context(settings, name="reconcile", pool_size=2) as ctx:
         ix = Indexer(ctx.pool, ctx.client)
         return (await Reconciler(ctx.pool, ctx.client, ix).run(only=only, repair=repair)).summary()
