@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import time
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import base58
+import httpx2
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Commitment, Confirmed
 from solana.rpc.models import MemcmpOpts, TxOpts
@@ -97,6 +99,7 @@ class ChainClient:
         self.commitment = commitment
         self.gateway = RpcGateway(policy)
         self.rpc = AsyncClient(rpc_url, commitment=commitment, timeout=self.gateway.policy.timeout)
+        self._http: httpx2.AsyncClient | None = None  # raw JSON-RPC (batch requests)
 
     async def __aenter__(self) -> ChainClient:
         return self
@@ -106,6 +109,8 @@ class ChainClient:
 
     async def close(self) -> None:
         await self.rpc.close()
+        if self._http is not None:
+            await self._http.aclose()
 
     # ---- basic reads -------------------------------------------------------------------------
     async def get_slot(self, commitment: Commitment | None = None) -> int:
@@ -366,7 +371,56 @@ class ChainClient:
         )
         if resp.value is None:
             return None
-        raw = json.loads(resp.to_json())["result"]
+        return self._tx_info(signature, json.loads(resp.to_json())["result"])
+
+    async def get_transactions(
+        self, signatures: Sequence[str], *, batch: int = 100
+    ) -> list[TransactionInfo | None]:
+        """Many `getTransaction` at once, as JSON-RPC batch requests of `batch` calls (one HTTP
+        round trip each, retried as a whole); None where the node does not have it (yet)."""
+        out: list[TransactionInfo | None] = []
+        for i in range(0, len(signatures), batch):
+            chunk = list(signatures[i : i + batch])
+            body = [
+                {
+                    "jsonrpc": "2.0",
+                    "id": n,
+                    "method": "getTransaction",
+                    "params": [
+                        sig,
+                        {
+                            "encoding": "json",
+                            "commitment": "confirmed",
+                            "maxSupportedTransactionVersion": 0,
+                        },
+                    ],
+                }
+                for n, sig in enumerate(chunk)
+            ]
+            replies = await self.gateway.call(
+                "getTransaction (batch)", functools.partial(self._post, body)
+            )
+            if not isinstance(replies, list) or len(replies) != len(chunk):
+                raise RpcError("getTransaction batch: the node did not answer every request")
+            by_id = {r.get("id"): r for r in replies if isinstance(r, dict)}
+            for n, sig in enumerate(chunk):
+                r = by_id.get(n)
+                if r is None or "error" in r:
+                    err = (r or {}).get("error") or {}
+                    raise RpcError(
+                        f"getTransaction {sig}: {err.get('message', err)}", code=err.get("code")
+                    )
+                out.append(None if r.get("result") is None else self._tx_info(sig, r["result"]))
+        return out
+
+    async def _post(self, body: Any) -> Any:
+        if self._http is None:
+            self._http = httpx2.AsyncClient(timeout=self.gateway.policy.timeout)
+        resp = await self._http.post(self.rpc_url, json=body)
+        resp.raise_for_status()
+        return resp.json()
+
+    def _tx_info(self, signature: str, raw: dict[str, Any]) -> TransactionInfo:
         meta = raw.get("meta") or {}
         logs = list(meta.get("logMessages") or [])
         err = meta.get("err")

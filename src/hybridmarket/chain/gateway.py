@@ -89,6 +89,15 @@ def _classify(exc: BaseException, what: str) -> BaseException:
         if isinstance(cause, httpx2.TimeoutException | httpx2.TransportError):
             return _Transient(f"{what}: {type(cause).__name__}: {cause}")
         return _Transient(f"{what}: {exc}")
+    if isinstance(exc, httpx2.HTTPStatusError):  # raw JSON-RPC calls (batches)
+        status = exc.response.status_code
+        if status in TRANSIENT_STATUS:
+            return _Transient(
+                f"{what}: HTTP {status}",
+                retry_after=_retry_after(exc.response),
+                rate_limited=status == 429,
+            )
+        return RpcError(f"{what}: HTTP {status}", code=status)
     if isinstance(exc, httpx2.TimeoutException | httpx2.TransportError | asyncio.TimeoutError):
         return _Transient(f"{what}: {type(exc).__name__}")
     if isinstance(exc, RPCException):

@@ -114,6 +114,23 @@ EXPECTED_TABLES: dict[str, frozenset[str]] = {
         }
     ),
     "auth_nonces": frozenset({"nonce", "wallet", "purpose", "issued_at", "expires_at", "used_at"}),
+    "published_tallies": frozenset(
+        {
+            "id",
+            "market_id",
+            "kind",
+            "yes_votes",
+            "no_votes",
+            "document",
+            "sha256",
+            "cid",
+            "audit_id",
+            "created_at",
+        }
+    ),
+    "job_runs": frozenset(
+        {"job", "tick", "worker", "started_at", "finished_at", "outcome", "summary", "error"}
+    ),
 }
 
 

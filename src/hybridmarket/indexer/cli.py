@@ -109,7 +109,7 @@ def indexer(
     ] = None,
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, max=10_000, help="Transactions per DB batch.")
-    ] = 500,
+    ] = 2000,
 ) -> None:
     """Index the program's transactions into PostgreSQL, then follow the chain live.
 

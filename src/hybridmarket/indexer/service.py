@@ -85,7 +85,7 @@ class Indexer:
         client: ChainClient,
         *,
         ws_url: str | None = None,
-        batch_size: int = 500,
+        batch_size: int = 2000,
         fetch_concurrency: int = 16,
         poll_interval: float = 1.0,
         publish: Callable[[str], Any] | None = None,
@@ -129,28 +129,45 @@ class Indexer:
         return out
 
     async def _fetch(self, sigs: Sequence[tuple[str, int, Any, int | None]]) -> list[ChainTx]:
-        sem = asyncio.Semaphore(self.fetch_concurrency)
-
-        async def one(sig: str, slot: int, err: Any, block_time: int | None) -> ChainTx:
+        """The transactions of `sigs`, in order: from notification logs when complete, else by
+        `getTransaction` (JSON-RPC batches, a few in flight)."""
+        out: dict[str, ChainTx] = {}
+        missing: list[tuple[str, int, Any, int | None]] = []
+        for sig, slot, err, block_time in sigs:
             cached = self._log_cache.pop(sig, None)
             if cached is not None and not cached.truncated:
-                return ChainTx(sig, slot, block_time, err, cached.events if err is None else ())
+                out[sig] = ChainTx(sig, slot, block_time, err, cached.events if err is None else ())
+            else:
+                missing.append((sig, slot, err, block_time))
+        sem = asyncio.Semaphore(max(1, self.fetch_concurrency // 4))
+
+        async def batch(part: list[tuple[str, int, Any, int | None]]) -> None:
+            todo = [s[0] for s in part]
             async with sem:
                 for attempt in range(20):
-                    info = await self.client.get_transaction(sig)
-                    if info is not None:
-                        break
+                    infos = await self.client.get_transactions(todo)
+                    for info in infos:
+                        if info is None:
+                            continue
+                        if info.truncated:
+                            # Events past the log limit are gone (as on any cluster).
+                            metrics.FAILURES.labels("truncated_logs").inc()
+                            log.warning(
+                                "truncated logs; reconciliation requested", signature=info.signature
+                            )
+                            self.reconcile_requested = True
+                        out[info.signature] = ChainTx(
+                            info.signature, info.slot, info.block_time, info.err, info.events
+                        )
+                    todo = [s for s in todo if s not in out]
+                    if not todo:
+                        return
                     await asyncio.sleep(0.05 * (attempt + 1))
-                else:
-                    raise RpcUnavailable(f"getTransaction {sig}: not available")
-            if info.truncated:
-                # Events past the log limit are gone (as on any cluster): repair from accounts.
-                metrics.FAILURES.labels("truncated_logs").inc()
-                log.warning("truncated program logs; reconciliation requested", signature=sig)
-                self.reconcile_requested = True
-            return ChainTx(sig, info.slot, info.block_time, info.err, info.events)
+            raise RpcUnavailable(f"getTransaction: {len(todo)} transactions not available")
 
-        return list(await asyncio.gather(*(one(*s) for s in sigs)))
+        parts = [missing[i : i + 100] for i in range(0, len(missing), 100)]
+        await asyncio.gather(*(batch(p) for p in parts))
+        return [out[s[0]] for s in sigs]
 
     # ---- applying ---------------------------------------------------------------------------
     async def apply(

@@ -1,5 +1,6 @@
 """Simulation: drive the market program with realistic random load (see `sim.workload`)."""
 
+from hybridmarket.canonical import canonical_json, market_id_of
 from hybridmarket.sim.workload import (
     Failure,
     Fate,
@@ -9,10 +10,8 @@ from hybridmarket.sim.workload import (
     TxStatus,
     WorkloadConfig,
     WorkloadReport,
-    canonical_json,
     clock_advancer,
     fund_wallets,
-    market_id_of,
     program_signatures,
     run_workload,
     trickle,

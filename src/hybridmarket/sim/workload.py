@@ -63,6 +63,7 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
 
+from hybridmarket.canonical import canonical_json, market_id_of
 from hybridmarket.chain.client import ChainClient
 from hybridmarket.chain.errors import ChainError, PreflightFailed, RpcError
 from hybridmarket.ipfs.cid import CID
@@ -435,17 +436,6 @@ class TrickleReport:
 
 
 # ---- metadata ---------------------------------------------------------------------------------
-
-
-def canonical_json(value: Any) -> bytes:
-    """Canonical JSON: sorted keys, no whitespace, UTF-8. For the metadata used here (strings
-    and integers only) this is the same byte string as RFC 8785 (JCS)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def market_id_of(metadata: dict[str, Any]) -> bytes:
-    """The market id the metadata binds to: sha256 of its canonical JSON (DESIGN.md §4)."""
-    return hashlib.sha256(canonical_json(metadata)).digest()
 
 
 _CITIES = (

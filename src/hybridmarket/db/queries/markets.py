@@ -8,13 +8,14 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
-from hybridmarket.db.queries._util import upsert_sql
+from hybridmarket.db.queries._util import upsert_rows, upsert_sql
 from hybridmarket.indexer.model import MARKET_COLUMNS, MarketRow
 
 _SELECT = sql.SQL("SELECT {} FROM markets").format(
     sql.SQL(", ").join(map(sql.Identifier, MARKET_COLUMNS))
 )
 _UPSERT = upsert_sql("markets", MARKET_COLUMNS, ("id",), touch="updated_at")
+_SMALL = 8  # below this many rows, a pipelined statement beats COPY + INSERT … SELECT
 
 
 def _row(d: dict[str, Any]) -> MarketRow:
@@ -44,7 +45,11 @@ async def load_all(conn: AsyncConnection[Any]) -> dict[str, MarketRow]:
 
 
 async def upsert(conn: AsyncConnection[Any], rows: Iterable[MarketRow]) -> None:
+    """Insert or update market rows (set-based; inside a transaction)."""
     params = [tuple(getattr(r, c) for c in MARKET_COLUMNS) for r in rows]
-    if params:
-        async with conn.cursor() as cur:
-            await cur.executemany(_UPSERT, params)
+    if len(params) <= _SMALL:
+        if params:
+            async with conn.cursor() as cur:
+                await cur.executemany(_UPSERT, params)
+        return
+    await upsert_rows(conn, "markets", MARKET_COLUMNS, ("id",), params, touch="updated_at")

@@ -8,13 +8,14 @@ from typing import Any
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
-from hybridmarket.db.queries._util import upsert_sql
+from hybridmarket.db.queries._util import upsert_rows, upsert_sql
 from hybridmarket.indexer.model import POSITION_COLUMNS, PositionRow
 
 _SELECT = sql.SQL("SELECT {} FROM positions").format(
     sql.SQL(", ").join(map(sql.Identifier, POSITION_COLUMNS))
 )
 _UPSERT = upsert_sql("positions", POSITION_COLUMNS, ("market_id", "user_wallet"))
+_SMALL = 8  # below this many rows, a pipelined statement beats COPY + INSERT … SELECT
 
 
 def _row(d: dict[str, Any]) -> PositionRow:
@@ -48,7 +49,11 @@ async def load_all(conn: AsyncConnection[Any]) -> dict[tuple[str, str], Position
 
 
 async def upsert(conn: AsyncConnection[Any], rows: Iterable[PositionRow]) -> None:
+    """Insert or update position rows (set-based; inside a transaction)."""
     params = [tuple(getattr(r, c) for c in POSITION_COLUMNS) for r in rows]
-    if params:
-        async with conn.cursor() as cur:
-            await cur.executemany(_UPSERT, params)
+    if len(params) <= _SMALL:
+        if params:
+            async with conn.cursor() as cur:
+                await cur.executemany(_UPSERT, params)
+        return
+    await upsert_rows(conn, "positions", POSITION_COLUMNS, ("market_id", "user_wallet"), params)

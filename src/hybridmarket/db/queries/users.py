@@ -8,6 +8,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+_SMALL = 8  # below this many rows, a pipelined statement beats COPY + INSERT … SELECT
 _UPSERT = (
     "INSERT INTO users (wallet, created_at, last_seen_at) VALUES (%s, %s, %s) "
     "ON CONFLICT (wallet) DO UPDATE SET "

@@ -1,0 +1,89 @@
+"""`audit_log`: every transaction the backend sends and every admin action, with who, what,
+why, the signature and the outcome. A row is written before sending (`pending`), so a crash
+leaves a trace that the next run resolves."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    market_id: str | None
+    arguments: dict[str, Any]
+    reason: dict[str, Any]
+    tx_signature: str | None
+    outcome: str
+    error: str | None
+
+
+async def record(
+    conn: AsyncConnection[Any],
+    *,
+    actor: str,
+    action: str,
+    market_id: str | None,
+    arguments: dict[str, Any],
+    reason: dict[str, Any],
+    outcome: str = "pending",
+    tx_signature: str | None = None,
+    error: str | None = None,
+) -> int:
+    cur = await conn.execute(
+        "INSERT INTO audit_log (actor, action, market_id, arguments, reason, tx_signature, "
+        "outcome, error) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (
+            actor,
+            action,
+            market_id,
+            json.dumps(arguments),
+            json.dumps(reason),
+            tx_signature,
+            outcome,
+            error,
+        ),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def update(
+    conn: AsyncConnection[Any],
+    audit_id: int,
+    *,
+    outcome: str,
+    tx_signature: str | None = None,
+    error: str | None = None,
+) -> None:
+    await conn.execute(
+        "UPDATE audit_log SET outcome = %s, tx_signature = coalesce(%s, tx_signature), "
+        "error = coalesce(%s, error) WHERE id = %s",
+        (outcome, tx_signature, error, audit_id),
+    )
+
+
+async def unresolved(conn: AsyncConnection[Any], actor: str) -> list[AuditRow]:
+    """Rows of this actor left `pending` or `sent` (a crash before the outcome was known)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT * FROM audit_log WHERE actor = %s AND outcome IN ('pending', 'sent') ORDER BY id",
+            (actor,),
+        )
+        return [AuditRow(**r) for r in await cur.fetchall()]
+
+
+async def for_market(conn: AsyncConnection[Any], market_id: str) -> list[AuditRow]:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute("SELECT * FROM audit_log WHERE market_id = %s ORDER BY id", (market_id,))
+        return [AuditRow(**r) for r in await cur.fetchall()]
