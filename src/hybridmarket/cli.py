@@ -13,6 +13,7 @@ from hybridmarket import __version__
 from hybridmarket.indexer import cli as _indexer_cli
 from hybridmarket.ipfs.cli import app as _ipfs_app
 from hybridmarket.localnet.cli import localnet as _localnet_command
+from hybridmarket.worker import cli as _worker_cli
 
 app = typer.Typer(
     name="hybridmarket",
@@ -94,6 +95,8 @@ app.add_typer(_ipfs_app, name="ipfs", help="Add and read content with Kubo-ident
 app.command("migrate")(_indexer_cli.migrate)
 app.command("indexer")(_indexer_cli.indexer)
 app.command("reconcile")(_indexer_cli.reconcile)
+app.command("worker")(_worker_cli.worker)
+app.command("verify-tally")(_worker_cli.verify_tally)
 
 
 def main() -> None:

@@ -37,6 +37,17 @@ class Settings(BaseSettings):
         None, alias="REDIS_URL", description="Redis for shared rate limits and cache signals."
     )
     rpc_port: int = Field(8899, alias="HYBRIDMARKET_RPC_PORT")
+    # The worker (cron expressions in UTC; an optional sixth field is seconds).
+    cron_proposals: str = Field("*/5 * * * *", alias="CRON_PROPOSALS")
+    cron_disputes: str = Field("*/5 * * * *", alias="CRON_DISPUTES")
+    cron_monitor: str = Field("* * * * *", alias="CRON_MONITOR")
+    cron_reconcile: str = Field("0 * * * *", alias="CRON_RECONCILE")
+    proposal_voting_window: int = Field(
+        7 * 24 * 3600, alias="PROPOSAL_VOTING_WINDOW", ge=1, description="Seconds."
+    )
+    monitor_stuck_grace: int = Field(
+        3600, alias="MONITOR_STUCK_GRACE", ge=0, description="Seconds past a deadline."
+    )
 
     def rpc_url(self) -> str:
         return self.solana_rpc_url or f"http://127.0.0.1:{self.rpc_port}"

@@ -119,6 +119,15 @@ class ChainClient:
         )
         return int(resp.value)
 
+    async def chain_time(self) -> int:
+        """The chain's clock: the unix time of the latest confirmed block (what the program's
+        Clock sysvar reads, give or take a slot)."""
+        slot = await self.get_slot()
+        resp = await self.gateway.call("getBlockTime", lambda: self.rpc.get_block_time(slot))
+        if resp.value is None:
+            raise RpcError(f"getBlockTime: no time for slot {slot}")
+        return int(resp.value)
+
     async def get_balance(self, key: Pubkey, commitment: Commitment | None = None) -> int:
         resp = await self.gateway.call(
             "getBalance", lambda: self.rpc.get_balance(key, commitment or self.commitment)

@@ -1,0 +1,282 @@
+"""The worker's jobs: proposal aggregation, dispute aggregation, the market monitor.
+
+Each job reads what to consider from the database (the indexer's copy), decides with the chain's
+own account and clock, counts votes with one SQL aggregate, and acts through `AuthoritySender`
+(which audits everything and never writes market state). Each returns a summary for job_runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from prometheus_client import Gauge
+from psycopg_pool import AsyncConnectionPool
+
+from hybridmarket.chain.client import ChainClient
+from hybridmarket.db.queries import votes as q_votes
+from hybridmarket.ipfs.backends import IpfsBackend
+from hybridmarket.program import builders as b
+from hybridmarket.program.accounts import GlobalConfig, MarketAccount, MarketState
+from hybridmarket.program.lmsr import BPS_DENOMINATOR
+from hybridmarket.worker import tally as tallies
+from hybridmarket.worker.sender import AuthoritySender, in_state
+
+log = structlog.get_logger(__name__)
+
+STUCK = Gauge(
+    "hybridmarket_markets_stuck",
+    "Markets past their state's deadline by more than the grace period",
+    ["state"],
+)
+DEFAULT_PROPOSAL_WINDOW = 7 * 24 * 3600
+DEFAULT_STUCK_GRACE = 3600
+
+
+@dataclass
+class Services:
+    pool: AsyncConnectionPool
+    client: ChainClient
+    sender: AuthoritySender
+    ipfs: IpfsBackend
+    proposal_window: int = DEFAULT_PROPOSAL_WINDOW
+    stuck_grace: int = DEFAULT_STUCK_GRACE
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def approves(cfg: GlobalConfig, likes: int, dislikes: int) -> bool:
+    """Quorum and threshold, both inclusive, exactly as the program checks them."""
+    total = likes + dislikes
+    return (
+        total > 0
+        and total >= cfg.min_proposal_votes
+        and likes * BPS_DENOMINATOR >= cfg.proposal_approval_threshold_bps * total
+    )
+
+
+def proposal_decision(
+    cfg: GlobalConfig, acc: MarketAccount, likes: int, dislikes: int, now: int, window: int
+) -> str | None:
+    """'approve', 'cancel' (the window passed without quorum and threshold) or None (wait)."""
+    if approves(cfg, likes, dislikes):
+        return "approve"
+    if now >= acc.created_at + window:
+        return "cancel"
+    return None
+
+
+def dispute_voting_over(cfg: GlobalConfig, acc: MarketAccount, now: int) -> bool:
+    """The program accepts counts from dispute_initiated_at + dispute_voting_period on."""
+    return now >= acc.dispute_initiated_at + cfg.dispute_voting_period
+
+
+def dispute_period_over(cfg: GlobalConfig, acc: MarketAccount, now: int) -> bool:
+    """An undisputed resolution can be finalized from resolution_proposed_at + dispute_period."""
+    return now >= acc.resolution_proposed_at + cfg.dispute_period
+
+
+async def _chain_markets(s: Services, ids: list[str]) -> dict[str, MarketAccount | None]:
+    accounts = await s.client.get_markets([bytes.fromhex(m) for m in ids])
+    return dict(zip(ids, accounts, strict=True))
+
+
+async def _config(s: Services) -> GlobalConfig:
+    cfg = await s.client.get_config()
+    if cfg is None:
+        raise RuntimeError("the program's GlobalConfig is not initialised")
+    return cfg
+
+
+async def aggregate_proposals(s: Services) -> dict[str, Any]:
+    """Approve PROPOSED markets whose votes meet quorum and threshold; cancel those that miss
+    either when the proposal voting window has passed."""
+    cfg = await _config(s)
+    now = await s.client.chain_time()
+    async with s.pool.connection() as conn:
+        counts = await q_votes.tallies(conn, "proposal", state="PROPOSED")
+    chain = await _chain_markets(s, sorted(counts))
+    out = {"considered": len(counts), "approved": 0, "cancelled": 0, "skipped": 0, "failed": 0}
+    for mid, (likes, dislikes) in sorted(counts.items()):
+        acc = chain[mid]
+        rule = {
+            "likes": likes,
+            "dislikes": dislikes,
+            "min_proposal_votes": cfg.min_proposal_votes,
+            "threshold_bps": cfg.proposal_approval_threshold_bps,
+        }
+        if acc is None or acc.state != MarketState.Proposed:
+            await s.sender.skip(
+                "approve_market",
+                mid,
+                {},
+                {"chain_state": None if acc is None else acc.state.name, **rule},
+            )
+            out["skipped"] += 1
+            continue
+        decision = proposal_decision(cfg, acc, likes, dislikes, now, s.proposal_window)
+        if decision == "approve":
+            async with s.pool.connection() as conn:
+                t = await tallies.build(conn, s.client.program_id, mid, "proposal")
+                if (t.yes, t.no) != (likes, dislikes):  # votes indexed in between: next tick
+                    continue
+                tid, cid = await tallies.publish(conn, s.ipfs, t)
+            r = await s.sender.execute(
+                b.approve_market(s.sender.signer.pubkey(), bytes.fromhex(mid), likes, dislikes),
+                action="approve_market",
+                market_id=mid,
+                arguments={"likes": likes, "dislikes": dislikes},
+                reason={
+                    **rule,
+                    "rule": "quorum and threshold met",
+                    "tally_cid": cid,
+                    "tally_sha256": t.sha256,
+                },
+                done=in_state(
+                    MarketState.Approved,
+                    MarketState.Active,
+                    MarketState.Resolving,
+                    MarketState.Disputed,
+                    MarketState.Finalized,
+                    MarketState.Cancelled,
+                ),
+                tally_id=tid,
+            )
+            out["approved" if r.outcome == "confirmed" else r.outcome] += 1
+        elif decision == "cancel":
+            r = await s.sender.execute(
+                b.cancel_market(s.sender.signer.pubkey(), bytes.fromhex(mid)),
+                action="cancel_market",
+                market_id=mid,
+                arguments={},
+                reason={
+                    **rule,
+                    "rule": "proposal voting window passed without quorum and threshold",
+                    "proposed_at": acc.created_at,
+                    "window_s": s.proposal_window,
+                    "chain_time": now,
+                },
+                done=in_state(MarketState.Cancelled, MarketState.Approved),
+            )
+            out["cancelled" if r.outcome == "confirmed" else r.outcome] += 1
+    return out
+
+
+async def aggregate_disputes(s: Services) -> dict[str, Any]:
+    """Finalize DISPUTED markets whose dispute voting period has ended, with their counts."""
+    cfg = await _config(s)
+    now = await s.client.chain_time()
+    async with s.pool.connection() as conn:
+        counts = await q_votes.tallies(conn, "dispute", state="DISPUTED")
+    chain = await _chain_markets(s, sorted(counts))
+    out = {"considered": len(counts), "finalized": 0, "waiting": 0, "skipped": 0, "failed": 0}
+    for mid, (agree, disagree) in sorted(counts.items()):
+        acc = chain[mid]
+        if acc is None or acc.state != MarketState.Disputed:
+            await s.sender.skip(
+                "finalize_market",
+                mid,
+                {},
+                {
+                    "chain_state": None if acc is None else acc.state.name,
+                    "agree": agree,
+                    "disagree": disagree,
+                },
+            )
+            out["skipped"] += 1
+            continue
+        ends = acc.dispute_initiated_at + cfg.dispute_voting_period
+        if not dispute_voting_over(cfg, acc, now):
+            out["waiting"] += 1
+            continue
+        async with s.pool.connection() as conn:
+            t = await tallies.build(conn, s.client.program_id, mid, "dispute")
+            if (t.yes, t.no) != (agree, disagree):
+                continue
+            tid, cid = await tallies.publish(conn, s.ipfs, t)
+        r = await s.sender.execute(
+            b.finalize_market(
+                s.sender.signer.pubkey(), bytes.fromhex(mid), acc.resolver, agree, disagree
+            ),
+            action="finalize_market",
+            market_id=mid,
+            arguments={"agree": agree, "disagree": disagree},
+            reason={
+                "rule": "dispute voting period ended",
+                "voting_ended_at": ends,
+                "chain_time": now,
+                "min_dispute_votes": cfg.min_dispute_votes,
+                "threshold_bps": cfg.dispute_success_threshold_bps,
+                "tally_cid": cid,
+                "tally_sha256": t.sha256,
+            },
+            done=in_state(MarketState.Finalized, MarketState.Cancelled),
+            tally_id=tid,
+        )
+        out["finalized" if r.outcome == "confirmed" else r.outcome] += 1
+    return out
+
+
+async def monitor_markets(s: Services) -> dict[str, Any]:
+    """Finalize RESOLVING markets whose dispute period passed undisputed; report stuck ones."""
+    cfg = await _config(s)
+    now = await s.client.chain_time()
+    async with s.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id, state, extract(epoch FROM created_at)::bigint, "
+            "extract(epoch FROM resolution_proposed_at)::bigint, "
+            "extract(epoch FROM dispute_initiated_at)::bigint "
+            "FROM markets WHERE state IN ('PROPOSED', 'RESOLVING', 'DISPUTED')"
+        )
+        rows = await cur.fetchall()
+    out: dict[str, Any] = {"resolving": 0, "finalized": 0, "skipped": 0, "failed": 0}
+
+    def deadline(row: Any) -> int:
+        if row[1] == "PROPOSED":
+            return int(row[2]) + s.proposal_window
+        if row[1] == "RESOLVING":
+            return int(row[3] or 0) + cfg.dispute_period
+        return int(row[4] or 0) + cfg.dispute_voting_period
+
+    stuck: dict[str, int] = {"PROPOSED": 0, "RESOLVING": 0, "DISPUTED": 0}
+    for row in rows:
+        late = now - deadline(row)
+        if late > s.stuck_grace:
+            stuck[row[1]] += 1
+            log.warning("market stuck", market_id=row[0], state=row[1], past_deadline_s=late)
+    for state, n in stuck.items():
+        STUCK.labels(state).set(n)
+    out["stuck"] = stuck
+    resolving = sorted(row[0] for row in rows if row[1] == "RESOLVING")
+    out["resolving"] = len(resolving)
+    chain = await _chain_markets(s, resolving)
+    for mid in resolving:
+        acc = chain[mid]
+        if acc is None or acc.state != MarketState.Resolving:
+            await s.sender.skip(
+                "finalize_market", mid, {}, {"chain_state": None if acc is None else acc.state.name}
+            )
+            out["skipped"] += 1
+            continue
+        ends = acc.resolution_proposed_at + cfg.dispute_period
+        if not dispute_period_over(cfg, acc, now):
+            continue
+        r = await s.sender.execute(
+            b.finalize_market(s.sender.signer.pubkey(), bytes.fromhex(mid), acc.resolver),
+            action="finalize_market",
+            market_id=mid,
+            arguments={"agree": None, "disagree": None},
+            reason={
+                "rule": "dispute period passed with no dispute",
+                "dispute_period_ended_at": ends,
+                "chain_time": now,
+            },
+            done=in_state(MarketState.Finalized, MarketState.Cancelled, MarketState.Disputed),
+        )
+        out["finalized" if r.outcome == "confirmed" else r.outcome] += 1
+    return out
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

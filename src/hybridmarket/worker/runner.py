@@ -1,0 +1,96 @@
+"""`hybridmarket worker`: the indexer, the reconciler and the backend authority jobs in one
+process, each job also runnable once from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+
+from hybridmarket.authority import backend_key_source
+from hybridmarket.context import Context
+from hybridmarket.indexer.reconcile import Reconciler
+from hybridmarket.indexer.service import Indexer
+from hybridmarket.ipfs.backends import backend_from_env
+from hybridmarket.worker import jobs
+from hybridmarket.worker.scheduler import Job, Scheduler, validate_cron
+from hybridmarket.worker.sender import AuthoritySender
+
+log = structlog.get_logger(__name__)
+JOB_NAMES = ("proposals", "disputes", "monitor", "reconcile")
+
+
+class Worker:
+    def __init__(self, ctx: Context, *, ws_url: str | None) -> None:
+        s = ctx.settings
+        self.ctx = ctx
+        self.signer = backend_key_source(s.data_dir).load()
+        self.sender = AuthoritySender(ctx.pool, ctx.client, self.signer)
+        self.indexer = Indexer(ctx.pool, ctx.client, ws_url=ws_url)
+        self.reconciler = Reconciler(ctx.pool, ctx.client, self.indexer)
+        self.indexer.on_reconcile = self.reconciler.run
+        self.indexer.on_repair = lambda ids: self.reconciler.run(only=ids)
+        self.services = jobs.Services(
+            ctx.pool,
+            ctx.client,
+            self.sender,
+            backend_from_env(s.data_dir / "ipfs"),
+            proposal_window=s.proposal_voting_window,
+            stuck_grace=s.monitor_stuck_grace,
+        )
+        self.runs: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
+            "proposals": self._guarded(jobs.aggregate_proposals),
+            "disputes": self._guarded(jobs.aggregate_disputes),
+            "monitor": self._guarded(jobs.monitor_markets),
+            "reconcile": self._reconcile,
+        }
+        self.crons = {
+            "proposals": validate_cron(s.cron_proposals),
+            "disputes": validate_cron(s.cron_disputes),
+            "monitor": validate_cron(s.cron_monitor),
+            "reconcile": validate_cron(s.cron_reconcile),
+        }
+
+    def _guarded(
+        self, fn: Callable[[jobs.Services], Awaitable[dict[str, Any]]]
+    ) -> Callable[[], Awaitable[dict[str, Any]]]:
+        async def run() -> dict[str, Any]:
+            # Settle what a crash may have left in flight before deciding anything new.
+            await self.sender.resolve_unfinished()
+            return await fn(self.services)
+
+        return run
+
+    async def _reconcile(self) -> dict[str, Any]:
+        return (await self.reconciler.run()).summary()
+
+    async def run_once(self, job: str) -> dict[str, Any]:
+        await self.indexer.sync()  # decide on an up-to-date copy of the chain
+        return await self.runs[job]()
+
+    async def run(self, stop: asyncio.Event, *, with_indexer: bool = True) -> None:
+        log.info("worker starting", backend_authority=str(self.signer.pubkey()))
+        await self.sender.resolve_unfinished()
+        scheduler = Scheduler(
+            self.ctx.pool, [Job(n, self.crons[n], self.runs[n]) for n in JOB_NAMES]
+        )
+        tasks = [asyncio.create_task(scheduler.run(stop))]
+        if with_indexer:
+            tasks.append(asyncio.create_task(self.indexer.run(stop)))
+        await asyncio.gather(*tasks)
+        log.info("worker stopped")
+
+
+@asynccontextmanager
+async def stop_on_signals() -> AsyncIterator[asyncio.Event]:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    yield stop
