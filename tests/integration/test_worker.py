@@ -53,9 +53,16 @@ async def client(validator: LocalValidator) -> AsyncIterator[ChainClient]:
 
 class World:
     def __init__(
-        self, v: LocalValidator, client: ChainClient, pool: AsyncConnectionPool, tmp: Path
+        self,
+        v: LocalValidator,
+        client: ChainClient,
+        pool: AsyncConnectionPool,
+        tmp: Path,
+        db_url: str,
     ) -> None:
         self.v = v
+        self.tmp = tmp
+        self.db_url = db_url
         self.client = client
         self.pool = pool
         self.backend = load_keypair(v.key_paths["backend_authority"])
@@ -117,9 +124,13 @@ class World:
 
 @pytest.fixture
 def world(
-    validator: LocalValidator, client: ChainClient, pool: AsyncConnectionPool, tmp_path: Path
+    validator: LocalValidator,
+    client: ChainClient,
+    pool: AsyncConnectionPool,
+    tmp_path: Path,
+    db_url: str,
 ) -> World:
-    return World(validator, client, pool, tmp_path)
+    return World(validator, client, pool, tmp_path, db_url)
 
 
 async def test_proposals_approved_at_exactly_70_percent_and_quorum(world: World) -> None:
@@ -151,6 +162,14 @@ async def test_proposals_approved_at_exactly_70_percent_and_quorum(world: World)
     v = await tally.verify(world.client, exact.hex(), "proposal", published, world.services.ipfs)
     assert v.ok, v.differences
     assert v.chain_recount == v.posted == v.published == (7, 3)
+
+    # The same check as a user runs it.
+    r = await _cli(world, "verify-tally", exact.hex())
+    assert (
+        r.returncode == 0
+        and "all agree" in r.stdout
+        and "proposal: chain recount 7 yes / 3 no" in r.stdout
+    )
 
     # Before the window ends nothing is cancelled; after it, both misses are.
     await world.advance(WINDOW - 120)
@@ -254,6 +273,27 @@ async def test_a_tally_posted_with_wrong_counts_is_reported(world: World) -> Non
         "on-chain counts 8 yes / 2 no, recount of VoteRecords 7 / 3" in d for d in v.differences
     )
     assert any("no published tally document" in d for d in v.differences)
+    r = await _cli(world, "verify-tally", mid.hex())
+    assert r.returncode == 1 and "tallies do NOT agree" in r.stdout
+    assert "DIFFERENCE: on-chain counts 8 yes / 2 no, recount of VoteRecords 7 / 3" in r.stdout
+
+
+async def _cli(world: World, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": world.db_url,
+        "SOLANA_RPC_URL": world.v.rpc_url,
+        "HYBRIDMARKET_DATA_DIR": str(world.tmp),
+    }
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "hybridmarket", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
 
 
 def _env(v: LocalValidator, db_url: str, **extra: str) -> dict[str, str]:
