@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from hybridmarket.authority import backend_key_source
+from hybridmarket.authority import Signer, backend_key_source
 from hybridmarket.context import Context
 from hybridmarket.indexer.reconcile import Reconciler
 from hybridmarket.indexer.service import Indexer
@@ -26,10 +26,10 @@ JOB_NAMES = ("proposals", "disputes", "monitor", "reconcile")
 
 
 class Worker:
-    def __init__(self, ctx: Context, *, ws_url: str | None) -> None:
+    def __init__(self, ctx: Context, *, ws_url: str | None, signer: Signer | None = None) -> None:
         s = ctx.settings
         self.ctx = ctx
-        self.signer = backend_key_source(s.data_dir).load()
+        self.signer = signer or backend_key_source(s.data_dir).load()
         self.sender = AuthoritySender(ctx.pool, ctx.client, self.signer)
         self.indexer = Indexer(ctx.pool, ctx.client, ws_url=ws_url)
         self.reconciler = Reconciler(ctx.pool, ctx.client, self.indexer)
