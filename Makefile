@@ -37,6 +37,8 @@ idl: setup ## Regenerate idl/hybridmarket.json from the program model
 bench: setup ## Run the benchmarks in bench/ (figures go to docs/benchmarks.md)
 	$(BIN)/python bench/lmsr.py
 	$(BIN)/python bench/localnet.py
+	$(BIN)/python bench/indexer.py
+	$(BIN)/python bench/aggregate.py
 
 clean: ## Remove .venv and caches (keeps .hybridmarket/ data)
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
