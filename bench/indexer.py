@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import io
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -241,6 +242,7 @@ async def main() -> None:
         v.stop()
         if pg is not None:
             pg.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -360,9 +360,12 @@ async def test_two_worker_replicas_act_once(world: World, db_url: str, tmp_path:
             "SELECT job, tick, count(*) FROM job_runs GROUP BY 1, 2 HAVING count(*) > 1"
         )
         assert await cur.fetchall() == []
-        cur = await conn.execute("SELECT count(DISTINCT worker) FROM job_runs")
+        cur = await conn.execute("SELECT count(*) FROM job_runs WHERE job = 'proposals'")
         row = await cur.fetchone()
-    assert row is not None and row[0] == 2  # both replicas ran ticks
+    # Both replicas were up for several ticks; each tick ran once (whichever claimed it first).
+    assert row is not None and row[0] >= 3
+    for i in range(2):
+        assert "worker starting" in (tmp_path / f"worker{i}.log").read_text()
 
 
 async def test_worker_killed_between_send_and_confirm(
