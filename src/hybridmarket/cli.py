@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from hybridmarket import __version__
+from hybridmarket.api import cli as _api_cli
 from hybridmarket.indexer import cli as _indexer_cli
 from hybridmarket.ipfs.cli import app as _ipfs_app
 from hybridmarket.localnet.cli import localnet as _localnet_command
@@ -97,6 +98,7 @@ app.command("indexer")(_indexer_cli.indexer)
 app.command("reconcile")(_indexer_cli.reconcile)
 app.command("worker")(_worker_cli.worker)
 app.command("verify-tally")(_worker_cli.verify_tally)
+app.command("api")(_api_cli.api)
 
 
 def main() -> None:

@@ -37,6 +37,19 @@ class Settings(BaseSettings):
         None, alias="REDIS_URL", description="Redis for shared rate limits and cache signals."
     )
     rpc_port: int = Field(8899, alias="HYBRIDMARKET_RPC_PORT")
+    # The API
+    api_host: str = Field("127.0.0.1", alias="API_HOST")
+    api_port: int = Field(8000, alias="API_PORT")
+    api_domain: str | None = Field(
+        None,
+        alias="API_DOMAIN",
+        description="SIWS domain (host[:port] users see); default host:port.",
+    )
+    chain_id: str = Field("localnet", alias="SOLANA_CHAIN_ID")
+    cors_origins: str = Field("", alias="CORS_ORIGINS", description="Comma-separated origins.")
+    admin_wallets: str = Field("", alias="ADMIN_WALLETS", description="Comma-separated wallets.")
+    moderator_wallets: str = Field("", alias="MODERATOR_WALLETS")
+    cache_ttl: float = Field(30.0, alias="API_CACHE_TTL", ge=0)
     # The worker (cron expressions in UTC; an optional sixth field is seconds).
     cron_proposals: str = Field("*/5 * * * *", alias="CRON_PROPOSALS")
     cron_disputes: str = Field("*/5 * * * *", alias="CRON_DISPUTES")
@@ -48,6 +61,13 @@ class Settings(BaseSettings):
     monitor_stuck_grace: int = Field(
         3600, alias="MONITOR_STUCK_GRACE", ge=0, description="Seconds past a deadline."
     )
+
+    def domain(self) -> str:
+        return self.api_domain or f"{self.api_host}:{self.api_port}"
+
+    @staticmethod
+    def split(value: str) -> list[str]:
+        return [v.strip() for v in value.split(",") if v.strip()]
 
     def rpc_url(self) -> str:
         return self.solana_rpc_url or f"http://127.0.0.1:{self.rpc_port}"

@@ -1,0 +1,117 @@
+"""The FastAPI application: `create_app(settings)`; `hybridmarket api` serves it with uvicorn.
+
+The lifespan opens the database (DATABASE_URL or the embedded server, verified against the
+code's schema), the chain client, IPFS, the rate limiter (memory, or Redis with REDIS_URL) and
+the change follower that invalidates the cache and feeds the live stream."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from hybridmarket import __version__
+from hybridmarket.api import errors
+from hybridmarket.api.cache import Cache
+from hybridmarket.api.state import ApiState
+from hybridmarket.api.stream import Hub, follow_changes
+from hybridmarket.settings import Settings
+
+ROUTERS = (
+    "markets",
+    "trading",
+    "users",
+    "ops",
+    "stream",
+    "discussions",
+    "ipfs_gateway",
+    "admin",
+    "auth",
+)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from hybridmarket.api.ratelimit import limiter_from_url
+        from hybridmarket.chain.client import ChainClient
+        from hybridmarket.db.connect import database, make_pool
+        from hybridmarket.db.schema import verify
+        from hybridmarket.ipfs.backends import backend_from_env
+
+        async with AsyncExitStack() as stack:
+            url = stack.enter_context(database(settings))
+            verify(url)
+            pool = await stack.enter_async_context(
+                make_pool(url, max_size=settings.db_pool_size, name="api")
+            )
+            client = await stack.enter_async_context(ChainClient(settings.rpc_url()))
+            limiter = limiter_from_url(settings.redis_url)
+            stack.push_async_callback(limiter.close)
+            cache = Cache(ttl=settings.cache_ttl)
+            hub = Hub()
+            app.state.api = ApiState(
+                settings=settings,
+                db_url=url,
+                pool=pool,
+                client=client,
+                cache=cache,
+                hub=hub,
+                ipfs=backend_from_env(settings.data_dir / "ipfs"),
+                limiter=limiter,
+                admins=frozenset(settings.split(settings.admin_wallets)),
+                moderators=frozenset(settings.split(settings.moderator_wallets)),
+            )
+            stop = asyncio.Event()
+            follower = asyncio.create_task(
+                follow_changes(url, settings.redis_url, cache, hub, stop)
+            )
+            try:
+                yield
+            finally:
+                stop.set()
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
+
+    app = FastAPI(
+        title="hybridmarket API",
+        version=__version__,
+        description=(
+            "A binary prediction market: markets, LMSR quotes, unsigned transactions for your "
+            "wallet and a relay, discussions signed with Sign-In-With-Solana, live updates. "
+            "Amounts are integers (lamports, share units); prices are decimal strings. Errors: "
+            '`{"error": {"code", "message", "details"}}`.'
+        ),
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    origins = settings.split(settings.cors_origins)
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["Content-Type"],
+            expose_headers=[
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+                "Retry-After",
+            ],
+        )
+    import importlib
+
+    for name in ROUTERS:
+        try:
+            module = importlib.import_module(f"hybridmarket.api.routes.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"hybridmarket.api.routes.{name}":
+                raise
+            continue  # that part of the API has not landed yet
+        app.include_router(module.router)
+    return app

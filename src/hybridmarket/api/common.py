@@ -1,0 +1,160 @@
+"""Shared by the routes: validated path/body types, JSON shapes of markets, the program config
+(cached), quotes, and rate-limit enforcement."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+import base58
+from fastapi import Path, Request, Response
+from pydantic import AfterValidator
+
+from hybridmarket.api.errors import ApiError
+from hybridmarket.api.state import ApiState
+from hybridmarket.program.accounts import GlobalConfig
+
+MarketIdPath = Annotated[
+    str, Path(pattern="^[0-9a-f]{64}$", description="Market id: 64 lowercase hex digits")
+]
+
+
+def _check_wallet(v: str) -> str:
+    try:
+        raw = base58.b58decode(v)
+    except ValueError:
+        raise ValueError("not base58") from None
+    if len(raw) != 32:
+        raise ValueError("not a 32-byte public key")
+    return v
+
+
+Wallet = Annotated[str, AfterValidator(_check_wallet)]
+
+
+def iso(t: datetime | None) -> str | None:
+    return None if t is None else t.isoformat().replace("+00:00", "Z")
+
+
+def dec(v: Decimal | None) -> str | None:
+    return None if v is None else format(v, "f")
+
+
+def outcome_text(v: bool | None, *, resolved: bool) -> str | None:
+    if v is None:
+        return "invalid" if resolved else None
+    return "yes" if v else "no"
+
+
+async def program_config(st: ApiState) -> GlobalConfig:
+    async def load() -> GlobalConfig:
+        cfg = await st.client.get_config()
+        if cfg is None:
+            raise ApiError(503, "chain_not_ready", "the program's config is not initialised")
+        return cfg
+
+    cfg: GlobalConfig = await st.cache.get("program_config", load, ttl=60.0)
+    return cfg
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def rate_limit(
+    st: ApiState, request: Request, response: Response | None, name: str, wallet: str | None = None
+) -> None:
+    """Count this request against the `name` limits per IP (and per wallet); 429 when over."""
+    from hybridmarket.api import ratelimit
+
+    limit = ratelimit.DEFAULT_LIMITS[name]
+    keys = [(limit, ratelimit.ip_key(client_ip(request)))]
+    if wallet:
+        keys.append((limit, ratelimit.wallet_key(wallet)))
+    decision = await ratelimit.check_all(st.limiter, keys)
+    headers = ratelimit.headers(decision)
+    if not decision.allowed:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many {name} requests: {limit.limit} per {limit.window_s} s",
+            {"retry_after_s": decision.retry_after_s},
+            headers=headers,
+        )
+    if response is not None:
+        response.headers.update(headers)
+
+
+def market_json(row: dict[str, Any], cfg: GlobalConfig | None) -> dict[str, Any]:
+    """The public shape of a market (row: markets joined with market_metadata)."""
+    resolved = row["resolution_proposed_at"] is not None
+    price_yes = row["current_price"]
+    dispute_deadline = voting_deadline = None
+    if cfg is not None and row["resolution_proposed_at"] is not None:
+        dispute_deadline = row["resolution_proposed_at"].timestamp() + cfg.dispute_period
+    if cfg is not None and row["dispute_initiated_at"] is not None:
+        voting_deadline = row["dispute_initiated_at"].timestamp() + cfg.dispute_voting_period
+    mid = row["id"]
+    return {
+        "id": mid,
+        "address": row["on_chain_address"],
+        "question": row["question"],
+        "description": row["description"],
+        "category": row["category"],
+        "resolution_criteria": row.get("resolution_criteria"),
+        "closes_at": iso(row.get("closes_at")),
+        "creator": row["creator_wallet"],
+        "resolver": row["resolver_wallet"],
+        "state": row["state"],
+        "b_parameter": int(row["b_parameter"]),
+        "shares_yes": int(row["shares_yes"]),
+        "shares_no": int(row["shares_no"]),
+        "price_yes": dec(price_yes),
+        "price_no": dec(Decimal(1) - price_yes),
+        "liquidity": int(row["current_liquidity"]),
+        "initial_liquidity": int(row["initial_liquidity"]),
+        "volume": int(row["total_volume"]),
+        "trades_count": int(row["trades_count"]),
+        "votes": {
+            "proposal": {
+                "total": int(row["proposal_total_votes"]),
+                "likes": int(row["proposal_likes"]),
+                "dislikes": int(row["proposal_dislikes"]),
+            },
+            "dispute": {
+                "total": int(row["dispute_total_votes"]),
+                "agree": int(row["dispute_agree"]),
+                "disagree": int(row["dispute_disagree"]),
+            },
+        },
+        "resolution": {
+            "proposed_outcome": outcome_text(row["proposed_outcome"], resolved=resolved),
+            "final_outcome": outcome_text(
+                row["final_outcome"], resolved=row["finalized_at"] is not None
+            ),
+            "evidence_cid": row["evidence_cid"],
+            "resolution_proposed_at": iso(row["resolution_proposed_at"]),
+            "dispute_deadline": None
+            if dispute_deadline is None
+            else iso(datetime.fromtimestamp(dispute_deadline, row["created_at"].tzinfo)),
+            "dispute_initiator": row["dispute_initiator"],
+            "dispute_initiated_at": iso(row["dispute_initiated_at"]),
+            "dispute_voting_deadline": None
+            if voting_deadline is None
+            else iso(datetime.fromtimestamp(voting_deadline, row["created_at"].tzinfo)),
+            "finalized_at": iso(row["finalized_at"]),
+            "cancelled_at": iso(row["cancelled_at"]),
+        },
+        "created_at": iso(row["created_at"]),
+        "approved_at": iso(row["approved_at"]),
+        "activated_at": iso(row["activated_at"]),
+        "updated_at": iso(row["updated_at"]),
+        "links": {
+            "self": f"/api/markets/{mid}",
+            "price": f"/api/markets/{mid}/price",
+            "history": f"/api/markets/{mid}/history",
+            "votes": f"/api/markets/{mid}/votes",
+            "discussions": f"/api/discussions/{mid}",
+        },
+    }

@@ -1,0 +1,417 @@
+"""Markets: list, detail, price and quotes, history, vote tallies, and creating metadata."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from psycopg.rows import dict_row
+from pydantic import BaseModel, ConfigDict, Field
+from solders.pubkey import Pubkey
+
+from hybridmarket.api.common import (
+    MarketIdPath,
+    Wallet,
+    dec,
+    iso,
+    market_json,
+    program_config,
+    rate_limit,
+)
+from hybridmarket.api.errors import ApiError, not_found
+from hybridmarket.api.state import ApiState, state
+from hybridmarket.canonical import canonical_json, sha256_hex
+from hybridmarket.db.queries import jobs as q_jobs
+from hybridmarket.program import builders as b
+from hybridmarket.program import lmsr
+from hybridmarket.program.ids import market_pda
+
+router = APIRouter(prefix="/api/markets", tags=["markets"])
+
+_MARKET_SELECT = (
+    "SELECT m.*, md.resolution_criteria, md.closes_at FROM markets m "
+    "LEFT JOIN market_metadata md ON md.market_id = m.id"
+)
+_SORTS = {
+    "volume": ("m.total_volume", "DESC"),
+    "newest": ("m.created_at", "DESC"),
+    "closing": ("md.closes_at", "ASC"),
+}
+
+
+def _encode_cursor(key: Any, mid: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([str(key), mid]).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key, mid = json.loads(raw)
+        if not isinstance(key, str) or not isinstance(mid, str):
+            raise ValueError
+        return key, mid
+    except (ValueError, binascii.Error, TypeError):
+        raise ApiError(
+            422, "invalid_request", "cursor: not a cursor returned by this API"
+        ) from None
+
+
+@router.get("", summary="List markets")
+async def list_markets(
+    st: Annotated[ApiState, Depends(state)],
+    state_: Annotated[
+        Literal["PROPOSED", "APPROVED", "ACTIVE", "RESOLVING", "DISPUTED", "FINALIZED", "CANCELLED"]
+        | None,
+        Query(alias="state"),
+    ] = None,
+    category: Annotated[str | None, Query(max_length=50)] = None,
+    q: Annotated[
+        str | None, Query(max_length=200, description="Text search in the question")
+    ] = None,
+    sort: Literal["volume", "newest", "closing"] = "volume",
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> dict[str, Any]:
+    key = f"list:{state_}:{category}:{q}:{sort}:{limit}:{cursor}"
+
+    async def load() -> dict[str, Any]:
+        col, direction = _SORTS[sort]
+        where: list[str] = []
+        params: list[Any] = []
+        if state_:
+            where.append("m.state = %s")
+            params.append(state_)
+        if category:
+            where.append("m.category = %s")
+            params.append(category)
+        if q:
+            where.append("m.question ILIKE %s")
+            params.append(
+                "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            )
+        if cursor:
+            ck, cid = _decode_cursor(cursor)
+            op = "<" if direction == "DESC" else ">"
+            if sort == "closing":
+                where.append(
+                    f"(coalesce(md.closes_at, 'infinity'), m.id) {op} (%s::timestamptz, %s)"
+                )
+            elif sort == "volume":
+                where.append(f"(m.total_volume, m.id) {op} (%s::numeric, %s)")
+            else:
+                where.append(f"(m.created_at, m.id) {op} (%s::timestamptz, %s)")
+            params += [ck, cid]
+        order_col = "coalesce(md.closes_at, 'infinity')" if sort == "closing" else col
+        sql = (
+            _MARKET_SELECT
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + f" ORDER BY {order_col} {direction}, m.id {direction} LIMIT %s"
+        )
+        params.append(limit + 1)
+        async with st.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(sql, params)
+            rows = await cur.fetchall()
+        cfg = await program_config(st)
+        page = rows[:limit]
+        nxt = None
+        if len(rows) > limit:
+            last = page[-1]
+            k = {
+                "volume": last["total_volume"],
+                "newest": iso(last["created_at"]),
+                "closing": iso(last["closes_at"]) or "infinity",
+            }[sort]
+            nxt = _encode_cursor(k, last["id"])
+        return {"markets": [market_json(r, cfg) for r in page], "next_cursor": nxt}
+
+    result: dict[str, Any] = await st.cache.get(key, load, tags=["*list*"])
+    return result
+
+
+async def load_market(st: ApiState, market_id: str) -> dict[str, Any]:
+    async def load() -> dict[str, Any]:
+        async with st.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(_MARKET_SELECT + " WHERE m.id = %s", (market_id,))
+            row = await cur.fetchone()
+        if row is None:
+            raise not_found("market", market_id)
+        return market_json(row, await program_config(st))
+
+    market: dict[str, Any] = await st.cache.get(f"market:{market_id}", load, tags=[market_id])
+    return market
+
+
+@router.get("/{market_id}", summary="One market: metadata, cached chain state, deadlines")
+async def get_market(
+    market_id: MarketIdPath, st: Annotated[ApiState, Depends(state)]
+) -> dict[str, Any]:
+    return await load_market(st, market_id)
+
+
+def _fees(cfg: Any) -> lmsr.FeeSchedule:
+    return lmsr.FeeSchedule(cfg.protocol_fee_bps, cfg.resolver_fee_bps, cfg.lp_fee_bps)
+
+
+def quote_json(q: lmsr.Quote, side: str, outcome: bool) -> dict[str, Any]:
+    s = Decimal(lmsr.PRICE_SCALE)
+    return {
+        "side": side,
+        "outcome": "yes" if outcome else "no",
+        "shares": q.shares,
+        "amount": q.amount,
+        "fees": {"protocol": q.protocol_fee, "resolver": q.resolver_fee, "lp": q.lp_fee},
+        "total": q.total,
+        "price_before": dec(Decimal(q.price_before) / s),
+        "price_after": dec(Decimal(q.price_after) / s),
+        "price_yes_after": dec(Decimal(q.price_yes_after) / s),
+        "average_price": dec(Decimal(q.average_price) / s),
+        "price_impact_bps": q.price_impact_bps,
+    }
+
+
+async def make_quote(
+    st: ApiState, market_id: str, side: str, outcome: bool, shares: int | None, amount: int | None
+) -> tuple[dict[str, Any], Any]:
+    """A quote against the market's current on-chain state."""
+    acc = await st.client.get_market(bytes.fromhex(market_id))
+    if acc is None:
+        raise not_found("market", market_id)
+    fees = _fees(await program_config(st))
+    try:
+        if shares is None:
+            if side != "buy" or amount is None:
+                raise ApiError(422, "invalid_request", "give shares, or amount for a buy")
+            shares = lmsr.max_shares_for_amount(
+                acc.shares_yes, acc.shares_no, acc.b_parameter, outcome, amount, fees
+            )
+            if shares == 0:
+                raise ApiError(
+                    422, "amount_too_small", "the amount does not buy a single share unit"
+                )
+        fn = lmsr.quote_buy if side == "buy" else lmsr.quote_sell
+        q = fn(acc.shares_yes, acc.shares_no, acc.b_parameter, outcome, shares, fees)
+    except lmsr.LmsrError as e:
+        raise ApiError(422, "trade_out_of_range", str(e)) from None
+    return quote_json(q, side, outcome), acc
+
+
+@router.get("/{market_id}/price", summary="Current price, and a quote for shares or an amount")
+async def get_price(
+    market_id: MarketIdPath,
+    st: Annotated[ApiState, Depends(state)],
+    outcome: Literal["yes", "no"] = "yes",
+    side: Literal["buy", "sell"] = "buy",
+    shares: Annotated[int | None, Query(ge=1, le=lmsr.MAX_SHARES)] = None,
+    amount: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Lamports to spend (buy)")
+    ] = None,
+) -> dict[str, Any]:
+    market = await load_market(st, market_id)
+    out: dict[str, Any] = {
+        "market_id": market_id,
+        "state": market["state"],
+        "price_yes": market["price_yes"],
+        "price_no": market["price_no"],
+    }
+    if shares is not None or amount is not None:
+        if shares is not None and amount is not None:
+            raise ApiError(422, "invalid_request", "give shares or amount, not both")
+        out["quote"], _ = await make_quote(st, market_id, side, outcome == "yes", shares, amount)
+    return out
+
+
+_INTERVALS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400}
+
+
+@router.get("/{market_id}/history", summary="Price points for charts")
+async def get_history(
+    market_id: MarketIdPath,
+    st: Annotated[ApiState, Depends(state)],
+    interval: Literal["raw", "1m", "5m", "15m", "1h", "4h", "1d"] = "1h",
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+) -> dict[str, Any]:
+    await load_market(st, market_id)
+
+    async def load() -> dict[str, Any]:
+        async with st.pool.connection() as conn:
+            if interval == "raw":
+                cur = await conn.execute(
+                    "SELECT at, price FROM price_history WHERE market_id = %s AND at >= coalesce(%s::timestamptz, '-infinity') "
+                    "ORDER BY at, slot, tx_signature, event_index LIMIT %s",
+                    (market_id, since, limit),
+                )
+                points = [{"t": iso(r[0]), "price_yes": dec(r[1])} for r in await cur.fetchall()]
+            else:
+                secs = _INTERVALS[interval]
+                cur = await conn.execute(
+                    "SELECT to_timestamp(floor(extract(epoch FROM at) / %s) * %s) AS bucket, "
+                    "(array_agg(price ORDER BY at, slot, event_index))[1], max(price), min(price), "
+                    "(array_agg(price ORDER BY at DESC, slot DESC, event_index DESC))[1], count(*) "
+                    "FROM price_history WHERE market_id = %s AND at >= coalesce(%s::timestamptz, '-infinity') "
+                    "GROUP BY bucket ORDER BY bucket LIMIT %s",
+                    (secs, secs, market_id, since, limit),
+                )
+                points = [
+                    {
+                        "t": iso(r[0]),
+                        "open": dec(r[1]),
+                        "high": dec(r[2]),
+                        "low": dec(r[3]),
+                        "close": dec(r[4]),
+                        "price_yes": dec(r[4]),
+                        "points": r[5],
+                    }
+                    for r in await cur.fetchall()
+                ]
+        return {"market_id": market_id, "interval": interval, "points": points}
+
+    result: dict[str, Any] = await st.cache.get(
+        f"history:{market_id}:{interval}:{since}:{limit}", load, tags=[market_id]
+    )
+    return result
+
+
+@router.get("/{market_id}/votes", summary="Vote tallies, your vote, the published tally")
+async def get_votes(
+    market_id: MarketIdPath,
+    st: Annotated[ApiState, Depends(state)],
+    wallet: Annotated[Wallet | None, Query()] = None,
+) -> dict[str, Any]:
+    market = await load_market(st, market_id)
+    cfg = await program_config(st)
+    out: dict[str, Any] = {"market_id": market_id, "state": market["state"]}
+    async with st.pool.connection() as conn:
+        for kind, yes, no in (("proposal", "likes", "dislikes"), ("dispute", "agree", "disagree")):
+            cur = await conn.execute(
+                f"SELECT count(*) FILTER (WHERE vote), count(*) FILTER (WHERE NOT vote) "
+                f"FROM {kind}_votes WHERE market_id = %s",
+                (market_id,),
+            )
+            row = await cur.fetchone()
+            assert row is not None
+            mine = None
+            if wallet:
+                c2 = await conn.execute(
+                    f"SELECT vote, voted_at FROM {kind}_votes WHERE market_id = %s AND user_wallet = %s",
+                    (market_id, wallet),
+                )
+                r2 = await c2.fetchone()
+                mine = None if r2 is None else {"vote": bool(r2[0]), "voted_at": iso(r2[1])}
+            published = await q_jobs.latest_tally(conn, market_id, kind)
+            out[kind] = {
+                yes: int(row[0]),
+                no: int(row[1]),
+                "total": int(row[0]) + int(row[1]),
+                "posted_on_chain": market["votes"][kind],
+                "your_vote": mine,
+                "published_tally": None
+                if published is None
+                else {
+                    "cid": published[4],
+                    "sha256": published[3],
+                    yes: published[0],
+                    no: published[1],
+                },
+            }
+    out["proposal"]["threshold_bps"] = cfg.proposal_approval_threshold_bps
+    out["proposal"]["min_votes"] = cfg.min_proposal_votes
+    out["dispute"]["threshold_bps"] = cfg.dispute_success_threshold_bps
+    out["dispute"]["min_votes"] = cfg.min_dispute_votes
+    return out
+
+
+class MarketMetadata(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=500)
+    description: str | None = Field(None, max_length=5000)
+    category: str | None = Field(None, min_length=1, max_length=50)
+    resolution_criteria: str | None = Field(None, max_length=2000)
+    closes_at: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+    creator: Wallet
+
+
+class CreateMarket(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    metadata: MarketMetadata
+    resolver: Wallet | None = None
+    b_parameter: int = Field(ge=lmsr.MIN_B, le=lmsr.MAX_B, description="LMSR liquidity parameter")
+    initial_liquidity: int = Field(ge=1, le=2**63 - 1, description="Lamports")
+    message: str = Field(min_length=1, max_length=2000, description="The signed SIWS message")
+    signature: str = Field(min_length=64, max_length=100, description="base58 or base64")
+
+
+@router.post(
+    "",
+    summary="Create market metadata; returns the unsigned propose_market transaction",
+    status_code=201,
+)
+async def create_market(
+    body: CreateMarket,
+    request: Request,
+    response: Response,
+    st: Annotated[ApiState, Depends(state)],
+) -> dict[str, Any]:
+    from hybridmarket.api import siws
+
+    meta = body.metadata.model_dump(exclude_none=True)
+    canonical = canonical_json(meta)
+    market_id = sha256_hex(canonical)
+    creator = body.metadata.creator
+    await rate_limit(st, request, response, "comments", creator)
+    async with st.pool.connection() as conn:
+        try:
+            await siws.check(
+                conn,
+                text=body.message,
+                signature=body.signature,
+                expected_domain=st.settings.domain(),
+                expected_address=creator,
+                expected_statement=siws.statement_for("create_market", market_id),
+                required_resources=(f"sha256:{market_id}",),
+                purpose="create_market",
+            )
+        except siws.SiwsError as e:
+            raise ApiError(401, e.code, str(e)) from None
+        cfg = await program_config(st)
+        if body.initial_liquidity < max(
+            cfg.min_initial_liquidity, lmsr.min_initial_liquidity(body.b_parameter)
+        ):
+            raise ApiError(
+                422, "liquidity_too_low", "initial_liquidity is below the minimum for this b"
+            )
+        await conn.execute(
+            "INSERT INTO market_metadata (market_id, document, canonical_json, question, description, "
+            "category, resolution_criteria, closes_at, creator_wallet) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (market_id) DO NOTHING",
+            (
+                market_id,
+                json.dumps(meta),
+                canonical.decode(),
+                meta["question"],
+                meta.get("description"),
+                meta.get("category"),
+                meta.get("resolution_criteria"),
+                meta.get("closes_at"),
+                creator,
+            ),
+        )
+    owner = Pubkey.from_string(creator)
+    resolver = Pubkey.from_string(body.resolver) if body.resolver else owner
+    ix = b.propose_market(
+        owner, bytes.fromhex(market_id), body.b_parameter, body.initial_liquidity, resolver
+    )
+    tx, last_valid = await st.client.build_unsigned([ix], owner)
+    st.cache.invalidate([market_id])
+    return {
+        "market_id": market_id,
+        "address": str(market_pda(bytes.fromhex(market_id))[0]),
+        "canonical_metadata": canonical.decode(),
+        "transaction": tx,
+        "last_valid_block_height": last_valid,
+    }

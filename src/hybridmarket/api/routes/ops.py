@@ -1,0 +1,51 @@
+"""Operations: health (database, chain RPC, indexer lag, last job runs) and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from hybridmarket.api.state import ApiState, state
+from hybridmarket.db.queries import jobs as q_jobs
+from hybridmarket.indexer.service import indexer_health
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get(
+    "/api/health", summary="200 when the database, the chain and the indexer are healthy, else 503"
+)
+async def health(st: Annotated[ApiState, Depends(state)]) -> JSONResponse:
+    out: dict[str, Any] = {}
+    ok = True
+    try:
+        async with st.pool.connection() as conn:
+            await conn.execute("SELECT 1")
+            out["jobs"] = await q_jobs.last_runs(conn)
+        out["database"] = {"ok": True}
+    except Exception as e:
+        ok = False
+        out["database"] = {"ok": False, "error": type(e).__name__}
+    try:
+        out["chain"] = {"ok": await st.client.is_healthy(), "rpc": st.client.rpc_url}
+    except Exception as e:
+        out["chain"] = {"ok": False, "error": type(e).__name__}
+    ok &= bool(out["chain"]["ok"])
+    if out["database"]["ok"]:
+        try:
+            idx = await indexer_health(st.pool, st.client if out["chain"]["ok"] else None)
+            out["indexer"] = idx
+            ok &= bool(idx["ok"])
+        except Exception as e:
+            ok = False
+            out["indexer"] = {"ok": False, "error": type(e).__name__}
+    out["status"] = "ok" if ok else "degraded"
+    return JSONResponse(out, status_code=200 if ok else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,88 @@
+"""`GET /api/stream`: Server-Sent Events of market updates, trades and new comments, optionally
+filtered by market. Each change signal from the indexer (or a posted comment) becomes events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from psycopg.rows import dict_row
+
+from hybridmarket.api.errors import ApiError
+from hybridmarket.api.routes.markets import load_market
+from hybridmarket.api.routes.users import trade_json
+from hybridmarket.api.state import ApiState, state
+
+router = APIRouter(prefix="/api", tags=["stream"])
+HEARTBEAT_S = 15.0
+
+
+def _sse(event: str, data: Any) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+@router.get(
+    "/stream",
+    summary="Live market updates, trades and comments (text/event-stream)",
+    response_class=StreamingResponse,
+)
+async def stream(
+    request: Request,
+    st: Annotated[ApiState, Depends(state)],
+    market: Annotated[
+        list[str] | None, Query(description="Only these markets (repeatable)")
+    ] = None,
+) -> StreamingResponse:
+    wanted = set(market or [])
+    for m in wanted:
+        if len(m) != 64 or any(c not in "0123456789abcdef" for c in m):
+            raise ApiError(422, "invalid_request", f"market: not a market id: {m!r}")
+
+    async def events() -> AsyncIterator[bytes]:
+        last_slot: dict[str, int] = {}
+        yield b": connected\n\n"
+        sub = st.hub.subscribe()
+        try:
+            while True:
+                try:
+                    change = await asyncio.wait_for(anext(sub), timeout=HEARTBEAT_S)
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield b": heartbeat\n\n"
+                    continue
+                for mid in change.get("markets", []):
+                    if wanted and mid not in wanted:
+                        continue
+                    if "comment" in change:
+                        yield _sse("comment", {"market_id": mid, **change["comment"]})
+                        continue
+                    try:
+                        yield _sse("market", await load_market(st, mid))
+                    except ApiError:
+                        continue
+                    since = last_slot.get(mid, int(change.get("slot", 0)) - 1)
+                    async with (
+                        st.pool.connection() as conn,
+                        conn.cursor(row_factory=dict_row) as cur,
+                    ):
+                        await cur.execute(
+                            "SELECT * FROM trades WHERE market_id = %s AND slot > %s "
+                            "ORDER BY slot, tx_signature, event_index LIMIT 200",
+                            (mid, since),
+                        )
+                        for r in await cur.fetchall():
+                            yield _sse("trade", trade_json(r))
+                            last_slot[mid] = max(last_slot.get(mid, 0), int(r["slot"]))
+        finally:
+            await sub.aclose()
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

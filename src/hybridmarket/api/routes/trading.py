@@ -1,0 +1,287 @@
+"""Voting and trading: each endpoint returns the quote (where there is one) and a base64 unsigned
+v0 transaction with a fresh blockhash for the user's wallet to sign (the Solana Actions
+convention); `POST /api/transactions` relays a signed one. The server never holds user keys."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from solders.instruction import Instruction
+from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
+
+from hybridmarket.api.common import MarketIdPath, Wallet, program_config, rate_limit
+from hybridmarket.api.errors import ApiError, not_found
+from hybridmarket.api.routes.markets import load_market, make_quote
+from hybridmarket.api.state import ApiState, state
+from hybridmarket.chain.errors import (
+    ChainError,
+    PreflightFailed,
+    RateLimited,
+    RpcError,
+    RpcUnavailable,
+    TransactionExpired,
+    TransactionFailed,
+)
+from hybridmarket.program import builders as b
+from hybridmarket.program.accounts import MarketState
+
+router = APIRouter(prefix="/api", tags=["trading"])
+
+_STATE = {s.name.upper(): s for s in MarketState}
+
+
+class VoteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    wallet: Wallet
+    kind: Literal["proposal", "dispute"]
+    vote: bool = Field(description="proposal: true = like; dispute: true = the outcome is wrong")
+
+
+class TradeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    wallet: Wallet
+    outcome: Literal["yes", "no"]
+    shares: int | None = Field(None, ge=1, le=10**18, description="Share units")
+    amount: int | None = Field(None, ge=1, le=2**63 - 1, description="Lamports to spend (buy only)")
+    slippage_bps: int = Field(100, ge=0, le=5000)
+
+
+class WalletBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    wallet: Wallet
+
+
+class ResolveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    wallet: Wallet
+    outcome: Literal["yes", "no", "invalid"]
+    evidence_cid: str = Field(min_length=46, max_length=100, description="CID of the evidence")
+
+
+async def _unsigned(st: ApiState, ix: Instruction, payer: str) -> dict[str, Any]:
+    tx, last_valid = await st.client.build_unsigned([ix], Pubkey.from_string(payer))
+    return {"transaction": tx, "last_valid_block_height": last_valid, "signer": payer}
+
+
+async def _market_in(st: ApiState, market_id: str, *states: str) -> dict[str, Any]:
+    m = await load_market(st, market_id)
+    if m["state"] not in states:
+        raise ApiError(
+            409, "invalid_market_state", f"market is {m['state']}; this needs {' or '.join(states)}"
+        )
+    return m
+
+
+@router.post("/markets/{market_id}/vote", summary="Build a proposal or dispute vote transaction")
+async def vote(
+    market_id: MarketIdPath,
+    body: VoteBody,
+    request: Request,
+    response: Response,
+    st: Annotated[ApiState, Depends(state)],
+) -> dict[str, Any]:
+    await rate_limit(st, request, response, "votes", body.wallet)
+    await _market_in(st, market_id, "PROPOSED" if body.kind == "proposal" else "DISPUTED")
+    user, mid = Pubkey.from_string(body.wallet), bytes.fromhex(market_id)
+    fn = b.submit_proposal_vote if body.kind == "proposal" else b.submit_dispute_vote
+    return await _unsigned(st, fn(user, mid, body.vote), body.wallet)
+
+
+async def _trade(st: ApiState, market_id: str, body: TradeBody, side: str) -> dict[str, Any]:
+    await _market_in(st, market_id, "ACTIVE")
+    if (body.shares is None) == (body.amount is None):
+        raise ApiError(422, "invalid_request", "give exactly one of shares or amount")
+    if side == "sell" and body.shares is None:
+        raise ApiError(422, "invalid_request", "shares: required for a sale")
+    outcome = body.outcome == "yes"
+    quote, _acc = await make_quote(st, market_id, side, outcome, body.shares, body.amount)
+    cfg = await program_config(st)
+    user, mid = Pubkey.from_string(body.wallet), bytes.fromhex(market_id)
+    if side == "buy":
+        max_cost = quote["total"] + quote["total"] * body.slippage_bps // 10_000
+        if body.amount is not None:
+            max_cost = min(max_cost, body.amount) if body.slippage_bps == 0 else max_cost
+        quote["max_cost"] = max_cost
+        ix = b.buy_shares(user, mid, outcome, quote["shares"], max_cost, cfg.protocol_fee_wallet)
+    else:
+        min_proceeds = quote["total"] - quote["total"] * body.slippage_bps // 10_000
+        quote["min_proceeds"] = min_proceeds
+        ix = b.sell_shares(
+            user, mid, outcome, quote["shares"], min_proceeds, cfg.protocol_fee_wallet
+        )
+    return {"quote": quote, **await _unsigned(st, ix, body.wallet)}
+
+
+@router.post("/markets/{market_id}/buy", summary="Quote and build a buy")
+async def buy(
+    market_id: MarketIdPath,
+    body: TradeBody,
+    request: Request,
+    response: Response,
+    st: Annotated[ApiState, Depends(state)],
+) -> dict[str, Any]:
+    await rate_limit(st, request, response, "trades", body.wallet)
+    return await _trade(st, market_id, body, "buy")
+
+
+@router.post("/markets/{market_id}/sell", summary="Quote and build a sale")
+async def sell(
+    market_id: MarketIdPath,
+    body: TradeBody,
+    request: Request,
+    response: Response,
+    st: Annotated[ApiState, Depends(state)],
+) -> dict[str, Any]:
+    await rate_limit(st, request, response, "trades", body.wallet)
+    return await _trade(st, market_id, body, "sell")
+
+
+@router.post("/markets/{market_id}/resolve", summary="Build the resolver's resolution")
+async def resolve(
+    market_id: MarketIdPath,
+    body: ResolveBody,
+    request: Request,
+    response: Response,
+    st: Annotated[ApiState, Depends(state)],
+) -> dict[str, Any]:
+    from hybridmarket.ipfs.cid import cid_to_bytes
+
+    await rate_limit(st, request, response, "trades", body.wallet)
+    m = await _market_in(st, market_id, "ACTIVE")
+    if m["resolver"] != body.wallet:
+        raise ApiError(403, "not_resolver", "only the market's resolver can resolve it")
+    try:
+        cid = cid_to_bytes(body.evidence_cid)
+    except ValueError:
+        raise ApiError(422, "invalid_request", "evidence_cid: not a CID") from None
+    outcome = {"yes": True, "no": False, "invalid": None}[body.outcome]
+    ix = b.resolve_market(Pubkey.from_string(body.wallet), bytes.fromhex(market_id), outcome, cid)
+    return await _unsigned(st, ix, body.wallet)
+
+
+@router.post("/markets/{market_id}/initiate-dispute", summary="Build a dispute of the resolution")
+async def initiate_dispute(
+    market_id: MarketIdPath,
+    body: WalletBody,
+    request: Request,
+    response: Response,
+    st: Annotated[ApiState, Depends(state)],
+) -> dict[str, Any]:
+    await rate_limit(st, request, response, "trades", body.wallet)
+    await _market_in(st, market_id, "RESOLVING")
+    ix = b.initiate_dispute(Pubkey.from_string(body.wallet), bytes.fromhex(market_id))
+    return await _unsigned(st, ix, body.wallet)
+
+
+@router.post(
+    "/markets/{market_id}/activate",
+    summary="Build the creator's activation (deposits the liquidity)",
+)
+async def activate(
+    market_id: MarketIdPath,
+    body: WalletBody,
+    request: Request,
+    response: Response,
+    st: Annotated[ApiState, Depends(state)],
+) -> dict[str, Any]:
+    await rate_limit(st, request, response, "trades", body.wallet)
+    m = await _market_in(st, market_id, "APPROVED")
+    if m["creator"] != body.wallet:
+        raise ApiError(403, "not_creator", "only the market's creator can activate it")
+    ix = b.activate_market(Pubkey.from_string(body.wallet), bytes.fromhex(market_id))
+    return {"deposit": m["initial_liquidity"], **await _unsigned(st, ix, body.wallet)}
+
+
+@router.post("/markets/{market_id}/claim", summary="Build a claim of winnings")
+async def claim(
+    market_id: MarketIdPath,
+    body: WalletBody,
+    request: Request,
+    response: Response,
+    st: Annotated[ApiState, Depends(state)],
+) -> dict[str, Any]:
+    await rate_limit(st, request, response, "trades", body.wallet)
+    await _market_in(st, market_id, "FINALIZED", "CANCELLED")
+    acc = await st.client.get_position(bytes.fromhex(market_id), Pubkey.from_string(body.wallet))
+    if acc is None:
+        raise not_found("position", f"of {body.wallet} in {market_id}")
+    if acc.has_claimed:
+        raise ApiError(409, "already_claimed", "this position has already been claimed")
+    ix = b.claim_winnings(Pubkey.from_string(body.wallet), bytes.fromhex(market_id))
+    return await _unsigned(st, ix, body.wallet)
+
+
+@router.post("/markets/{market_id}/withdraw", summary="Build the creator's liquidity withdrawal")
+async def withdraw(
+    market_id: MarketIdPath,
+    body: WalletBody,
+    request: Request,
+    response: Response,
+    st: Annotated[ApiState, Depends(state)],
+) -> dict[str, Any]:
+    await rate_limit(st, request, response, "trades", body.wallet)
+    m = await _market_in(st, market_id, "FINALIZED", "CANCELLED")
+    if m["creator"] != body.wallet:
+        raise ApiError(403, "not_creator", "only the market's creator can withdraw its liquidity")
+    ix = b.withdraw_liquidity(Pubkey.from_string(body.wallet), bytes.fromhex(market_id))
+    return await _unsigned(st, ix, body.wallet)
+
+
+class RelayBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    transaction: str = Field(min_length=1, max_length=2000, description="base64 signed transaction")
+    wait: Literal["none", "confirmed"] = "confirmed"
+
+
+@router.post("/transactions", summary="Relay a signed transaction")
+async def relay(
+    body: RelayBody,
+    request: Request,
+    response: Response,
+    st: Annotated[ApiState, Depends(state)],
+) -> dict[str, Any]:
+    await rate_limit(st, request, response, "relay")
+    try:
+        raw = base64.b64decode(body.transaction, validate=True)
+        tx = VersionedTransaction.from_bytes(raw)
+    except (binascii.Error, ValueError):
+        raise ApiError(
+            422, "invalid_transaction", "transaction: not a base64 Solana transaction"
+        ) from None
+    if not all(tx.verify_with_results()):
+        raise ApiError(422, "unsigned_transaction", "the transaction is not (fully) signed")
+    sig = str(tx.signatures[0])
+    try:
+        await st.client.send_raw(raw)
+        if body.wait == "none":
+            return {"signature": sig, "status": "submitted"}
+        slot = await asyncio.wait_for(st.client.confirm(sig), timeout=60)
+        return {"signature": sig, "status": "confirmed", "slot": slot}
+    except PreflightFailed as e:
+        raise ApiError(
+            400,
+            "transaction_rejected",
+            f"simulation failed: {e.name or e}",
+            {"error": e.name, "code": e.code, "logs": e.logs[-20:]},
+        ) from None
+    except TransactionFailed as e:
+        return {"signature": sig, "status": "failed", "error": e.name or str(e), "code": e.code}
+    except TransactionExpired:
+        return {"signature": sig, "status": "expired"}
+    except (RateLimited, RpcUnavailable, TimeoutError) as e:
+        raise ApiError(
+            503, "chain_unavailable", f"the Solana RPC is not answering: {type(e).__name__}"
+        ) from None
+    except RpcError as e:
+        raise ApiError(400, "transaction_rejected", str(e)) from None
+    except ChainError as e:
+        raise ApiError(503, "chain_unavailable", str(e)) from None
+
+
+_ = _STATE

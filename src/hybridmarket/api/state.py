@@ -1,0 +1,35 @@
+"""What every request handler may use: the pool, the chain client, the cache, the limiter,
+the change hub, IPFS and the settings. Built once by the app's lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from psycopg_pool import AsyncConnectionPool
+
+from hybridmarket.api.cache import Cache
+from hybridmarket.api.stream import Hub
+from hybridmarket.chain.client import ChainClient
+from hybridmarket.ipfs.backends import IpfsBackend
+from hybridmarket.settings import Settings
+
+
+@dataclass
+class ApiState:
+    settings: Settings
+    db_url: str
+    pool: AsyncConnectionPool
+    client: ChainClient
+    cache: Cache
+    hub: Hub
+    ipfs: IpfsBackend
+    limiter: Any
+    admins: frozenset[str] = field(default_factory=frozenset)
+    moderators: frozenset[str] = field(default_factory=frozenset)
+
+
+def state(request: Request) -> ApiState:
+    st: ApiState = request.app.state.api
+    return st

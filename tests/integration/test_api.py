@@ -1,0 +1,208 @@
+"""The API end to end: real uvicorn on a socket, real validator, real PostgreSQL, real keys.
+Markets created through the API, transactions built by it, signed by a wallet, relayed, indexed
+and visible; every refusal answered with the JSON error envelope."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from psycopg_pool import AsyncConnectionPool
+from solders.keypair import Keypair
+
+from hybridmarket.canonical import canonical_json
+from hybridmarket.chain import ChainClient
+from hybridmarket.chain.keys import load_keypair
+from hybridmarket.indexer.service import Indexer
+from hybridmarket.localnet.validator import LocalValidator
+from hybridmarket.program import builders as b
+
+from .api_fixtures import api_settings, running_api, sign_transaction, signed_message
+from .localnet_fixtures import running_validator
+
+pytestmark = pytest.mark.integration
+SOL = 1_000_000_000
+
+
+@pytest.fixture
+async def validator(tmp_path: Path) -> AsyncIterator[LocalValidator]:
+    async with running_validator(tmp_path / "ledger") as v:
+        yield v
+
+
+@pytest.fixture
+async def client(validator: LocalValidator) -> AsyncIterator[ChainClient]:
+    async with ChainClient(validator.rpc_url) as c:
+        yield c
+
+
+@pytest.fixture
+async def http(
+    validator: LocalValidator, db_url: str, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_api(
+        api_settings(db_url, validator.rpc_url, validator.ws_url, tmp_path)
+    ) as h:
+        yield h
+
+
+async def funded(client: ChainClient, lamports: int = 100 * SOL) -> Keypair:
+    kp = Keypair()
+    await client.request_airdrop(kp.pubkey(), lamports)
+    return kp
+
+
+async def relay(
+    http: httpx.AsyncClient, built: dict[str, Any], *signers: Keypair
+) -> dict[str, Any]:
+    r = await http.post(
+        "/api/transactions", json={"transaction": sign_transaction(built["transaction"], *signers)}
+    )
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    return out
+
+
+async def create_market(http: httpx.AsyncClient, creator: Keypair, question: str) -> str:
+    meta = {
+        "question": question,
+        "category": "weather",
+        "description": "A test market.",
+        "resolution_criteria": "YES if it happens.",
+        "closes_at": "2027-01-01T00:00:00Z",
+        "creator": str(creator.pubkey()),
+    }
+    mid = hashlib.sha256(canonical_json(meta)).hexdigest()
+    message, signature = await signed_message(http, creator, "create_market", mid, mid)
+    r = await http.post(
+        "/api/markets",
+        json={
+            "metadata": meta,
+            "b_parameter": 100 * SOL,
+            "initial_liquidity": 70 * SOL,
+            "message": message,
+            "signature": signature,
+        },
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["market_id"] == mid
+    assert (await relay(http, body, creator))["status"] == "confirmed"
+    return mid
+
+
+async def test_market_lifecycle_through_the_api(
+    validator: LocalValidator,
+    client: ChainClient,
+    http: httpx.AsyncClient,
+    pool: AsyncConnectionPool,
+) -> None:
+    ix = Indexer(pool, client, ws_url=validator.ws_url, poll_interval=0.2)
+    stop = asyncio.Event()
+    task = asyncio.create_task(ix.run(stop))
+    try:
+        creator = await funded(client, 500 * SOL)
+        mid = await create_market(http, creator, "Will it rain in Lisbon on Friday?")
+        for _ in range(100):
+            r = await http.get(f"/api/markets/{mid}")
+            if r.status_code == 200:
+                break
+            await asyncio.sleep(0.05)
+        m = r.json()
+        assert m["question"] == "Will it rain in Lisbon on Friday?" and m["state"] == "PROPOSED"
+        assert m["price_yes"] == "0.500000000"
+        # Ten wallets like it through the API; the backend approves (as the worker would).
+        voters = [await funded(client, SOL) for _ in range(10)]
+        for v in voters:
+            built = (
+                await http.post(
+                    f"/api/markets/{mid}/vote",
+                    json={"wallet": str(v.pubkey()), "kind": "proposal", "vote": True},
+                )
+            ).json()
+            assert (await relay(http, built, v))["status"] == "confirmed"
+        backend = load_keypair(validator.key_paths["backend_authority"])
+        await client.send([b.approve_market(backend.pubkey(), bytes.fromhex(mid), 10, 0)], backend)
+        built = (
+            await http.post(f"/api/markets/{mid}/activate", json={"wallet": str(creator.pubkey())})
+        ).json()
+        assert (await relay(http, built, creator))["status"] == "confirmed"
+        trader = await funded(client)
+        r = await http.post(
+            f"/api/markets/{mid}/buy",
+            json={
+                "wallet": str(trader.pubkey()),
+                "outcome": "yes",
+                "amount": 2 * SOL,
+                "slippage_bps": 50,
+            },
+        )
+        assert r.status_code == 200, r.text
+        built = r.json()
+        q = built["quote"]
+        assert q["total"] <= 2 * SOL and q["shares"] > 0 and q["fees"]["protocol"] > 0
+        assert r.headers["RateLimit-Limit"] == "30"
+        assert (await relay(http, built, trader))["status"] == "confirmed"
+        # Visible through the API within a second of being indexed.
+        for _ in range(40):
+            m = (await http.get(f"/api/markets/{mid}")).json()
+            if m["trades_count"] == 1:
+                break
+            await asyncio.sleep(0.05)
+        assert m["state"] == "ACTIVE" and m["trades_count"] == 1 and m["shares_yes"] == q["shares"]
+        assert m["price_yes"] == q["price_yes_after"]
+        pos = (await http.get(f"/api/users/{trader.pubkey()}/positions")).json()["positions"]
+        assert pos[0]["shares_yes"] == q["shares"] and pos[0]["total_invested"] == q["total"]
+        trades = (await http.get(f"/api/users/{trader.pubkey()}/trades")).json()["trades"]
+        assert [t["total"] for t in trades] == [q["total"]]
+        hist = (await http.get(f"/api/markets/{mid}/history", params={"interval": "raw"})).json()
+        assert [p["price_yes"] for p in hist["points"]][-1] == q["price_yes_after"]
+        listed = (await http.get("/api/markets", params={"state": "ACTIVE", "q": "lisbon"})).json()
+        assert [x["id"] for x in listed["markets"]] == [mid]
+        votes = (
+            await http.get(f"/api/markets/{mid}/votes", params={"wallet": str(voters[0].pubkey())})
+        ).json()
+        assert votes["proposal"]["likes"] == 10 and votes["proposal"]["your_vote"]["vote"] is True
+        price = (
+            await http.get(f"/api/markets/{mid}/price", params={"shares": SOL, "side": "sell"})
+        ).json()
+        assert price["quote"]["side"] == "sell" and price["quote"]["total"] > 0
+        health = await http.get("/api/health")
+        assert health.status_code == 200, health.text
+        assert health.json()["indexer"]["lag_slots"] < 50
+    finally:
+        stop.set()
+        await task
+
+
+async def test_errors_use_one_envelope(http: httpx.AsyncClient) -> None:
+    cases = [
+        ("GET", "/api/markets/" + "0" * 64, 404, "market_not_found"),
+        ("GET", "/api/markets/not-hex", 422, "invalid_request"),
+        ("GET", "/api/nothing-here", 404, "not_found"),
+        ("DELETE", "/api/markets", 405, "method_not_allowed"),
+        ("GET", "/api/markets?limit=1000", 422, "invalid_request"),
+        ("GET", "/api/markets?cursor=%%%", 422, "invalid_request"),
+        ("GET", "/api/users/notawallet/positions", 422, "invalid_request"),
+    ]
+    for method, path, status, code in cases:
+        r = await http.request(method, path)
+        assert r.status_code == status, (path, r.text)
+        assert r.json()["error"]["code"] == code, (path, r.text)
+    r = await http.post(
+        "/api/transactions", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422 and "error" in r.json()
+    r = await http.post("/api/transactions", json={"transaction": "AAAA"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_transaction"
+    r = await http.post(
+        "/api/markets/" + "a" * 64 + "/buy", json={"wallet": "x", "outcome": "yes", "shares": 1}
+    )
+    assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "wallet"
+    assert (await http.get("/openapi.json")).status_code == 200
+    assert (await http.get("/metrics")).status_code == 200
