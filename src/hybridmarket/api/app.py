@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -31,7 +32,9 @@ ROUTERS = (
     "ipfs_gateway",
     "admin",
     "auth",
+    "faucet",
 )
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -114,4 +117,20 @@ def create_app(settings: Settings) -> FastAPI:
                 raise
             continue  # that part of the API has not landed yet
         app.include_router(module.router)
+    _mount_web(app)
     return app
+
+
+def _mount_web(app: FastAPI) -> None:
+    """The web UI: `/` is the single page, its files under `/static` (no build step)."""
+    index = WEB_DIR / "index.html"
+    if not index.exists():
+        return
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def _index() -> HTMLResponse:
+        return HTMLResponse(index.read_text(encoding="utf-8"), headers={"Cache-Control": "no-cache"})
