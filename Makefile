@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv and install the project into it
 
-run: setup ## Set up and start the system on embedded defaults
-	$(BIN)/hybridmarket up
+run: setup ## Set up and start the system on embedded defaults (with a demo market world)
+	$(BIN)/hybridmarket up --demo
 
 lint: setup ## ruff (lint + format check)
 	$(BIN)/ruff check src tests bench

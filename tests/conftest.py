@@ -13,9 +13,9 @@ from .dbtools import create_template, drop_database, fresh_database, server_url
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_url() -> Iterator[str]:
     """A server to create test databases on (connected to its maintenance database)."""
-    with server_url(tmp_path_factory.mktemp("pg")) as url:
+    with server_url() as url:
         yield url
 
 

@@ -5,6 +5,8 @@ migrated once per session, so tests never see each other's rows."""
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,13 +28,25 @@ def dbname_of(url: str) -> str:
 
 
 @contextmanager
-def server_url(tmp: Path) -> Iterator[str]:
+def server_url(tmp: Path | None = None) -> Iterator[str]:
     env = os.environ.get("DATABASE_URL")
     if env:
         yield env
         return
-    with EmbeddedPostgres(tmp / "pgdata") as pg:
+    with embedded_dir() as d, EmbeddedPostgres(d / "pgdata") as pg:
         yield pg.uri
+
+
+@contextmanager
+def embedded_dir() -> Iterator[Path]:
+    """A directory for embedded PostgreSQL data outside pytest's tmp tree: on a machine running
+    as root, pgserver runs the server as another user, and every pytest session resets
+    /tmp/pytest-of-<user> to 0700, which would lock a running server out of its own data."""
+    d = Path(tempfile.mkdtemp(prefix="hm-test-pg-"))
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def create_template(admin_url: str) -> str:

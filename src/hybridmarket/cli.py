@@ -67,12 +67,21 @@ def up(
     rpc_port: Annotated[
         int, typer.Option("--rpc-port", help="Validator JSON-RPC port (WebSocket is +1).")
     ] = 8899,
+    port: Annotated[int, typer.Option("--port", help="API and web UI port.")] = 8000,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Seed a fresh data directory with a demo market world (then keep it lively).",
+        ),
+    ] = False,
 ) -> None:
     """Start the whole system on embedded defaults; Ctrl-C stops every part cleanly.
 
     PostgreSQL (embedded under DATA_DIR/postgres unless DATABASE_URL is set), migrated; the
-    local Solana validator (DATA_DIR/ledger, unless SOLANA_RPC_URL is set); the indexer. The
-    worker, the API and the web UI join as they land. Running it again keeps all data.
+    local Solana validator (DATA_DIR/ledger, unless SOLANA_RPC_URL is set); the worker (indexer,
+    aggregators, monitor, reconciler, snapshots); the API and the web UI on 127.0.0.1:PORT.
+    Running it again keeps all data; --reset starts over.
     """
     from hybridmarket.settings import Settings
     from hybridmarket.up import run_up
@@ -81,11 +90,12 @@ def up(
     if data_dir is not None:
         settings.data_dir = data_dir
     settings.rpc_port = rpc_port
+    settings.api_port = port
     if reset and settings.data_dir.exists():
         shutil.rmtree(settings.data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     typer.echo(f"hybridmarket {__version__}: data in {settings.data_dir.resolve()}")
-    asyncio.run(run_up(settings))
+    asyncio.run(run_up(settings, demo=demo))
 
 
 app.command("localnet", help="Run the embedded local Solana validator (JSON-RPC + WebSocket).")(
@@ -99,6 +109,55 @@ app.command("reconcile")(_indexer_cli.reconcile)
 app.command("worker")(_worker_cli.worker)
 app.command("verify-tally")(_worker_cli.verify_tally)
 app.command("api")(_api_cli.api)
+
+
+@app.command("backup")
+def backup_command(
+    data_dir: _indexer_cli.DataDir = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Directory for the archive [DATA_DIR/backups]")
+    ] = None,
+    keep: Annotated[
+        int | None,
+        typer.Option("--keep", min=1, help="Then keep only the newest N archives there."),
+    ] = None,
+) -> None:
+    """Write a consistent, timestamped archive: database (pg_dump), ledger, IPFS blocks, keys."""
+    from hybridmarket.backup import BackupError, backup, prune
+
+    settings = _indexer_cli._settings(data_dir)
+    try:
+        archive = backup(settings, output, progress=lambda m: typer.echo(f"  {m}", err=True))
+    except BackupError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(str(archive))
+    if keep:
+        for old in prune(archive.parent, keep):
+            typer.echo(f"  removed {old.name}", err=True)
+
+
+@app.command("restore")
+def restore_command(
+    archive: Annotated[Path, typer.Argument(help="An archive written by `hybridmarket backup`.")],
+    data_dir: _indexer_cli.DataDir = None,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Replace the ledger, IPFS blocks and keys already there."),
+    ] = False,
+) -> None:
+    """Bring a data directory (and its database) back from a backup archive."""
+    from hybridmarket.backup import BackupError, restore
+
+    settings = _indexer_cli._settings(data_dir)
+    try:
+        manifest = restore(
+            settings, archive, force=force, progress=lambda m: typer.echo(f"  {m}", err=True)
+        )
+    except BackupError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"restored {archive.name} (taken {manifest['created_at']}) into {settings.data_dir}")
 
 
 def main() -> None:

@@ -17,6 +17,13 @@ import structlog
 log = structlog.get_logger(__name__)
 
 
+# pgserver keeps one server object per data directory and process, and stops the server when
+# that object is cleaned up: several users in one process (the API and the worker inside `up`,
+# a backup taken by a test) share it through this count, so one closing never stops it under
+# the others.
+_SHARED: dict[Path, tuple[Any, int]] = {}
+
+
 class EmbeddedPostgres:
     """A pgserver-managed PostgreSQL under `pgdata`; `uri` is a libpq URL for it."""
 
@@ -26,6 +33,12 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         self.pgdata.mkdir(parents=True, exist_ok=True)
+        key = self.pgdata.resolve()
+        if key in _SHARED:
+            server, count = _SHARED[key]
+            _SHARED[key] = (server, count + 1)
+            self._server = server
+            return self.uri
         with warnings.catch_warnings():
             # platformdirs warns about the runtime dir on machines without a login session.
             warnings.simplefilter("ignore")
@@ -34,6 +47,7 @@ class EmbeddedPostgres:
             self._server = pgserver.get_server(  # type: ignore[attr-defined]
                 self.pgdata, cleanup_mode="stop"
             )
+        _SHARED[key] = (self._server, 1)
         log.info("embedded postgres running", pgdata=str(self.pgdata))
         return self.uri
 
@@ -45,9 +59,16 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         """Release this process's handle (the server stops when no process uses it)."""
-        if self._server is not None:
-            self._server.cleanup()
-            self._server = None
+        if self._server is None:
+            return
+        key = self.pgdata.resolve()
+        server, count = _SHARED.get(key, (self._server, 1))
+        self._server = None
+        if count > 1:
+            _SHARED[key] = (server, count - 1)
+            return
+        _SHARED.pop(key, None)
+        server.cleanup()
 
     def __enter__(self) -> EmbeddedPostgres:
         self.start()
