@@ -22,7 +22,7 @@ from hybridmarket.program import builders as b
 from hybridmarket.program.accounts import GlobalConfig, MarketAccount, MarketState
 from hybridmarket.program.lmsr import BPS_DENOMINATOR
 from hybridmarket.worker import tally as tallies
-from hybridmarket.worker.sender import AuthoritySender, in_state
+from hybridmarket.worker.sender import AuthoritySender, Outcome, in_state
 
 log = structlog.get_logger(__name__)
 
@@ -89,6 +89,129 @@ async def _config(s: Services) -> GlobalConfig:
     return cfg
 
 
+def proposal_rule(cfg: GlobalConfig, likes: int, dislikes: int) -> dict[str, Any]:
+    """The counts and the rule they are judged by, as recorded in an approval's audit reason."""
+    return {
+        "likes": likes,
+        "dislikes": dislikes,
+        "min_proposal_votes": cfg.min_proposal_votes,
+        "threshold_bps": cfg.proposal_approval_threshold_bps,
+    }
+
+
+# Everything a proposed market can have become once approve_market has landed.
+_APPROVED_OR_LATER = in_state(
+    MarketState.Approved,
+    MarketState.Active,
+    MarketState.Resolving,
+    MarketState.Disputed,
+    MarketState.Finalized,
+    MarketState.Cancelled,
+)
+
+
+async def approve_with_tally(
+    s: Services,
+    cfg: GlobalConfig,
+    mid: str,
+    likes: int,
+    dislikes: int,
+    *,
+    extra: dict[str, Any] | None = None,
+) -> Outcome | None:
+    """Approve one PROPOSED market whose SQL counts (likes, dislikes) meet quorum and threshold
+    (the caller decided that): publish its tally document, then send approve_market with those
+    counts. None, with nothing sent, when the indexed votes no longer match the counts (votes
+    indexed in between: decide again). `extra` is merged into the audit reason."""
+    async with s.pool.connection() as conn:
+        t = await tallies.build(conn, s.client.program_id, mid, "proposal")
+        if (t.yes, t.no) != (likes, dislikes):
+            return None
+        tid, cid = await tallies.publish(conn, s.ipfs, t)
+    return await s.sender.execute(
+        b.approve_market(s.sender.signer.pubkey(), bytes.fromhex(mid), likes, dislikes),
+        action="approve_market",
+        market_id=mid,
+        arguments={"likes": likes, "dislikes": dislikes},
+        reason={
+            **proposal_rule(cfg, likes, dislikes),
+            "rule": "quorum and threshold met",
+            "tally_cid": cid,
+            "tally_sha256": t.sha256,
+            **(extra or {}),
+        },
+        done=_APPROVED_OR_LATER,
+        tally_id=tid,
+    )
+
+
+async def finalize_disputed(
+    s: Services,
+    cfg: GlobalConfig,
+    acc: MarketAccount,
+    mid: str,
+    agree: int,
+    disagree: int,
+    now: int,
+    *,
+    extra: dict[str, Any] | None = None,
+) -> Outcome | None:
+    """Finalize one DISPUTED market whose voting period is over (the caller checked) with its
+    SQL counts: publish the dispute tally, then send finalize_market with the counts. None, with
+    nothing sent, when the indexed votes no longer match the counts."""
+    async with s.pool.connection() as conn:
+        t = await tallies.build(conn, s.client.program_id, mid, "dispute")
+        if (t.yes, t.no) != (agree, disagree):
+            return None
+        tid, cid = await tallies.publish(conn, s.ipfs, t)
+    return await s.sender.execute(
+        b.finalize_market(
+            s.sender.signer.pubkey(), bytes.fromhex(mid), acc.resolver, agree, disagree
+        ),
+        action="finalize_market",
+        market_id=mid,
+        arguments={"agree": agree, "disagree": disagree},
+        reason={
+            "rule": "dispute voting period ended",
+            "voting_ended_at": acc.dispute_initiated_at + cfg.dispute_voting_period,
+            "chain_time": now,
+            "min_dispute_votes": cfg.min_dispute_votes,
+            "threshold_bps": cfg.dispute_success_threshold_bps,
+            "tally_cid": cid,
+            "tally_sha256": t.sha256,
+            **(extra or {}),
+        },
+        done=in_state(MarketState.Finalized, MarketState.Cancelled),
+        tally_id=tid,
+    )
+
+
+async def finalize_undisputed(
+    s: Services,
+    cfg: GlobalConfig,
+    acc: MarketAccount,
+    mid: str,
+    now: int,
+    *,
+    extra: dict[str, Any] | None = None,
+) -> Outcome:
+    """Finalize one RESOLVING market whose dispute period passed (the caller checked): no
+    counts, the proposed outcome stands."""
+    return await s.sender.execute(
+        b.finalize_market(s.sender.signer.pubkey(), bytes.fromhex(mid), acc.resolver),
+        action="finalize_market",
+        market_id=mid,
+        arguments={"agree": None, "disagree": None},
+        reason={
+            "rule": "dispute period passed with no dispute",
+            "dispute_period_ended_at": acc.resolution_proposed_at + cfg.dispute_period,
+            "chain_time": now,
+            **(extra or {}),
+        },
+        done=in_state(MarketState.Finalized, MarketState.Cancelled, MarketState.Disputed),
+    )
+
+
 async def aggregate_proposals(s: Services) -> dict[str, Any]:
     """Approve PROPOSED markets whose votes meet quorum and threshold; cancel those that miss
     either when the proposal voting window has passed."""
@@ -100,12 +223,7 @@ async def aggregate_proposals(s: Services) -> dict[str, Any]:
     out = {"considered": len(counts), "approved": 0, "cancelled": 0, "skipped": 0, "failed": 0}
     for mid, (likes, dislikes) in sorted(counts.items()):
         acc = chain[mid]
-        rule = {
-            "likes": likes,
-            "dislikes": dislikes,
-            "min_proposal_votes": cfg.min_proposal_votes,
-            "threshold_bps": cfg.proposal_approval_threshold_bps,
-        }
+        rule = proposal_rule(cfg, likes, dislikes)
         if acc is None or acc.state != MarketState.Proposed:
             await s.sender.skip(
                 "approve_market",
@@ -117,32 +235,9 @@ async def aggregate_proposals(s: Services) -> dict[str, Any]:
             continue
         decision = proposal_decision(cfg, acc, likes, dislikes, now, s.proposal_window)
         if decision == "approve":
-            async with s.pool.connection() as conn:
-                t = await tallies.build(conn, s.client.program_id, mid, "proposal")
-                if (t.yes, t.no) != (likes, dislikes):  # votes indexed in between: next tick
-                    continue
-                tid, cid = await tallies.publish(conn, s.ipfs, t)
-            r = await s.sender.execute(
-                b.approve_market(s.sender.signer.pubkey(), bytes.fromhex(mid), likes, dislikes),
-                action="approve_market",
-                market_id=mid,
-                arguments={"likes": likes, "dislikes": dislikes},
-                reason={
-                    **rule,
-                    "rule": "quorum and threshold met",
-                    "tally_cid": cid,
-                    "tally_sha256": t.sha256,
-                },
-                done=in_state(
-                    MarketState.Approved,
-                    MarketState.Active,
-                    MarketState.Resolving,
-                    MarketState.Disputed,
-                    MarketState.Finalized,
-                    MarketState.Cancelled,
-                ),
-                tally_id=tid,
-            )
+            r = await approve_with_tally(s, cfg, mid, likes, dislikes)
+            if r is None:  # votes indexed in between: next tick
+                continue
             out["approved" if r.outcome == "confirmed" else r.outcome] += 1
         elif decision == "cancel":
             r = await s.sender.execute(
@@ -186,34 +281,12 @@ async def aggregate_disputes(s: Services) -> dict[str, Any]:
             )
             out["skipped"] += 1
             continue
-        ends = acc.dispute_initiated_at + cfg.dispute_voting_period
         if not dispute_voting_over(cfg, acc, now):
             out["waiting"] += 1
             continue
-        async with s.pool.connection() as conn:
-            t = await tallies.build(conn, s.client.program_id, mid, "dispute")
-            if (t.yes, t.no) != (agree, disagree):
-                continue
-            tid, cid = await tallies.publish(conn, s.ipfs, t)
-        r = await s.sender.execute(
-            b.finalize_market(
-                s.sender.signer.pubkey(), bytes.fromhex(mid), acc.resolver, agree, disagree
-            ),
-            action="finalize_market",
-            market_id=mid,
-            arguments={"agree": agree, "disagree": disagree},
-            reason={
-                "rule": "dispute voting period ended",
-                "voting_ended_at": ends,
-                "chain_time": now,
-                "min_dispute_votes": cfg.min_dispute_votes,
-                "threshold_bps": cfg.dispute_success_threshold_bps,
-                "tally_cid": cid,
-                "tally_sha256": t.sha256,
-            },
-            done=in_state(MarketState.Finalized, MarketState.Cancelled),
-            tally_id=tid,
-        )
+        r = await finalize_disputed(s, cfg, acc, mid, agree, disagree, now)
+        if r is None:
+            continue
         out["finalized" if r.outcome == "confirmed" else r.outcome] += 1
     return out
 
@@ -259,21 +332,9 @@ async def monitor_markets(s: Services) -> dict[str, Any]:
             )
             out["skipped"] += 1
             continue
-        ends = acc.resolution_proposed_at + cfg.dispute_period
         if not dispute_period_over(cfg, acc, now):
             continue
-        r = await s.sender.execute(
-            b.finalize_market(s.sender.signer.pubkey(), bytes.fromhex(mid), acc.resolver),
-            action="finalize_market",
-            market_id=mid,
-            arguments={"agree": None, "disagree": None},
-            reason={
-                "rule": "dispute period passed with no dispute",
-                "dispute_period_ended_at": ends,
-                "chain_time": now,
-            },
-            done=in_state(MarketState.Finalized, MarketState.Cancelled, MarketState.Disputed),
-        )
+        r = await finalize_undisputed(s, cfg, acc, mid, now)
         out["finalized" if r.outcome == "confirmed" else r.outcome] += 1
     return out
 
