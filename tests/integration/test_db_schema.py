@@ -74,13 +74,15 @@ def test_constraints(db_url: str) -> None:
         w = _wallet()
         # 1000 characters (not bytes) is the limit.
         c.execute(
-            "INSERT INTO discussions (market_id, user_wallet, content) VALUES (%s, %s, %s)",
+            "INSERT INTO discussions (market_id, user_wallet, content, signed_message, signature) "
+            "VALUES (%s, %s, %s, 'm', 's')",
             (mid, w, "é" * 1000),
         )
         for bad in ("", "x" * 1001):
             with pytest.raises(psycopg.errors.CheckViolation):
                 c.execute(
-                    "INSERT INTO discussions (market_id, user_wallet, content) VALUES (%s, %s, %s)",
+                    "INSERT INTO discussions (market_id, user_wallet, content, signed_message, "
+                    "signature) VALUES (%s, %s, %s, 'm', 's')",
                     (mid, w, bad),
                 )
         vote = (
@@ -144,8 +146,8 @@ def test_row_level_security_by_role(db_url: str) -> None:
         mid = _insert_market(admin)
         w = _wallet()
         admin.execute(
-            "INSERT INTO discussions (market_id, user_wallet, content, deleted_at) VALUES "
-            "(%s, %s, 'visible', NULL), (%s, %s, 'deleted', now())",
+            "INSERT INTO discussions (market_id, user_wallet, content, deleted_at, signed_message, "
+            "signature) VALUES (%s, %s, 'visible', NULL, 'm', 's'), (%s, %s, 'deleted', now(), 'm', 's')",
             (mid, w, mid, w),
         )
         admin.execute(
@@ -166,7 +168,8 @@ def test_row_level_security_by_role(db_url: str) -> None:
             anon.execute("UPDATE markets SET state = 'CANCELLED'")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             anon.execute(
-                "INSERT INTO discussions (market_id, user_wallet, content) VALUES (%s, %s, 'x')",
+                "INSERT INTO discussions (market_id, user_wallet, content, signed_message, signature) "
+                "VALUES (%s, %s, 'x', 'm', 's')",
                 (mid, w),
             )
 
@@ -174,7 +177,8 @@ def test_row_level_security_by_role(db_url: str) -> None:
         assert svc.execute("SELECT count(*) FROM discussions").fetchone() == (2,)
         assert svc.execute("SELECT nonce FROM auth_nonces").fetchall() == [("n0nce-secret",)]
         svc.execute(
-            "INSERT INTO discussions (market_id, user_wallet, content) VALUES (%s, %s, 'svc')",
+            "INSERT INTO discussions (market_id, user_wallet, content, signed_message, signature) "
+            "VALUES (%s, %s, 'svc', 'm', 's')",
             (mid, w),
         )
         svc.execute("UPDATE markets SET state = 'CANCELLED' WHERE id = %s", (mid,))

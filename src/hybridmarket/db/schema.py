@@ -51,6 +51,10 @@ EXPECTED_TABLES: dict[str, frozenset[str]] = {
             "deleted_at",
             "deleted_by",
             "delete_reason",
+            "signed_message",
+            "signature",
+            "delete_message",
+            "delete_signature",
         }
     ),
     "ipfs_anchors": frozenset(
