@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     cron_disputes: str = Field("*/5 * * * *", alias="CRON_DISPUTES")
     cron_monitor: str = Field("* * * * *", alias="CRON_MONITOR")
     cron_reconcile: str = Field("0 * * * *", alias="CRON_RECONCILE")
+    cron_snapshots: str = Field(
+        "0 0 * * *", alias="CRON_SNAPSHOTS", description="Daily discussion snapshots to IPFS."
+    )
     proposal_voting_window: int = Field(
         7 * 24 * 3600, alias="PROPOSAL_VOTING_WINDOW", ge=1, description="Seconds."
     )

@@ -22,7 +22,7 @@ from hybridmarket.worker.scheduler import Job, Scheduler, validate_cron
 from hybridmarket.worker.sender import AuthoritySender
 
 log = structlog.get_logger(__name__)
-JOB_NAMES = ("proposals", "disputes", "monitor", "reconcile")
+JOB_NAMES = ("proposals", "disputes", "monitor", "reconcile", "snapshots")
 
 
 class Worker:
@@ -48,12 +48,14 @@ class Worker:
             "disputes": self._guarded(jobs.aggregate_disputes),
             "monitor": self._guarded(jobs.monitor_markets),
             "reconcile": self._reconcile,
+            "snapshots": self._snapshots,
         }
         self.crons = {
             "proposals": validate_cron(s.cron_proposals),
             "disputes": validate_cron(s.cron_disputes),
             "monitor": validate_cron(s.cron_monitor),
             "reconcile": validate_cron(s.cron_reconcile),
+            "snapshots": validate_cron(s.cron_snapshots),
         }
 
     def _guarded(
@@ -68,6 +70,12 @@ class Worker:
 
     async def _reconcile(self) -> dict[str, Any]:
         return (await self.reconciler.run()).summary()
+
+    async def _snapshots(self) -> dict[str, Any]:
+        # Yesterday (UTC) and any earlier day of the last week left unfinished.
+        from hybridmarket.worker.snapshots import snapshot_recent
+
+        return await snapshot_recent(self.ctx.pool, self.services.ipfs)
 
     async def run_once(self, job: str) -> dict[str, Any]:
         await self.indexer.sync()  # decide on an up-to-date copy of the chain

@@ -1,0 +1,260 @@
+"""The snapshot service (DESIGN.md §5): every UTC day, one JSON document per market with
+discussion activity that day, archived on IPFS, its CID recorded in `ipfs_anchors`.
+
+For each market in ACTIVE, RESOLVING or DISPUTED with visible comments created that day (UTC),
+the document is the seed's, plus what makes each comment verifiable by anyone::
+
+    {"market_id": "<hex>", "snapshot_date": "YYYY-MM-DD", "discussions_count": N,
+     "discussions": [{"id", "user_wallet", "content", "created_at", "signed_message",
+                      "signature"}, ...]}
+
+- `snapshot_date` is the UTC day whose comments the document holds; comments are in
+  (created_at, id) order; `created_at` is ISO 8601 UTC with microseconds and `Z`.
+- `signed_message` is the Sign-In-With-Solana text the author's wallet signed: it names the
+  market in its statement and carries `sha256:<hex>` of the content's UTF-8 bytes as a resource;
+  `signature` is the base58 ed25519 signature of that text's UTF-8 bytes by `user_wallet`.
+- Canonical JSON (`hybridmarket.canonical`: sorted keys, UTF-8, no insignificant whitespace),
+  so the same comments always give the same bytes and the same CID.
+- The seed put the document's own CID inside the document; no document can contain the hash of
+  itself, so it is left out. The CID is `ipfs add --cid-version=1` of the bytes.
+
+Uploads go through the configured `IpfsBackend` (embedded store, Kubo RPC or a pinning
+service), in worker threads. A market's anchor is written as soon as its upload succeeds, so
+one snapshot exists per (market, day): a rerun skips anchored markets (a no-op once a day is
+done), a crash loses nothing done, and a failed upload is retried by the next run. Every upload
+is counted in `hybridmarket_snapshot_uploads_total{outcome="ok"|"error"}` (success rate =
+ok / (ok + error)).
+
+A day is only archived once it is over by the database's clock, after the insert barrier in
+`hybridmarket.db.queries.discussions` (no comment committed later can be dated inside it).
+The scheduled job (`snapshot_recent`, cron CRON_SNAPSHOTS, default 00:00 UTC) covers the
+previous day and the `LOOKBACK_DAYS - 1` before it, so a day missed or partly failed is finished
+by the next run; `hybridmarket snapshot --date` archives any past day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+
+import structlog
+from prometheus_client import Counter
+from psycopg_pool import AsyncConnectionPool
+
+from hybridmarket.canonical import canonical_json
+from hybridmarket.db.queries import discussions as q
+from hybridmarket.ipfs.backends import IpfsBackend
+
+log = structlog.get_logger(__name__)
+
+UPLOADS = Counter(
+    "hybridmarket_snapshot_uploads",
+    "IPFS uploads of daily discussion snapshots, by outcome (ok, error)",
+    ["outcome"],
+)
+LOOKBACK_DAYS: Final = 7
+DEFAULT_CONCURRENCY: Final = 4
+_MAX_ERRORS_LISTED: Final = 20
+
+Progress = Callable[[int, int], None]
+
+
+class DayNotOver(ValueError):
+    """The day asked for has not ended yet (by the database's clock)."""
+
+
+def format_time(t: datetime) -> str:
+    """ISO 8601 in UTC with microseconds and `Z`: how documents and the API write times."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def comment_entry(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "user_wallet": row["user_wallet"],
+        "content": row["content"],
+        "created_at": format_time(row["created_at"]),
+        "signed_message": row["signed_message"],
+        "signature": row["signature"],
+    }
+
+
+def snapshot_document(market_id: str, day: date, comments: list[dict[str, Any]]) -> dict[str, Any]:
+    """The document of one market's comments of one day (`comments`: rows in order)."""
+    return {
+        "market_id": market_id,
+        "snapshot_date": day.isoformat(),
+        "discussions_count": len(comments),
+        "discussions": [comment_entry(c) for c in comments],
+    }
+
+
+def snapshot_bytes(market_id: str, day: date, comments: list[dict[str, Any]]) -> bytes:
+    """The canonical JSON bytes that are stored on IPFS."""
+    return canonical_json(snapshot_document(market_id, day, comments))
+
+
+@dataclass
+class DaySummary:
+    day: date
+    markets: int = 0  # markets with comments that day still to archive when the run began
+    snapshotted: int = 0
+    already_snapshotted: int = 0
+    failed: int = 0
+    comments: int = 0
+    bytes: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.day.isoformat(),
+            "markets": self.markets,
+            "snapshotted": self.snapshotted,
+            "already_snapshotted": self.already_snapshotted,
+            "failed": self.failed,
+            "comments": self.comments,
+            "bytes": self.bytes,
+            "errors": self.errors,
+        }
+
+
+def _upload(
+    ipfs: IpfsBackend, market_id: str, day: date, rows: list[dict[str, Any]]
+) -> tuple[str, int]:
+    data = snapshot_bytes(market_id, day, rows)
+    return ipfs.add(data, cid_version=1), len(data)
+
+
+async def snapshot_day(
+    pool: AsyncConnectionPool,
+    ipfs: IpfsBackend,
+    day: date,
+    *,
+    progress: Progress | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    on_snapshot: Callable[[str, str, int], None] | None = None,
+) -> dict[str, Any]:
+    """Archive `day`'s comments: one document per eligible market not yet anchored for it.
+
+    Returns a summary (counts, bytes, the first errors). Raises `DayNotOver` for a day that has
+    not ended. `progress(done, total)` is called as markets are finished; `on_snapshot(market_id,
+    cid, count)` for each new snapshot."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be >= 1")
+    _, end = q.day_bounds(day)
+    async with pool.connection() as conn:
+        closed = await q.close_day(conn)
+        if closed < end:
+            raise DayNotOver(f"{day.isoformat()} (UTC) is not over yet; archive past days only")
+        summary = DaySummary(day)
+        summary.markets = await q.pending_markets(conn, day)
+        summary.already_snapshotted = await q.anchored_markets(conn, day)
+    done = 0
+    if progress:
+        progress(0, summary.markets)
+    slots = asyncio.Semaphore(concurrency)
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def archive(market_id: str, rows: list[dict[str, Any]]) -> None:
+        nonlocal done
+        try:
+            try:
+                cid, size = await asyncio.to_thread(_upload, ipfs, market_id, day, rows)
+            except Exception as e:  # any backend failure: counted, retried by the next run
+                UPLOADS.labels("error").inc()
+                summary.failed += 1
+                log.warning(
+                    "snapshot upload failed",
+                    market_id=market_id,
+                    day=day.isoformat(),
+                    error=f"{type(e).__name__}: {e}",
+                )
+                if len(summary.errors) < _MAX_ERRORS_LISTED:
+                    summary.errors.append(
+                        {"market_id": market_id, "error": f"{type(e).__name__}: {e}"}
+                    )
+                return
+            UPLOADS.labels("ok").inc()
+            async with pool.connection() as conn:
+                inserted = await q.insert_anchor(
+                    conn,
+                    market_id=market_id,
+                    snapshot_date=day,
+                    ipfs_hash=cid,
+                    discussions_count=len(rows),
+                    size_bytes=size,
+                )
+            if inserted:
+                summary.snapshotted += 1
+                summary.comments += len(rows)
+                summary.bytes += size
+                if on_snapshot:
+                    on_snapshot(market_id, cid, len(rows))
+            else:  # another run archived it in the meantime
+                summary.already_snapshotted += 1
+        finally:
+            done += 1
+            if progress:
+                progress(done, summary.markets)
+            slots.release()
+
+    async def dispatch(market_id: str, rows: list[dict[str, Any]]) -> None:
+        await slots.acquire()
+        task = asyncio.create_task(archive(market_id, rows))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    try:
+        async with pool.connection() as conn:
+            current: str | None = None
+            rows: list[dict[str, Any]] = []
+            async with contextlib.aclosing(q.iter_day_comments(conn, day)) as stream:
+                async for row in stream:
+                    if row["market_id"] != current:
+                        if current is not None:
+                            await dispatch(current, rows)
+                        current, rows = row["market_id"], []
+                    rows.append(row)
+            if current is not None:
+                await dispatch(current, rows)
+        await asyncio.gather(*tasks)
+    finally:
+        for t in list(tasks):
+            t.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+    log.info(
+        "discussion snapshots", **{k: v for k, v in summary.as_dict().items() if k != "errors"}
+    )
+    return summary.as_dict()
+
+
+async def snapshot_recent(
+    pool: AsyncConnectionPool,
+    ipfs: IpfsBackend,
+    *,
+    today: date | None = None,
+    lookback_days: int = LOOKBACK_DAYS,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> dict[str, Any]:
+    """The worker's daily job: archive yesterday (UTC) and finish the `lookback_days - 1` days
+    before it (each a no-op when complete). Returns totals and each day that had work."""
+    if lookback_days < 1:
+        raise ValueError("lookback_days must be >= 1")
+    today = today or datetime.now(UTC).date()
+    out: dict[str, Any] = {"snapshotted": 0, "failed": 0, "comments": 0, "days": {}}
+    for back in range(lookback_days, 0, -1):
+        day = today - timedelta(days=back)
+        try:
+            s = await snapshot_day(pool, ipfs, day, concurrency=concurrency)
+        except DayNotOver:  # the worker's clock is ahead of the database's
+            continue
+        for key in ("snapshotted", "failed", "comments"):
+            out[key] += s[key]
+        if s["markets"] or s["failed"]:
+            out["days"][s["date"]] = s
+    return out
