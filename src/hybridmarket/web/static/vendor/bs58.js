@@ -1,0 +1,3 @@
+import basex from 'base-x';
+var ALPHABET = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+export default basex(ALPHABET);
