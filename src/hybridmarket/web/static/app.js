@@ -1,0 +1,167 @@
+// hybridmarket's web UI: hash routes (#/, #/market/<id>, #/portfolio), the wallet widget and
+// toasts. The views live in views-*.js; they render with util.h (text nodes only).
+
+import { h, clear, shortAddr, sol, api } from "/static/util.js";
+import { WalletManager, browserWallets, onWalletsChanged } from "/static/wallet.js";
+import { renderList } from "/static/views-list.js";
+import { renderMarket } from "/static/views-market.js";
+import { renderPortfolio } from "/static/views-portfolio.js";
+
+export const wallet = new WalletManager();
+const view = document.getElementById("view");
+const walletEl = document.getElementById("wallet");
+let cleanups = [];
+
+// ---- toasts ------------------------------------------------------------------------------
+
+export function toast(message, kind = "info", ms = 5000) {
+  const box = document.getElementById("toasts");
+  const el = h(`div.toast.toast-${kind}`, { role: kind === "error" ? "alert" : "status", "data-testid": `toast-${kind}` },
+    h("span", message),
+    h("button.toast-close", { type: "button", "aria-label": "Dismiss", on: { click: () => el.remove() } }, "×"));
+  box.append(el);
+  if (ms) setTimeout(() => el.remove(), kind === "error" ? ms * 2 : ms);
+  return el;
+}
+
+/** Run an async action from a button: disables it, shows a toast with the outcome. */
+export async function act(button, label, fn) {
+  const old = button ? button.textContent : null;
+  if (button) {
+    button.disabled = true;
+    button.textContent = label;
+    button.classList.add("busy");
+  }
+  try {
+    return await fn();
+  } catch (e) {
+    console.error(e);
+    toast(humanError(e), "error");
+    return undefined;
+  } finally {
+    if (button) {
+      button.disabled = false;
+      button.textContent = old;
+      button.classList.remove("busy");
+    }
+  }
+}
+
+export function humanError(e) {
+  if (!e) return "Something went wrong";
+  if (e.code === "transaction_rejected" && e.details && e.details.error) {
+    return `The program refused it: ${e.details.error}`;
+  }
+  if (e.code === "rate_limited") return "Too many requests; wait a moment and try again.";
+  if (e.name === "WalletError" || /reject|denied|cancel/i.test(e.message || "")) return `Wallet: ${e.message}`;
+  return e.message || String(e);
+}
+
+// ---- the wallet widget -------------------------------------------------------------------
+
+function renderWallet() {
+  const w = wallet.current;
+  if (!w) {
+    clear(walletEl, h("span.muted", "Wallet…"));
+    return;
+  }
+  const faucetOk = wallet.faucet && wallet.faucet.available;
+  const fund = faucetOk
+    ? h("button.btn.btn-small", {
+      type: "button", "data-testid": "faucet", title: "Airdrop 10 SOL from the local validator",
+      on: {
+        click: (e) => act(e.currentTarget, "Funding…", async () => {
+          await wallet.airdrop();
+          toast("10 SOL airdropped to your wallet", "ok");
+        }),
+      },
+    }, "+10 SOL")
+    : null;
+  const menuItems = [];
+  for (const bw of browserWallets()) {
+    if (w.kind === "browser" && w.wallet === bw) continue;
+    menuItems.push(h("button.menu-item", {
+      type: "button",
+      on: {
+        click: (e) => act(e.currentTarget, "Connecting…", async () => {
+          await wallet.connectBrowser(bw);
+          toast(`Connected ${bw.name}`, "ok");
+        }),
+      },
+    }, bw.icon ? h("img", { src: bw.icon, alt: "", width: 16, height: 16 }) : null, `Connect ${bw.name}`));
+  }
+  if (w.kind === "browser") {
+    menuItems.push(h("button.menu-item", { type: "button", on: { click: () => wallet.switchToDemo() } }, "Use the demo wallet"));
+  } else {
+    if (!browserWallets().length) {
+      menuItems.push(h("p.menu-note", "No browser wallet found (Phantom, Solflare…). This demo wallet keeps its key in this browser."));
+    }
+    menuItems.push(h("button.menu-item", {
+      type: "button",
+      on: {
+        click: async () => {
+          if (!confirm("Forget this demo wallet's key and make a new one? Its SOL and positions stay with the old key.")) return;
+          await wallet.newDemoWallet();
+          toast("New demo wallet", "ok");
+        },
+      },
+    }, "New demo wallet"));
+  }
+  menuItems.push(h("button.menu-item", {
+    type: "button",
+    on: { click: () => navigator.clipboard && navigator.clipboard.writeText(w.address).then(() => toast("Address copied", "ok")) },
+  }, "Copy address"));
+  menuItems.push(h("a.menu-item", { href: "#/portfolio" }, "Portfolio"));
+
+  clear(walletEl,
+    h("span.wallet-balance", { "data-testid": "balance", title: "Balance" },
+      wallet.balance === null ? "…" : sol(wallet.balance)),
+    fund,
+    h("details.wallet-menu",
+      h("summary", { "data-testid": "wallet-address", "data-address": w.address, title: w.address },
+        h(`span.wallet-kind.kind-${w.kind}`, w.kind === "demo" ? "demo" : w.name), shortAddr(w.address)),
+      h("div.menu", h("div.menu-addr", w.address), menuItems)));
+}
+
+// ---- routing -----------------------------------------------------------------------------
+
+function route() {
+  for (const fn of cleanups) {
+    try { fn(); } catch (e) { console.error(e); }
+  }
+  cleanups = [];
+  const onCleanup = (fn) => cleanups.push(fn);
+  const hash = location.hash.replace(/^#/, "") || "/";
+  const [path] = hash.split("?");
+  const parts = path.split("/").filter(Boolean);
+  document.querySelectorAll("[data-nav]").forEach((a) => a.classList.remove("active"));
+  window.scrollTo(0, 0);
+  const ctx = { wallet, toast, act, onCleanup };
+  if (parts[0] === "market" && /^[0-9a-f]{64}$/.test(parts[1] || "")) {
+    renderMarket(view, parts[1], ctx);
+  } else if (parts[0] === "portfolio") {
+    document.querySelector('[data-nav="portfolio"]').classList.add("active");
+    renderPortfolio(view, ctx);
+  } else {
+    document.querySelector('[data-nav="markets"]').classList.add("active");
+    renderList(view, ctx);
+  }
+}
+
+async function main() {
+  wallet.onChange(renderWallet);
+  onWalletsChanged(renderWallet);
+  renderWallet();
+  window.addEventListener("hashchange", route);
+  route();
+  await wallet.init();
+  // Balance drifts with trades and airdrops elsewhere: refresh now and then while visible.
+  setInterval(() => { if (!document.hidden) wallet.refreshBalance(); }, 20000);
+}
+
+// For tests and the curious: the app's wallet and API helper from the console.
+window.hybridmarket = { wallet, api };
+main().catch((e) => {
+  console.error(e);
+  toast(humanError(e), "error", 0);
+});

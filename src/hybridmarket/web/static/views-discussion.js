@@ -1,0 +1,117 @@
+// A market's discussion: comments signed by their authors' wallets (SIWS), posting, deleting
+// your own, and links to the daily snapshots archived on IPFS. Comment text is shown as text
+// (textContent), never parsed as HTML.
+
+import { h, clear, api, shortAddr, relative, dateTime, sha256Hex } from "/static/util.js";
+
+const MAX_CHARS = 1000;
+
+export function renderDiscussion(el, marketId, ctx) {
+  const { wallet, toast, act } = ctx;
+  const listEl = h("ol.comments", { "data-testid": "comments" });
+  const snapsEl = h("div.snapshots", { "data-testid": "snapshots" });
+  const moreBtn = h("button.btn.btn-ghost.btn-small", { type: "button", hidden: true }, "Older comments");
+  const countEl = h("span.muted.char-count", `0 / ${MAX_CHARS}`);
+  const text = h("textarea.input.comment-input", {
+    rows: 3, maxlength: MAX_CHARS, placeholder: "Share evidence or an argument… (signed by your wallet)",
+    "aria-label": "Your comment", "data-testid": "comment-input",
+  });
+  const postBtn = h("button.btn.btn-primary", { type: "button", "data-testid": "comment-post" }, "Post");
+  let cursor = null;
+  let available = true;
+
+  text.addEventListener("input", () => {
+    countEl.textContent = `${[...text.value].length} / ${MAX_CHARS}`;
+  });
+
+  function commentEl(c) {
+    const mine = wallet.address && c.user_wallet === wallet.address;
+    const del = mine
+      ? h("button.link-btn.danger", {
+        type: "button", "data-testid": "comment-delete",
+        on: { click: (e) => remove(e.currentTarget, c) },
+      }, "Delete")
+      : null;
+    return h("li.comment", { "data-testid": "comment", "data-id": c.id },
+      h("div.comment-head",
+        h("span.mono.author", { title: c.user_wallet }, shortAddr(c.user_wallet)),
+        mine ? h("span.chip.chip-small", "you") : null,
+        h("time.muted", { datetime: c.created_at, title: dateTime(c.created_at) }, relative(c.created_at)),
+        h("span.signed", { title: `Signed by the author's wallet:\n\n${c.signed_message}` }, "✓ signed"),
+        del),
+      h("p.comment-body", c.content));
+  }
+
+  async function load(more = false) {
+    if (!more) cursor = null;
+    let data;
+    try {
+      data = await api(`/api/discussions/${marketId}`, { params: { order: "newest", limit: 50, cursor } });
+    } catch (e) {
+      if (e.status === 404 && e.code === "not_found") {
+        available = false;
+        clear(el, h("section.panel", h("h2.panel-title", "Discussion"), h("p.muted", "Discussions are not available on this server.")));
+        return;
+      }
+      clear(listEl, h("li.muted", `Could not load comments: ${e.message}`));
+      return;
+    }
+    if (!more) listEl.replaceChildren();
+    for (const c of data.discussions) listEl.append(commentEl(c));
+    if (!listEl.children.length) listEl.append(h("li.muted.empty", "No comments yet. Be the first."));
+    cursor = data.next_cursor;
+    moreBtn.hidden = !cursor;
+    const snaps = data.ipfs_snapshots || [];
+    clear(snapsEl, snaps.length
+      ? [h("span.muted", "Archived on IPFS: "),
+        snaps.slice(0, 10).map((s) => h("a.snap", {
+          href: (s.links && s.links.gateway) || `/ipfs/${s.cid}`, target: "_blank", rel: "noopener",
+          title: `${s.cid} · ${s.discussions_count} comments`, "data-testid": "snapshot",
+        }, `${s.snapshot_date} (${s.discussions_count})`))]
+      : h("span.muted", "No IPFS snapshot yet: comments are archived daily."));
+  }
+
+  async function post(button) {
+    const content = text.value;
+    if (!content.trim()) { toast("Write something first", "error"); return; }
+    await act(button, "Signing…", async () => {
+      if (!wallet.address) throw new Error("connect a wallet first");
+      const hash = await sha256Hex(content);
+      const { message, signature } = await wallet.signAction("post_comment", marketId, hash);
+      await api("/api/discussions", {
+        method: "POST",
+        body: { marketId, content, wallet: wallet.address, message, signature },
+      });
+      text.value = "";
+      countEl.textContent = `0 / ${MAX_CHARS}`;
+      toast("Comment posted", "ok");
+      await load();
+    });
+  }
+
+  async function remove(button, c) {
+    if (!confirm("Delete this comment? It stays in earlier IPFS snapshots.")) return;
+    await act(button, "…", async () => {
+      const { message, signature } = await wallet.signAction("delete_comment", c.id);
+      await api(`/api/discussions/${c.id}`, {
+        method: "DELETE", body: { wallet: wallet.address, message, signature },
+      });
+      toast("Comment deleted", "ok");
+      await load();
+    });
+  }
+
+  postBtn.addEventListener("click", (e) => post(e.currentTarget));
+  moreBtn.addEventListener("click", () => load(true));
+
+  clear(el, h("section.panel.discussion", { "data-testid": "discussion" },
+    h("h2.panel-title", "Discussion"),
+    h("div.comment-form", text, h("div.comment-actions", countEl, postBtn)),
+    listEl, moreBtn, snapsEl));
+  load();
+
+  return {
+    refresh: () => available && load(),
+    onComment: () => available && load(),
+  };
+}

@@ -1,0 +1,148 @@
+// The market list: search, category and state filters, sort; each card shows the YES price, its
+// change over 24 hours (from the hourly history), volume and a state badge. Cards update live.
+
+import { h, clear, api, pct, pts, sol, badge, relative, debounce } from "/static/util.js";
+
+const filters = { q: "", category: "", state: "", sort: "volume" };
+const STATES = ["", "PROPOSED", "APPROVED", "ACTIVE", "RESOLVING", "DISPUTED", "FINALIZED", "CANCELLED"];
+const STATE_NAMES = {
+  "": "All states", PROPOSED: "Proposed (voting)", APPROVED: "Approved", ACTIVE: "Trading",
+  RESOLVING: "Resolving", DISPUTED: "Disputed", FINALIZED: "Finalized", CANCELLED: "Cancelled",
+};
+let categories = null;
+const changeCache = new Map(); // market id -> {at, value}
+
+/** The YES price's change over the last 24 h, to the hour: now vs. the close of the last hourly
+ * bucket that ended before then (0.5, the opening price, for markets younger than that). */
+export async function change24h(m) {
+  const hit = changeCache.get(m.id);
+  if (hit && hit.price === m.price_yes && Date.now() - hit.at < 60_000) return hit.value;
+  const now = Date.now();
+  const since = new Date(now - 30 * 86400_000).toISOString();
+  const { points } = await api(`/api/markets/${m.id}/history`, {
+    params: { interval: "1h", since, limit: 1000 },
+  });
+  const cutoff = now - 86400_000;
+  let base = null;
+  for (const p of points) if (new Date(p.t).getTime() + 3600_000 <= cutoff) base = Number(p.close);
+  if (base === null) {
+    if (!points.length) base = Number(m.price_yes);
+    else if (new Date(m.created_at).getTime() > now - 30 * 86400_000) base = 0.5;
+    else base = Number(points[0].open);
+  }
+  const value = Number(m.price_yes) - base;
+  changeCache.set(m.id, { at: Date.now(), price: m.price_yes, value });
+  return value;
+}
+
+function card(m) {
+  const change = h("span.change", { "data-testid": "change" }, "…");
+  const yes = Number(m.price_yes);
+  const el = h("a.card.market-card", { href: `#/market/${m.id}`, "data-testid": "market-card", "data-id": m.id },
+    h("div.card-top",
+      m.category ? h("span.chip", m.category) : null,
+      badge(m.state)),
+    h("h3.card-q", m.question),
+    h("div.card-stats",
+      h("div.card-price",
+        h("span.big.yes", { "data-testid": "price" }, pct(m.price_yes)),
+        h("span.muted", " YES")),
+      h("div.card-meta",
+        h("span", { title: "Change of the YES price over 24 hours, in percentage points" }, change, h("span.muted", " 24h")),
+        h("span", { title: "Volume traded" }, h("span.muted", "Vol "), sol(m.volume))),
+    ),
+    h("div.bar", { "aria-hidden": "true" }, h("span.bar-yes", { style: { width: `${(yes * 100).toFixed(1)}%` } })),
+    h("div.card-foot.muted",
+      m.closes_at ? `Closes ${relative(m.closes_at)}` : m.state === "PROPOSED" ? `${m.votes.proposal.total} votes so far` : ""),
+  );
+  change24h(m).then((v) => {
+    change.textContent = pts(v);
+    change.classList.toggle("up", v > 0.0005);
+    change.classList.toggle("down", v < -0.0005);
+  }).catch(() => { change.textContent = "–"; });
+  return el;
+}
+
+export function renderList(view, ctx) {
+  const grid = h("div.grid", { "data-testid": "market-grid" });
+  const more = h("button.btn.btn-ghost.more", { type: "button", hidden: true }, "Load more");
+  const status = h("p.muted.list-status");
+  const search = h("input.input", {
+    type: "search", placeholder: "Search questions…", value: filters.q, "aria-label": "Search markets",
+    "data-testid": "search",
+  });
+  const catSel = h("select.input", { "aria-label": "Category", "data-testid": "category" },
+    h("option", { value: "" }, "All categories"));
+  const stateSel = h("select.input", { "aria-label": "State", "data-testid": "state-filter" },
+    STATES.map((s) => h("option", { value: s, selected: s === filters.state }, STATE_NAMES[s])));
+  const sortSel = h("select.input", { "aria-label": "Sort by", "data-testid": "sort" },
+    [["volume", "Volume"], ["newest", "Newest"], ["closing", "Closing soon"]].map(
+      ([v, l]) => h("option", { value: v, selected: v === filters.sort }, l)));
+
+  let cursor = null;
+  let generation = 0;
+  const cards = new Map();
+
+  async function load(append = false) {
+    const gen = ++generation;
+    if (!append) { cursor = null; cards.clear(); }
+    status.textContent = append ? "" : "Loading…";
+    try {
+      const data = await api("/api/markets", {
+        params: { q: filters.q, category: filters.category, state: filters.state, sort: filters.sort, limit: 24, cursor },
+      });
+      if (gen !== generation) return;
+      if (!append) grid.replaceChildren();
+      for (const m of data.markets) {
+        const c = card(m);
+        cards.set(m.id, c);
+        grid.append(c);
+      }
+      cursor = data.next_cursor;
+      more.hidden = !cursor;
+      status.textContent = grid.children.length ? "" : "No markets match.";
+    } catch (e) {
+      if (gen === generation) status.textContent = `Could not load markets: ${e.message}`;
+    }
+  }
+
+  async function loadCategories() {
+    if (!categories) {
+      try {
+        const data = await api("/api/markets", { params: { limit: 100, sort: "newest" } });
+        categories = [...new Set(data.markets.map((m) => m.category).filter(Boolean))].sort();
+      } catch { categories = []; }
+    }
+    for (const c of categories) catSel.append(h("option", { value: c, selected: c === filters.category }, c));
+  }
+
+  search.addEventListener("input", debounce(() => { filters.q = search.value.trim(); load(); }, 250));
+  catSel.addEventListener("change", () => { filters.category = catSel.value; load(); });
+  stateSel.addEventListener("change", () => { filters.state = stateSel.value; load(); });
+  sortSel.addEventListener("change", () => { filters.sort = sortSel.value; load(); });
+  more.addEventListener("click", () => load(true));
+
+  clear(view,
+    h("section.list-page",
+      h("div.list-head",
+        h("h1", "Markets"),
+        h("p.muted", "Binary markets on Solana: buy YES or NO; each winning share pays 1 SOL.")),
+      h("div.filters", search, catSel, stateSel, sortSel),
+      status, grid, more));
+  loadCategories();
+  load();
+
+  // Live: replace a card when its market changes.
+  const es = new EventSource("/api/stream");
+  let opened = 0;
+  es.addEventListener("open", () => { if (opened++) load(); }); // caught up after a reconnect
+  es.addEventListener("market", (e) => {
+    const m = JSON.parse(e.data);
+    const old = cards.get(m.id);
+    if (!old || !old.isConnected) return;
+    const fresh = card(m);
+    cards.set(m.id, fresh);
+    old.replaceWith(fresh);
+  });
+  ctx.onCleanup(() => es.close());
+}

@@ -1,0 +1,567 @@
+// One market: question, description, criteria; the price chart; the trade box with a live quote;
+// proposal or dispute voting; resolution status; the creator's and resolver's actions; your
+// position; the discussion. Live from /api/stream?market=<id>.
+
+import {
+  h, clear, api, pct, sol, signedSol, shares, bps, badge, shortAddr, dateTime, relative,
+  debounce, LAMPORTS, ApiError,
+} from "/static/util.js";
+import { PriceChart } from "/static/chart.js";
+import { renderDiscussion } from "/static/views-discussion.js";
+
+const SLIPPAGE_KEY = "hybridmarket.slippageBps";
+
+function section(title, attrs, ...children) {
+  return h("section.panel", attrs || {}, title ? h("h2.panel-title", title) : null, ...children);
+}
+
+function row(label, value, attrs) {
+  return h("div.kv", attrs || {}, h("span.k", label), h("span.v", value));
+}
+
+function ipfsLink(cid, text) {
+  if (!cid) return "–";
+  return h("a.mono", { href: `/ipfs/${cid}`, target: "_blank", rel: "noopener", title: cid }, text || `${cid.slice(0, 10)}…${cid.slice(-6)}`);
+}
+
+function outcomeText(o) {
+  return o === "yes" ? "YES" : o === "no" ? "NO" : o === "invalid" ? "Invalid (refunds)" : "–";
+}
+
+export function renderMarket(view, id, ctx) {
+  const { wallet, toast, act, onCleanup } = ctx;
+  let market = null;
+  let position = null;
+  let actionsState = null; // (state, wallet) the action panel was drawn for
+  let alive = true;
+  onCleanup(() => { alive = false; });
+
+  const headEl = h("div.market-head");
+  const pricesEl = h("div.prices", { "data-testid": "prices" });
+  const chartEl = h("div.chart", { "data-testid": "chart" });
+  const chartNote = h("p.muted.chart-note");
+  const aboutEl = h("div.slot-about");
+  const resolutionEl = h("div.slot-resolution");
+  const actionsEl = h("div.slot-actions");
+  const positionEl = h("div.slot-position");
+  const liveEl = h("ol.live-trades", { "data-testid": "live-trades" });
+  const liveDot = h("span.live-dot", { title: "Live updates" }, "live");
+  const discussionEl = h("div.slot-discussion");
+
+  clear(view,
+    h("div.market-page", { "data-testid": "market-page", "data-id": id },
+      h("a.back", { href: "#/" }, "← All markets"),
+      headEl,
+      h("div.layout",
+        h("div.main-col",
+          section(null, { class: "panel prices-panel" }, pricesEl),
+          section("Price history", { class: "panel chart-panel" }, chartEl, chartNote),
+          aboutEl,
+          resolutionEl,
+          discussionEl),
+        h("aside.side-col",
+          actionsEl,
+          positionEl,
+          section("Live trades", { class: "panel live-panel" }, liveDot, liveEl)))));
+
+  const chart = new PriceChart(chartEl);
+  onCleanup(() => chart.destroy());
+
+  // ---- header, prices, about, resolution ------------------------------------------------
+
+  function renderHead() {
+    const m = market;
+    document.title = `${m.question} · hybridmarket`;
+    clear(headEl,
+      h("div.chips", m.category ? h("span.chip", m.category) : null, badge(m.state),
+        m.closes_at ? h("span.muted", `Closes ${dateTime(m.closes_at)}`) : null),
+      h("h1.question", { "data-testid": "question" }, m.question));
+    clear(pricesEl,
+      h("div.price-big.yes", h("span.label", "YES"), h("span", { "data-testid": "price-yes" }, pct(m.price_yes))),
+      h("div.price-big.no", h("span.label", "NO"), h("span", { "data-testid": "price-no" }, pct(m.price_no))),
+      h("div.stats",
+        row("Volume", sol(m.volume), { "data-testid": "volume" }),
+        row("Liquidity", sol(m.liquidity)),
+        row("Trades", String(m.trades_count), { "data-testid": "trades-count" })));
+    clear(aboutEl, section("About this market", null,
+      m.description ? h("p.description", m.description) : h("p.muted", "No description."),
+      h("h3", "Resolution criteria"),
+      m.resolution_criteria ? h("p.criteria", { "data-testid": "criteria" }, m.resolution_criteria) : h("p.muted", "None given."),
+      h("div.kv-grid",
+        row("Creator", h("span.mono", { title: m.creator }, shortAddr(m.creator))),
+        row("Resolver", h("span.mono", { title: m.resolver }, shortAddr(m.resolver))),
+        row("Created", dateTime(m.created_at)),
+        m.activated_at ? row("Trading since", dateTime(m.activated_at)) : null,
+        row("Liquidity parameter b", sol(m.b_parameter)),
+        row("Account", h("span.mono", { title: m.address }, shortAddr(m.address))))));
+    renderResolution();
+  }
+
+  function renderResolution() {
+    const m = market, r = m.resolution;
+    const show = r.resolution_proposed_at || m.state === "CANCELLED" || m.state === "FINALIZED";
+    if (!show) { clear(resolutionEl); return; }
+    const rows = [];
+    if (r.resolution_proposed_at) {
+      rows.push(row("Proposed outcome", h("strong", { "data-testid": "proposed-outcome" }, outcomeText(r.proposed_outcome))));
+      rows.push(row("Evidence", ipfsLink(r.evidence_cid), { "data-testid": "evidence" }));
+      rows.push(row("Resolved", dateTime(r.resolution_proposed_at)));
+      if (r.dispute_deadline) {
+        const open = m.state === "RESOLVING" && new Date(r.dispute_deadline) > new Date();
+        rows.push(row("Dispute window", `${open ? "open until" : "closed"} ${dateTime(r.dispute_deadline)}${open ? ` (${relative(r.dispute_deadline)})` : ""}`));
+      }
+    }
+    if (r.dispute_initiated_at) {
+      rows.push(row("Disputed by", h("span.mono", { title: r.dispute_initiator }, shortAddr(r.dispute_initiator))));
+      rows.push(row("Disputed", dateTime(r.dispute_initiated_at)));
+      if (r.dispute_voting_deadline) {
+        rows.push(row("Dispute voting ends", `${dateTime(r.dispute_voting_deadline)} (${relative(r.dispute_voting_deadline)})`));
+      }
+    }
+    if (r.finalized_at) {
+      rows.push(row("Final outcome", h("strong", { "data-testid": "final-outcome" }, outcomeText(r.final_outcome))));
+      rows.push(row("Finalized", dateTime(r.finalized_at)));
+    }
+    if (r.cancelled_at) rows.push(row("Cancelled", dateTime(r.cancelled_at)));
+    clear(resolutionEl, section("Resolution", { "data-testid": "resolution" }, h("div.kv-grid", rows)));
+  }
+
+  // ---- chart ---------------------------------------------------------------------------
+
+  async function loadChart() {
+    let data = await api(`/api/markets/${id}/history`, { params: { interval: "raw", limit: 5000 } });
+    let note = "";
+    if (data.points.length >= 5000) {
+      data = await api(`/api/markets/${id}/history`, { params: { interval: "1h", limit: 5000 } });
+      note = "Hourly closes.";
+    }
+    if (!alive) return;
+    const pts = data.points.slice();
+    const start = market.activated_at;
+    if (start && (!pts.length || new Date(pts[0].t) > new Date(start))) {
+      pts.unshift({ t: start, price_yes: "0.5" }); // LMSR opens at 50 % (no shares yet)
+    }
+    if (pts.length) pts.push({ t: new Date().toISOString(), price_yes: market.price_yes });
+    chart.setData(pts);
+    chartEl.dataset.history = String(data.points.length); // price points from the API
+    chartNote.textContent = pts.length
+      ? `${data.points.length} price point${data.points.length === 1 ? "" : "s"}. ${note}`
+      : "Not trading yet.";
+  }
+  const reloadChart = debounce(() => loadChart().catch((e) => console.warn(e)), 150);
+
+  // ---- position ------------------------------------------------------------------------
+
+  async function loadPosition() {
+    const addr = wallet.address;
+    if (!addr) { position = null; renderPosition(); return; }
+    try {
+      const data = await api(`/api/users/${addr}/positions`);
+      position = data.positions.find((p) => p.market_id === id) || null;
+    } catch { position = null; }
+    if (alive && market) { renderPosition(); renderActions(); }
+  }
+
+  function renderPosition() {
+    if (!position || (!position.shares_yes && !position.shares_no && !position.total_invested)) {
+      clear(positionEl, section("Your position", { "data-testid": "position" },
+        h("p.muted", wallet.address ? "You hold no shares in this market." : "Connect a wallet to trade.")));
+      return;
+    }
+    const p = position;
+    const pnlCls = p.pnl > 0 ? "up" : p.pnl < 0 ? "down" : "";
+    clear(positionEl, section("Your position", { "data-testid": "position" },
+      h("div.kv-grid",
+        row("YES shares", shares(p.shares_yes), { "data-testid": "pos-yes" }),
+        row("NO shares", shares(p.shares_no), { "data-testid": "pos-no" }),
+        row("Value", sol(p.value), { "data-testid": "pos-value" }),
+        row("Invested", sol(p.total_invested)),
+        p.total_withdrawn ? row("Sold for", sol(p.total_withdrawn)) : null,
+        p.claimed ? row("Claimed", sol(p.claimed), { "data-testid": "pos-claimed" }) : null,
+        row("P&L", h(`span.${pnlCls || "flat"}`, { "data-testid": "pnl" }, signedSol(p.pnl))))));
+  }
+
+  // ---- actions (by state and role) -----------------------------------------------------
+
+  /** Draw the panels for the market's state and the wallet's role; when nothing that decides
+   * them changed, refresh the ones drawn (keeps what is typed in the trade box). */
+  function renderActions() {
+    const m = market;
+    const me = wallet.address;
+    const settled = m.state === "FINALIZED" || m.state === "CANCELLED";
+    const p = position;
+    const key = [m.state, me, settled && p ? `${p.has_claimed}:${p.value}:${p.claimed}` : ""].join("|");
+    if (key === actionsState) {
+      for (const panel of actionsEl.children) if (panel.refresh) panel.refresh();
+      return;
+    }
+    actionsState = key;
+    const panels = [];
+    if (m.state === "ACTIVE") panels.push(tradeBox());
+    if (m.state === "PROPOSED") panels.push(votePanel("proposal"));
+    if (m.state === "DISPUTED") panels.push(votePanel("dispute"));
+    if (m.state === "RESOLVING") panels.push(disputePanel());
+    if (m.state === "APPROVED") panels.push(activatePanel(m.creator === me));
+    if (m.state === "ACTIVE" && me && m.resolver === me) panels.push(resolvePanel());
+    if (settled) panels.push(claimPanel());
+    if (settled && me && m.creator === me) panels.push(withdrawPanel());
+    clear(actionsEl, panels);
+  }
+
+  async function send(button, busyLabel, path, body, done) {
+    return act(button, busyLabel, async () => {
+      if (!wallet.address) throw new Error("connect a wallet first");
+      const built = await api(`/api/markets/${id}/${path}`, { method: "POST", body: { wallet: wallet.address, ...body } });
+      const out = await wallet.signAndSend(built);
+      await done(built, out);
+      settle();
+      return out;
+    });
+  }
+
+  /** After a transaction: the indexer picks it up within a moment; the stream tells us, but
+   * poll a little too in case the stream is down. */
+  async function settle() {
+    const before = market.updated_at;
+    for (let i = 0; i < 20 && alive; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      try {
+        const m = await api(`/api/markets/${id}`);
+        if (m.updated_at !== before) { onMarket(m); break; }
+      } catch { /* retry */ }
+    }
+    loadPosition();
+  }
+
+  function tradeBox() {
+    const st = {
+      side: "buy", outcome: "yes", mode: "amount",
+      slippage: Number(localStorage.getItem(SLIPPAGE_KEY) || 100),
+    };
+    const quoteEl = h("div.quote", { "data-testid": "quote" });
+    const input = h("input.input.amount-input", {
+      type: "number", min: "0", step: "any", inputmode: "decimal", placeholder: "0.0",
+      "aria-label": "Amount", "data-testid": "trade-input",
+    });
+    const unitEl = h("span.unit", "SOL");
+    const submit = h("button.btn.btn-primary.btn-block", { type: "button", "data-testid": "trade-submit", disabled: true }, "Buy YES");
+    const holdEl = h("p.muted.hold");
+    const slipSummary = h("span.muted");
+    const seg = (name, options, attrs = {}) => h("div.seg", { role: "group", ...attrs },
+      options.map(([v, label]) => h("button", {
+        type: "button", "data-value": v, "data-testid": `${name}-${v}`,
+        on: { click: () => { st[name] = v; sync(); requote(); } },
+      }, label)));
+    const sideSeg = seg("side", [["buy", "Buy"], ["sell", "Sell"]], { "aria-label": "Buy or sell" });
+    const outcomeSeg = h("div.outcome-seg", { role: "group", "aria-label": "Outcome" },
+      ["yes", "no"].map((o) => h(`button.outcome.outcome-${o}`, {
+        type: "button", "data-value": o, "data-testid": `outcome-${o}`,
+        on: { click: () => { st.outcome = o; sync(); requote(); } },
+      }, h("span", o.toUpperCase()), h("span.outcome-price", { "data-price": o }))));
+    const modeSeg = seg("mode", [["amount", "SOL"], ["shares", "Shares"]], { "aria-label": "Amount in SOL or shares" });
+    const slipInput = h("input.input.slip-input", {
+      type: "number", min: "0", max: "50", step: "0.1", "aria-label": "Slippage tolerance (%)",
+      "data-testid": "slippage", value: String(st.slippage / 100),
+    });
+    slipInput.addEventListener("change", () => {
+      const v = Math.round(Number(slipInput.value) * 100);
+      if (Number.isFinite(v) && v >= 0 && v <= 5000) {
+        st.slippage = v;
+        localStorage.setItem(SLIPPAGE_KEY, String(v));
+        sync();
+      }
+    });
+    const slipPresets = h("div.seg.seg-small", [50, 100, 200].map((b) => h("button", {
+      type: "button", "data-value": String(b),
+      on: { click: () => { st.slippage = b; slipInput.value = String(b / 100); localStorage.setItem(SLIPPAGE_KEY, String(b)); sync(); } },
+    }, `${b / 100}%`)));
+    const maxBtn = h("button.btn.btn-small.btn-ghost", {
+      type: "button", hidden: true,
+      on: {
+        click: () => {
+          const held = position ? (st.outcome === "yes" ? position.shares_yes : position.shares_no) : 0;
+          input.value = String(held / LAMPORTS);
+          requote();
+        },
+      },
+    }, "Max");
+
+    function units() {
+      const v = Number(input.value);
+      if (!input.value || !Number.isFinite(v) || v <= 0) return null;
+      return Math.round(v * LAMPORTS);
+    }
+
+    function sync() {
+      if (st.side === "sell") st.mode = "shares";
+      for (const b of sideSeg.children) b.classList.toggle("on", b.dataset.value === st.side);
+      for (const b of outcomeSeg.children) b.classList.toggle("on", b.dataset.value === st.outcome);
+      for (const b of modeSeg.children) {
+        b.classList.toggle("on", b.dataset.value === st.mode);
+        b.disabled = st.side === "sell" && b.dataset.value === "amount";
+      }
+      for (const b of slipPresets.children) b.classList.toggle("on", Number(b.dataset.value) === st.slippage);
+      slipSummary.textContent = `${(st.slippage / 100).toFixed(2)}%`;
+      for (const el of outcomeSeg.querySelectorAll("[data-price]")) {
+        el.textContent = pct(el.dataset.price === "yes" ? market.price_yes : market.price_no);
+      }
+      unitEl.textContent = st.mode === "amount" ? "SOL" : "shares";
+      submit.textContent = `${st.side === "buy" ? "Buy" : "Sell"} ${st.outcome.toUpperCase()}`;
+      submit.classList.toggle("btn-no", st.outcome === "no");
+      const held = position ? (st.outcome === "yes" ? position.shares_yes : position.shares_no) : 0;
+      holdEl.textContent = st.side === "sell" ? `You hold ${shares(held)} ${st.outcome.toUpperCase()} shares.` : "";
+      maxBtn.hidden = st.side !== "sell" || !held;
+    }
+
+    let quoteCtl = null;
+    let lastQuote = null;
+    async function fetchQuote() {
+      const u = units();
+      lastQuote = null;
+      submit.disabled = true;
+      if (quoteCtl) quoteCtl.abort();
+      if (!u) { clear(quoteEl, h("p.muted", "Enter an amount to see a quote.")); return; }
+      quoteCtl = new AbortController();
+      const params = { outcome: st.outcome, side: st.side };
+      params[st.mode === "amount" ? "amount" : "shares"] = u;
+      try {
+        const data = await api(`/api/markets/${id}/price`, { params, signal: quoteCtl.signal });
+        const q = data.quote;
+        lastQuote = { q, u, st: { ...st } };
+        const impactCls = q.price_impact_bps > 500 ? "warn" : "";
+        const fees = q.fees.protocol + q.fees.resolver + q.fees.lp;
+        clear(quoteEl,
+          row(st.side === "buy" ? "You get" : "You sell", `${shares(q.shares)} ${st.outcome.toUpperCase()} shares`, { "data-testid": "quote-shares" }),
+          row("Average price", pct(q.average_price, 2)),
+          row("Cost before fees", sol(q.amount, { precise: true })),
+          row("Fees", sol(fees, { precise: true }), { title: `protocol ${sol(q.fees.protocol, { precise: true })}, resolver ${sol(q.fees.resolver, { precise: true })}, liquidity providers ${sol(q.fees.lp, { precise: true })}` }),
+          h("div.fee-detail.muted",
+            `protocol ${sol(q.fees.protocol, { precise: true, unit: false })} · resolver ${sol(q.fees.resolver, { precise: true, unit: false })} · LP ${sol(q.fees.lp, { precise: true, unit: false })}`),
+          row(st.side === "buy" ? "Total cost" : "You receive", h("strong", sol(q.total, { precise: true })), { "data-testid": "quote-total" }),
+          row("Price after", `${pct(q.price_before, 1)} → ${pct(q.price_after, 1)}`),
+          row("Price impact", h(`span.${impactCls || "flat"}`, bps(q.price_impact_bps)), { "data-testid": "quote-impact" }),
+          st.side === "buy"
+            ? row("Max with slippage", sol(q.total + Math.floor((q.total * st.slippage) / 10000), { precise: true }))
+            : row("Min with slippage", sol(q.total - Math.floor((q.total * st.slippage) / 10000), { precise: true })),
+          st.side === "buy" ? h("p.muted.payout", `Pays ${sol(q.shares)} if ${st.outcome.toUpperCase()} wins.`) : null);
+        submit.disabled = false;
+      } catch (e) {
+        if (e.name === "AbortError") return;
+        clear(quoteEl, h("p.error", { "data-testid": "quote-error" }, e.message));
+      }
+    }
+    const requote = debounce(fetchQuote, 200);
+    input.addEventListener("input", requote);
+
+    submit.addEventListener("click", () => {
+      const lq = lastQuote;
+      if (!lq) return;
+      const body = { outcome: lq.st.outcome, slippage_bps: lq.st.slippage };
+      body[lq.st.mode === "amount" ? "amount" : "shares"] = lq.u;
+      return send(submit, "Signing…", lq.st.side, body, (built) => {
+        const q = built.quote;
+        toast(`${lq.st.side === "buy" ? "Bought" : "Sold"} ${shares(q.shares)} ${lq.st.outcome.toUpperCase()} for ${sol(q.total)}`, "ok");
+        input.value = "";
+        fetchQuote();
+      });
+    });
+
+    const panel = section("Trade", { class: "panel trade", "data-testid": "trade-box" },
+      sideSeg, outcomeSeg,
+      h("div.amount-row", h("label.amount-wrap", input, unitEl), modeSeg, maxBtn),
+      holdEl,
+      quoteEl,
+      h("details.slippage",
+        h("summary", "Slippage tolerance ", slipSummary),
+        h("div.slip-row", slipPresets, h("label.slip-custom", slipInput, "%"))),
+      submit);
+    panel.refresh = () => { sync(); fetchQuote(); };
+    panel.refresh();
+    return panel;
+  }
+
+  function votePanel(kind) {
+    const body = h("div", { "data-testid": `votes-${kind}` }, h("p.muted", "Loading votes…"));
+    const yesLabel = kind === "proposal" ? "Like" : "Outcome is wrong";
+    const noLabel = kind === "proposal" ? "Dislike" : "Outcome is right";
+    const intro = kind === "proposal"
+      ? "Should this market open for trading? It is approved when enough wallets like it."
+      : `The resolver proposed ${outcomeText(market.resolution.proposed_outcome)}. Vote whether that is wrong: enough "wrong" votes flip it.`;
+    async function load() {
+      let v;
+      try {
+        v = await api(`/api/markets/${id}/votes`, { params: { wallet: wallet.address } });
+      } catch (e) {
+        clear(body, h("p.error", e.message));
+        return;
+      }
+      const t = v[kind];
+      const yes = kind === "proposal" ? t.likes : t.agree;
+      const no = kind === "proposal" ? t.dislikes : t.disagree;
+      const total = yes + no;
+      const share = total ? yes / total : 0;
+      const needs = t.threshold_bps / 10000;
+      const passes = total >= t.min_votes && share >= needs;
+      const buttons = [
+        h("button.btn.btn-yes", { type: "button", "data-testid": `vote-yes`, on: { click: (e) => vote(e.currentTarget, true) } }, yesLabel),
+        h("button.btn.btn-no", { type: "button", "data-testid": `vote-no`, on: { click: (e) => vote(e.currentTarget, false) } }, noLabel),
+      ];
+      if (t.your_vote) buttons.forEach((b) => { b.disabled = true; });
+      clear(body,
+        h("div.tally", { "data-testid": "tally", "data-yes": yes, "data-no": no },
+          h("div.tally-bar",
+            h("span.tally-yes", { style: { width: `${(share * 100).toFixed(1)}%` } }),
+            h("span.tally-threshold", { style: { left: `${needs * 100}%` }, title: `Threshold ${bps(t.threshold_bps)}` })),
+          h("div.tally-nums",
+            h("span.yes", `${yes} ${kind === "proposal" ? "like" : "wrong"}${kind === "proposal" && yes !== 1 ? "s" : ""}`),
+            h("span.no", `${no} ${kind === "proposal" ? "dislike" : "right"}${kind === "proposal" && no !== 1 ? "s" : ""}`))),
+        h("p.tally-rule", { "data-testid": "threshold" },
+          `${total ? (share * 100).toFixed(1) : "0"}% of ${total} vote${total === 1 ? "" : "s"}. Needs ${bps(t.threshold_bps)} of at least ${t.min_votes} votes — `,
+          h(`strong.${passes ? "up" : "flat"}`, passes ? "would pass now." : "not there yet.")),
+        t.your_vote
+          ? h("p", { "data-testid": "your-vote" }, "You voted: ", h("strong", t.your_vote.vote ? yesLabel : noLabel), ".")
+          : null,
+        h("div.btn-row", buttons),
+        t.published_tally ? h("p.muted", "Published tally: ", ipfsLink(t.published_tally.cid)) : null,
+        kind === "dispute" && market.resolution.dispute_voting_deadline
+          ? h("p.muted", `Voting ends ${dateTime(market.resolution.dispute_voting_deadline)} (${relative(market.resolution.dispute_voting_deadline)}).`)
+          : null);
+    }
+    function vote(button, v) {
+      return send(button, "Signing…", "vote", { kind, vote: v }, async () => {
+        toast("Vote recorded on chain", "ok");
+        for (let i = 0; i < 20 && alive; i++) {
+          await new Promise((r) => setTimeout(r, 250));
+          const data = await api(`/api/markets/${id}/votes`, { params: { wallet: wallet.address } });
+          if (data[kind].your_vote) break;
+        }
+        await load();
+      });
+    }
+    load();
+    const panel = section(kind === "proposal" ? "Proposal vote" : "Dispute vote", { "data-testid": "vote-panel" },
+      h("p.muted", intro), body);
+    panel.refresh = load;
+    return panel;
+  }
+
+  function disputePanel() {
+    const r = market.resolution;
+    const btn = h("button.btn.btn-no", { type: "button", "data-testid": "initiate-dispute" }, "Dispute this resolution");
+    btn.addEventListener("click", () => send(btn, "Signing…", "initiate-dispute", {}, () => toast("Dispute opened: voting begins", "ok")));
+    return section("Resolution proposed", { "data-testid": "dispute-panel" },
+      h("p", "The resolver says ", h("strong", outcomeText(r.proposed_outcome)), ". Evidence: ", ipfsLink(r.evidence_cid), "."),
+      r.dispute_deadline ? h("p.muted", `Unless disputed, it becomes final ${relative(r.dispute_deadline)} (${dateTime(r.dispute_deadline)}).`) : null,
+      btn);
+  }
+
+  function activatePanel(isCreator) {
+    if (!isCreator) {
+      return section("Approved", null, h("p.muted", "Voters approved this market. It opens for trading when its creator deposits the liquidity."));
+    }
+    const btn = h("button.btn.btn-primary", { type: "button", "data-testid": "activate" }, `Activate (deposit ${sol(market.initial_liquidity)})`);
+    btn.addEventListener("click", () => send(btn, "Signing…", "activate", {}, () => toast("Market activated: trading is open", "ok")));
+    return section("Approved: activate your market", null, h("p.muted", "Deposit the initial liquidity to open trading."), btn);
+  }
+
+  function resolvePanel() {
+    const sel = h("select.input", { "aria-label": "Outcome", "data-testid": "resolve-outcome" },
+      h("option", { value: "yes" }, "YES"), h("option", { value: "no" }, "NO"), h("option", { value: "invalid" }, "Invalid (refund)"));
+    const cid = h("input.input", { placeholder: "Evidence CID (bafy…)", "aria-label": "Evidence CID", "data-testid": "resolve-cid" });
+    const btn = h("button.btn.btn-primary", { type: "button", "data-testid": "resolve" }, "Resolve");
+    btn.addEventListener("click", () => send(btn, "Signing…", "resolve", { outcome: sel.value, evidence_cid: cid.value.trim() },
+      () => toast("Resolution proposed: the dispute window is open", "ok")));
+    return section("You are the resolver", { "data-testid": "resolve-panel" },
+      h("p.muted", "Once the market may be resolved, propose its outcome with evidence pinned to IPFS."),
+      h("div.form-row", sel, cid), btn);
+  }
+
+  function claimPanel() {
+    const p = position;
+    const out = market.resolution.final_outcome;
+    const intro = market.state === "CANCELLED"
+      ? "This market was cancelled: positions are refunded."
+      : `Final outcome: ${outcomeText(out)}.`;
+    if (!wallet.address || !p) return section("Settled", { "data-testid": "claim-panel" }, h("p.muted", intro), h("p.muted", "You had no position here."));
+    if (p.has_claimed) {
+      return section("Settled", { "data-testid": "claim-panel" }, h("p.muted", intro),
+        h("p", { "data-testid": "claimed" }, `You claimed ${sol(p.claimed)}.`));
+    }
+    const btn = h("button.btn.btn-primary.btn-block", { type: "button", "data-testid": "claim" }, `Claim ${sol(p.value)}`);
+    btn.addEventListener("click", () => send(btn, "Signing…", "claim", {}, () => toast("Winnings claimed", "ok")));
+    return section("Settled: claim", { "data-testid": "claim-panel" }, h("p.muted", intro), btn);
+  }
+
+  function withdrawPanel() {
+    const btn = h("button.btn", { type: "button", "data-testid": "withdraw" }, "Withdraw liquidity");
+    btn.addEventListener("click", () => send(btn, "Signing…", "withdraw", {}, () => toast("Liquidity withdrawn", "ok")));
+    return section("Creator", null, h("p.muted", "Take back what remains of the liquidity you deposited."), btn);
+  }
+
+  // ---- live ----------------------------------------------------------------------------
+
+  function onMarket(m) {
+    if (!alive || m.id !== id) return;
+    const old = market;
+    market = m;
+    renderHead();
+    renderActions();
+    if (old.updated_at !== m.updated_at || old.trades_count !== m.trades_count) reloadChart();
+  }
+
+  function onTrade(t) {
+    if (t.market_id !== id) return;
+    liveEl.prepend(h("li",
+      h(`span.side.${t.side}`, t.side.toUpperCase()), " ",
+      h(`span.${t.outcome}`, t.outcome.toUpperCase()), " ",
+      `${shares(t.shares)} sh · ${sol(t.total)} · `,
+      h("span.muted", `YES → ${pct(t.price_yes_after)}`)));
+    while (liveEl.children.length > 12) liveEl.lastChild.remove();
+    if (wallet.address && t.wallet === wallet.address) loadPosition();
+  }
+
+  let discussion = null;
+  let lastWallet = wallet.address;
+  const es = new EventSource(`/api/stream?market=${id}`);
+  let opened = 0;
+  es.addEventListener("open", () => {
+    liveDot.classList.add("on");
+    // The browser reconnects by itself after a drop; catch up on what was missed meanwhile.
+    if (opened++ && market) {
+      api(`/api/markets/${id}`).then(onMarket).catch(() => {});
+      if (discussion) discussion.refresh();
+    }
+  });
+  es.addEventListener("error", () => liveDot.classList.remove("on"));
+  es.addEventListener("market", (e) => onMarket(JSON.parse(e.data)));
+  es.addEventListener("trade", (e) => onTrade(JSON.parse(e.data)));
+  es.addEventListener("comment", (e) => discussion && discussion.onComment(JSON.parse(e.data)));
+  onCleanup(() => es.close());
+
+  onCleanup(wallet.onChange(() => {
+    const key = wallet.address;
+    if (key !== lastWallet) {
+      lastWallet = key;
+      loadPosition();
+      if (market) renderActions();
+      if (discussion) discussion.refresh();
+    }
+  }));
+
+  (async () => {
+    try {
+      market = await api(`/api/markets/${id}`);
+    } catch (e) {
+      clear(view, h("div.panel",
+        h("h1", e instanceof ApiError && e.status === 404 ? "No such market" : "Could not load the market"),
+        h("p.muted", e.message), h("a", { href: "#/" }, "← All markets")));
+      return;
+    }
+    if (!alive) return;
+    renderHead();
+    renderActions();
+    loadChart().catch((e) => { chartNote.textContent = `Could not load the history: ${e.message}`; });
+    loadPosition();
+    discussion = renderDiscussion(discussionEl, id, ctx);
+  })();
+}
