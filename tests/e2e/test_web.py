@@ -1,0 +1,445 @@
+"""The web UI in a real browser (Debian's Chromium driven by Playwright) against the real stack: a
+local validator, a fresh PostgreSQL database, the indexer following live, the API serving the UI.
+
+A person's paths: the market list, buying YES and seeing the price and the chart move, voting on
+a proposal, posting and deleting a comment, claiming after finalization, a phone-sized screen.
+The browser's wallet is the demo wallet (a keypair in localStorage, funded by the faucet); every
+transaction is signed in the page and relayed through the API. Screenshots go to
+test-artifacts/web/."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import base58
+import httpx
+import pytest
+from solders.keypair import Keypair
+
+from hybridmarket.canonical import canonical_json
+from hybridmarket.chain import ChainClient
+from hybridmarket.chain.keys import load_keypair
+from hybridmarket.db.connect import make_pool
+from hybridmarket.indexer.service import Indexer
+from hybridmarket.localnet.validator import LocalValidator
+from hybridmarket.program import builders as b
+
+from ..integration.api_fixtures import api_settings, running_api, sign_transaction, signed_message
+from ..integration.localnet_fixtures import control, running_validator
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+SOL = 1_000_000_000
+EVIDENCE = bytes([0x01, 0x55, 0x12, 0x20]) + hashlib.sha256(b"evidence").digest()
+TIMEOUT_MS = 30_000
+
+try:
+    from playwright.async_api import Browser, Page, async_playwright, expect
+except ImportError:  # pragma: no cover - the dev extra installs it
+    async_playwright = None  # type: ignore[assignment]
+
+
+def _skip_reason() -> str | None:
+    if async_playwright is None:
+        return "playwright is not installed (pip install -e '.[dev]')"
+    if not CHROMIUM.exists():
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+@dataclass
+class World:
+    v: LocalValidator
+    client: ChainClient
+    http: httpx.AsyncClient
+    url: str
+    backend: Keypair
+
+    async def funded(self, lamports: int = 100 * SOL) -> Keypair:
+        kp = Keypair()
+        await self.client.request_airdrop(kp.pubkey(), lamports)
+        return kp
+
+    async def relay(self, built: dict[str, Any], *signers: Keypair) -> None:
+        r = await self.http.post(
+            "/api/transactions",
+            json={"transaction": sign_transaction(built["transaction"], *signers)},
+        )
+        assert r.status_code == 200 and r.json()["status"] == "confirmed", r.text
+
+    async def market(self, mid: str, **want: Any) -> dict[str, Any]:
+        """The market from the API once the indexer shows every field in `want`."""
+        m: dict[str, Any] = {}
+        for _ in range(400):
+            r = await self.http.get(f"/api/markets/{mid}")
+            if r.status_code == 200:
+                m = r.json()
+                if all(m.get(k) == v for k, v in want.items()):
+                    return m
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"market {mid} never had {want}: {m}")
+
+    async def propose(
+        self, question: str, category: str = "weather", resolver: Keypair | None = None
+    ) -> tuple[str, Keypair]:
+        """A market proposed through the API (metadata signed with SIWS), indexed."""
+        creator = await self.funded(500 * SOL)
+        meta = {
+            "question": question,
+            "category": category,
+            "description": "A market made by the browser tests.",
+            "resolution_criteria": "YES if it happens before the closing time, per the evidence.",
+            "closes_at": "2030-01-01T00:00:00Z",
+            "creator": str(creator.pubkey()),
+        }
+        mid = hashlib.sha256(canonical_json(meta)).hexdigest()
+        message, signature = await signed_message(self.http, creator, "create_market", mid, mid)
+        body: dict[str, Any] = {
+            "metadata": meta,
+            "b_parameter": 100 * SOL,
+            "initial_liquidity": 70 * SOL,
+            "message": message,
+            "signature": signature,
+        }
+        if resolver is not None:
+            body["resolver"] = str(resolver.pubkey())
+        r = await self.http.post("/api/markets", json=body)
+        assert r.status_code == 201, r.text
+        await self.relay(r.json(), creator)
+        await self.market(mid, state="PROPOSED")
+        return mid, creator
+
+    async def active(
+        self, question: str, category: str = "weather", resolver: Keypair | None = None
+    ) -> str:
+        """A market liked by 10 wallets (the quorum), approved by the backend key, activated by its creator."""
+        mid, creator = await self.propose(question, category, resolver)
+        # Straight to the chain: the API's per-IP vote limit is for people, not test set-up.
+        voters = [await self.funded(SOL) for _ in range(10)]
+        await asyncio.gather(
+            *(
+                self.client.send([b.submit_proposal_vote(x.pubkey(), bytes.fromhex(mid), True)], x)
+                for x in voters
+            )
+        )
+        await self.client.send(
+            [b.approve_market(self.backend.pubkey(), bytes.fromhex(mid), 10, 0)], self.backend
+        )
+        await self.market(mid, state="APPROVED")
+        r = await self.http.post(
+            f"/api/markets/{mid}/activate", json={"wallet": str(creator.pubkey())}
+        )
+        assert r.status_code == 200, r.text
+        await self.relay(r.json(), creator)
+        await self.market(mid, state="ACTIVE")
+        return mid
+
+    async def buy(self, mid: str, trader: Keypair, outcome: str, amount: int) -> dict[str, Any]:
+        r = await self.http.post(
+            f"/api/markets/{mid}/buy",
+            json={"wallet": str(trader.pubkey()), "outcome": outcome, "amount": amount},
+        )
+        assert r.status_code == 200, r.text
+        built: dict[str, Any] = r.json()
+        await self.relay(built, trader)
+        return built
+
+    async def advance(self, seconds: int) -> None:
+        await control(self.v, "hybridmarket_advanceClock", seconds=seconds)
+        slot = await self.client.get_slot()
+        while await self.client.get_slot() <= slot + 1:
+            await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def world(tmp_path: Path, db_url: str) -> AsyncIterator[World]:
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    async with (
+        running_validator(tmp_path / "ledger") as v,
+        ChainClient(v.rpc_url) as client,
+        make_pool(db_url, max_size=4, name="e2e-indexer") as pool,
+    ):
+        indexer = Indexer(pool, client, ws_url=v.ws_url, poll_interval=0.2)
+        stop = asyncio.Event()
+        task = asyncio.create_task(indexer.run(stop))
+        try:
+            async with running_api(api_settings(db_url, v.rpc_url, v.ws_url, tmp_path)) as http:
+                yield World(
+                    v,
+                    client,
+                    http,
+                    str(http.base_url),
+                    load_keypair(v.key_paths["backend_authority"]),
+                )
+        finally:
+            stop.set()
+            await task
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    reason = _skip_reason()
+    if reason:
+        pytest.skip(reason)
+    async with async_playwright() as pw:
+        br = await pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield br
+        finally:
+            await br.close()
+
+
+class Tab:
+    """One browser page with its JavaScript errors collected (a test fails on any)."""
+
+    def __init__(self, page: Page, name: str) -> None:
+        self.page = page
+        self.name = name
+        self.errors: list[str] = []
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        page.on(
+            "console",
+            lambda m: (
+                self.errors.append(m.text)
+                if m.type == "error" and "Failed to load resource" not in m.text
+                else None
+            ),
+        )
+        page.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
+        page.set_default_timeout(TIMEOUT_MS)
+
+    async def shot(self, label: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{self.name}-{label}.png"
+        await self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def check(self) -> None:
+        assert not self.errors, self.errors
+
+
+async def open_tab(
+    browser: Browser,
+    world: World,
+    name: str,
+    wallet: Keypair | None = None,
+    viewport: tuple[int, int] = (1280, 900),
+) -> Tab:
+    ctx = await browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    if wallet is not None:  # the demo wallet's key, as the UI stores it (base58 of 64 bytes)
+        secret = base58.b58encode(bytes(wallet)).decode()
+        await ctx.add_init_script(
+            f"localStorage.setItem('hybridmarket.demoWallet', '{secret}');"
+            "localStorage.setItem('hybridmarket.wallet', 'demo');"
+        )
+    expect.set_options(timeout=TIMEOUT_MS)
+    return Tab(await ctx.new_page(), name)
+
+
+async def wallet_funded(tab: Tab) -> str:
+    """Wait for the demo wallet to show a balance above zero; its address."""
+    balance = tab.page.get_by_test_id("balance")
+    await expect(balance).to_have_text(re.compile(r"^[1-9][\d.,]* SOL$"))
+    addr = await tab.page.get_by_test_id("wallet-address").get_attribute("data-address")
+    assert addr
+    return addr
+
+
+async def test_list_then_buy_yes_moves_the_price_and_the_chart(
+    world: World, browser: Browser
+) -> None:
+    mid = await world.active("Will it rain in Lisbon on Friday?")
+    other = await world.active("Will the ECB cut rates in June?", category="economics")
+    trader = await world.funded()
+    await world.buy(other, trader, "no", 3 * SOL)
+    tab = await open_tab(browser, world, "buy")
+    page = tab.page
+    await page.goto(world.url + "/")
+    cards = page.get_by_test_id("market-card")
+    await expect(cards).to_have_count(2)
+    # The new demo wallet is funded by the faucet on its first visit.
+    address = await wallet_funded(tab)
+    await expect(page.locator(f'[data-id="{other}"] [data-testid="change"]')).not_to_have_text("…")
+    await tab.shot("list")
+    # Search and filter narrow the list.
+    await page.get_by_test_id("search").fill("lisbon")
+    await expect(cards).to_have_count(1)
+    await expect(cards.first).to_contain_text("Lisbon")
+    await page.get_by_test_id("search").fill("")
+    await page.get_by_test_id("category").select_option("economics")
+    await expect(cards).to_have_count(1)
+    await expect(cards.first).to_contain_text("ECB")
+
+    await page.goto(world.url + f"/#/market/{mid}")
+    await expect(page.get_by_test_id("question")).to_have_text("Will it rain in Lisbon on Friday?")
+    await expect(page.get_by_test_id("price-yes")).to_have_text("50.0%")
+    chart = page.get_by_test_id("chart")
+    await expect(chart.locator("canvas")).to_have_count(1)
+    await expect(chart).to_have_attribute("data-history", re.compile(r"^\d+$"))
+    history_before = int(await chart.get_attribute("data-history") or 0)
+    last_before = await chart.get_attribute("data-last")
+    await page.get_by_test_id("outcome-yes").click()
+    await page.get_by_test_id("trade-input").fill("2")
+    quote = page.get_by_test_id("quote")
+    await expect(page.get_by_test_id("quote-shares")).to_contain_text("YES shares")
+    await expect(quote).to_contain_text("Fees")
+    await expect(page.get_by_test_id("quote-impact")).to_contain_text("%")
+    await tab.shot("quote")
+    await page.get_by_test_id("trade-submit").click()
+    await expect(page.get_by_test_id("toast-ok").filter(has_text="Bought")).to_be_visible()
+    # The trade is indexed; the page hears it on the stream: price, chart, position move.
+    await expect(page.get_by_test_id("price-yes")).not_to_have_text("50.0%")
+    yes_after = float((await page.get_by_test_id("price-yes").inner_text()).rstrip("%"))
+    assert yes_after > 50.0
+    await expect(chart).not_to_have_attribute("data-last", last_before or "")
+    await expect(chart).to_have_attribute("data-history", str(history_before + 1))
+    await expect(page.get_by_test_id("pos-yes")).not_to_contain_text("0.00")
+    await expect(page.get_by_test_id("trades-count")).to_contain_text("1")
+    await tab.shot("bought")
+    # The chain agrees: this wallet holds YES shares.
+    pos = (await world.http.get(f"/api/users/{address}/positions")).json()["positions"]
+    assert [p["market_id"] for p in pos] == [mid] and pos[0]["shares_yes"] > 0
+    # The portfolio lists it.
+    await page.goto(world.url + "/#/portfolio")
+    await expect(page.get_by_test_id("position-row")).to_have_count(1)
+    await tab.shot("portfolio")
+    tab.check()
+
+
+async def test_vote_on_a_proposal(world: World, browser: Browser) -> None:
+    mid, _creator = await world.propose("Will the new bridge open before 2027?", "infrastructure")
+    tab = await open_tab(browser, world, "vote")
+    page = tab.page
+    await page.goto(world.url + f"/#/market/{mid}")
+    await wallet_funded(tab)
+    panel = page.get_by_test_id("vote-panel")
+    await expect(panel).to_contain_text("Proposal vote")
+    await expect(page.get_by_test_id("threshold")).to_contain_text("Needs 70.00% of at least 10")
+    await tab.shot("before")
+    await page.get_by_test_id("vote-yes").click()
+    await expect(page.get_by_test_id("your-vote")).to_contain_text("Like")
+    await expect(page.get_by_test_id("tally")).to_have_attribute("data-yes", "1")
+    await expect(page.get_by_test_id("vote-yes")).to_be_disabled()
+    await tab.shot("voted")
+    votes = (await world.http.get(f"/api/markets/{mid}/votes")).json()
+    assert votes["proposal"]["likes"] == 1 and votes["proposal"]["dislikes"] == 0
+    tab.check()
+
+
+async def test_post_and_delete_a_comment(world: World, browser: Browser) -> None:
+    mid, _creator = await world.propose("Will a comet be visible by eye this year?", "science")
+    tab = await open_tab(browser, world, "comment")
+    page = tab.page
+    await page.goto(world.url + f"/#/market/{mid}")
+    await wallet_funded(tab)
+    text = "Two observatories say it will peak at magnitude 4 <b>not bold</b> — see their notes."
+    await page.get_by_test_id("comment-input").fill(text)
+    await page.get_by_test_id("comment-post").click()
+    comment = page.get_by_test_id("comment")
+    await expect(comment).to_have_count(1)
+    # Shown as text: the markup is not interpreted.
+    await expect(comment.locator(".comment-body")).to_have_text(text)
+    await expect(comment.locator("b")).to_have_count(0)
+    await tab.shot("posted")
+    listed = (await world.http.get(f"/api/discussions/{mid}")).json()["discussions"]
+    assert [c["content"] for c in listed] == [text]
+    await comment.get_by_test_id("comment-delete").click()
+    await expect(comment).to_have_count(0)
+    await expect(page.get_by_test_id("comments")).to_contain_text("No comments yet")
+    await tab.shot("deleted")
+    assert (await world.http.get(f"/api/discussions/{mid}")).json()["discussions"] == []
+    tab.check()
+
+
+async def test_claim_after_finalization(world: World, browser: Browser) -> None:
+    resolver = await world.funded()
+    mid = await world.active("Will the marathon record fall in Berlin?", "sports", resolver)
+    me = Keypair()  # the browser's demo wallet, known here so the test can trade as it
+    tab = await open_tab(browser, world, "claim", wallet=me)
+    page = tab.page
+    await page.goto(world.url + f"/#/market/{mid}")
+    await expect(page.get_by_test_id("balance")).to_have_text("0 SOL")
+    await page.get_by_test_id("faucet").click()  # the faucet button, as a person would
+    await wallet_funded(tab)
+    await page.get_by_test_id("outcome-yes").click()
+    await page.get_by_test_id("trade-input").fill("3")
+    await expect(page.get_by_test_id("quote-total")).to_contain_text("SOL")
+    await page.get_by_test_id("trade-submit").click()
+    await expect(page.get_by_test_id("toast-ok").filter(has_text="Bought")).to_be_visible()
+    await expect(page.get_by_test_id("pos-yes")).not_to_contain_text("0.00")
+    # The resolver says YES; nobody disputes; the backend finalizes after the dispute period.
+    cfg = await world.client.get_config()
+    assert cfg is not None
+    await world.advance(cfg.min_resolution_delay)
+    await world.client.send(
+        [b.resolve_market(resolver.pubkey(), bytes.fromhex(mid), True, EVIDENCE)], resolver
+    )
+    await world.market(mid, state="RESOLVING")
+    await expect(page.get_by_test_id("dispute-panel")).to_contain_text("YES")
+    await expect(page.get_by_test_id("evidence")).to_contain_text("bafkrei")
+    await tab.shot("resolving")
+    await world.advance(cfg.dispute_period)
+    await world.client.send(
+        [b.finalize_market(world.backend.pubkey(), bytes.fromhex(mid), resolver.pubkey())],
+        world.backend,
+    )
+    await world.market(mid, state="FINALIZED")
+    await expect(page.get_by_test_id("final-outcome")).to_have_text("YES")
+    claim = page.get_by_test_id("claim")
+    await expect(claim).to_contain_text("Claim")
+    await tab.shot("finalized")
+    before = await world.client.get_balance(me.pubkey())
+    await claim.click()
+    await expect(page.get_by_test_id("toast-ok").filter(has_text="claimed")).to_be_visible()
+    await expect(page.get_by_test_id("claimed")).to_contain_text("You claimed")
+    await tab.shot("claimed")
+    pos = (await world.http.get(f"/api/users/{me.pubkey()}/positions")).json()["positions"]
+    assert pos[0]["has_claimed"] and pos[0]["claimed"] == pos[0]["shares_yes"]
+    assert await world.client.get_balance(me.pubkey()) > before
+    tab.check()
+
+
+async def test_phone_sized_screen(world: World, browser: Browser) -> None:
+    mid = await world.active("Will the harbour freeze over this winter?")
+    tab = await open_tab(browser, world, "phone", viewport=(390, 844))
+    page = tab.page
+    await page.goto(world.url + "/")
+    await expect(page.get_by_test_id("market-card")).to_have_count(1)
+    await wallet_funded(tab)
+    await tab.shot("list")
+    await page.get_by_test_id("market-card").click()
+    await expect(page.get_by_test_id("trade-box")).to_be_visible()
+    await expect(page.get_by_test_id("chart").locator("canvas")).to_have_count(1)
+    await page.get_by_test_id("trade-input").fill("1")
+    await expect(page.get_by_test_id("quote-total")).to_contain_text("SOL")
+    await tab.shot("market")
+    # Nothing wider than the screen: no sideways scrolling.
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, width
+    box = await page.get_by_test_id("trade-box").bounding_box()
+    assert box is not None and box["width"] <= 390
+    assert page.url.endswith(f"#/market/{mid}")
+    tab.check()
