@@ -234,6 +234,7 @@ class Tab:
     async def shot(self, label: str) -> Path:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{self.name}-{label}.png"
+        await self.page.evaluate("window.scrollTo(0, 0)")  # the sticky bar at the top
         await self.page.screenshot(path=str(path), full_page=True)
         return path
 
@@ -442,4 +443,81 @@ async def test_phone_sized_screen(world: World, browser: Browser) -> None:
     box = await page.get_by_test_id("trade-box").bounding_box()
     assert box is not None and box["width"] <= 390
     assert page.url.endswith(f"#/market/{mid}")
+    tab.check()
+
+
+# A stand-in for Phantom or Solflare: a Wallet Standard wallet registered the way real ones do
+# (answering the app's "wallet-standard:app-ready" event), holding its own key, signing what the
+# page hands it, and counting what it signed.
+FAKE_WALLET = """
+(() => {
+  const secret = Uint8Array.from(%(secret)s);
+  const address = %(address)r;
+  const account = { address, publicKey: secret.slice(32), chains: ["solana:localnet"],
+                    features: ["solana:signTransaction", "solana:signMessage"] };
+  window.__fakeWallet = { transactions: 0, messages: 0 };
+  const wallet = {
+    version: "1.0.0", name: "Test Wallet", icon: "data:image/svg+xml,%%3Csvg xmlns='http://www.w3.org/2000/svg'/%%3E",
+    chains: ["solana:localnet"], accounts: [account],
+    features: {
+      "standard:connect": { version: "1.0.0", connect: async () => ({ accounts: [account] }) },
+      "standard:disconnect": { version: "1.0.0", disconnect: async () => {} },
+      "standard:events": { version: "1.0.0", on: () => () => {} },
+      "solana:signMessage": { version: "1.0.0", signMessage: async (...inputs) => inputs.map((i) => {
+        window.__fakeWallet.messages++;
+        return { signedMessage: i.message, signature: window.nacl.sign.detached(i.message, secret) };
+      }) },
+      "solana:signTransaction": { version: "1.0.0", supportedTransactionVersions: ["legacy", 0],
+        signTransaction: async (...inputs) => inputs.map((i) => {
+          window.__fakeWallet.transactions++;
+          const tx = new Uint8Array(i.transaction);
+          const n = tx[0];  // compact-u16, one byte for a few signatures; we are the fee payer
+          const message = tx.subarray(1 + 64 * n);
+          tx.set(window.nacl.sign.detached(message, secret), 1);
+          return { signedTransaction: tx };
+        }) },
+    },
+  };
+  window.addEventListener("wallet-standard:app-ready", (e) => e.detail.register(wallet));
+})();
+"""
+
+
+async def test_a_browser_wallet_through_the_wallet_standard(world: World, browser: Browser) -> None:
+    mid, _creator = await world.propose("Will the river flood the old town in spring?", "weather")
+    kp = Keypair()
+    tab = await open_tab(browser, world, "browser-wallet")
+    await tab.page.context.add_init_script(
+        FAKE_WALLET % {"secret": list(bytes(kp)), "address": str(kp.pubkey())}
+    )
+    page = tab.page
+    await page.goto(world.url + f"/#/market/{mid}")
+    await wallet_funded(tab)  # the demo wallet, until the person picks their own
+    await page.get_by_test_id("wallet-address").click()
+    await page.get_by_role("button", name="Connect Test Wallet").click()
+    await expect(page.get_by_test_id("wallet-address")).to_have_attribute(
+        "data-address", str(kp.pubkey())
+    )
+    await expect(page.get_by_test_id("wallet-address")).to_contain_text("Test Wallet")
+    await page.get_by_test_id("faucet").click()
+    await wallet_funded(tab)
+    # A transaction (the vote) and a message (the comment), both signed by the wallet.
+    await page.get_by_test_id("vote-no").click()
+    await expect(page.get_by_test_id("your-vote")).to_contain_text("Dislike")
+    await page.get_by_test_id("comment-input").fill("Signed by my own wallet.")
+    await page.get_by_test_id("comment-post").click()
+    await expect(page.get_by_test_id("comment")).to_have_count(1)
+    await tab.shot("connected")
+    assert await page.evaluate("window.__fakeWallet") == {"transactions": 1, "messages": 1}
+    votes = (
+        await world.http.get(f"/api/markets/{mid}/votes", params={"wallet": str(kp.pubkey())})
+    ).json()
+    assert votes["proposal"]["your_vote"]["vote"] is False
+    comments = (await world.http.get(f"/api/discussions/{mid}")).json()["discussions"]
+    assert [c["user_wallet"] for c in comments] == [str(kp.pubkey())]
+    # The choice is remembered: after a reload the page reconnects the same wallet.
+    await page.reload()
+    await expect(page.get_by_test_id("wallet-address")).to_have_attribute(
+        "data-address", str(kp.pubkey())
+    )
     tab.check()

@@ -33,9 +33,9 @@ export class PriceChart {
       cursor: { drag: { x: true, y: false } },
       legend: { show: true, live: true },
       scales: {
-        // At least the last hour on screen, so a young market's few points are not stretched
+        // At least ten minutes on screen, so a young market's few points are not stretched
         // over seconds; the price axis zooms to the data, in steps of 5 points, within 0-100 %.
-        x: { time: true, range: (u, min, max) => (max - min < 3600 ? [max - 3600, max] : [min, max]) },
+        x: { time: true, range: (u, min, max) => (max - min < 600 ? [max - 600, max + 30] : [min, max]) },
         y: {
           range: (u, min, max) => {
             if (min == null || max == null) return [0, 100];
@@ -60,7 +60,8 @@ export class PriceChart {
           fill: line + "22",
           paths: uPlot.paths.stepped({ align: 1 }),
           value: (u, v) => (v == null ? "–" : `${v.toFixed(1)}%`),
-          points: { show: false },
+          // Dots on each price change while there are few, so single trades stand out.
+          points: { show: (u, si, i0, i1) => i1 - i0 < 40, size: 6 },
         },
       ],
       axes: [

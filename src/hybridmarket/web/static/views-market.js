@@ -142,7 +142,8 @@ export function renderMarket(view, id, ctx) {
       pts.unshift({ t: start, price_yes: "0.5" }); // LMSR opens at 50 % (no shares yet)
     }
     if (pts.length) pts.push({ t: new Date().toISOString(), price_yes: market.price_yes });
-    chart.setData(pts);
+    chartEl.hidden = !pts.length;
+    if (pts.length) chart.setData(pts);
     chartEl.dataset.history = String(data.points.length); // price points from the API
     chartNote.textContent = pts.length
       ? `${data.points.length} price point${data.points.length === 1 ? "" : "s"}. ${note}`

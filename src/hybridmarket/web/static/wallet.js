@@ -146,8 +146,9 @@ export class StandardWallet {
     this.address = account.address;
   }
 
-  static async connect(wallet) {
-    const { accounts } = await wallet.features["standard:connect"].connect();
+  /** `silent`: reconnect without a prompt if the person approved this site before. */
+  static async connect(wallet, silent = false) {
+    const { accounts } = await wallet.features["standard:connect"].connect(silent ? { silent: true } : undefined);
     const account = (accounts || wallet.accounts || [])[0];
     if (!account) throw new Error(`${wallet.name} gave no account`);
     return new StandardWallet(wallet, account);
@@ -205,7 +206,7 @@ export class WalletManager {
       const w = browserWallets().find((x) => x.name === choice);
       if (w) {
         try {
-          this.current = await StandardWallet.connect(w);
+          this.current = await StandardWallet.connect(w, true);
         } catch (e) {
           console.warn("reconnecting the browser wallet failed", e);
         }
