@@ -141,9 +141,7 @@ async def seed(
         ChainClient(settings.rpc_url()) as client,
         httpx.AsyncClient(base_url=base_url, timeout=60) as http,
     ):
-        progress(
-            "demo", "seeding", "markets, votes, trades, resolutions, disputes (about a minute)"
-        )
+        progress("demo", "seeding", "markets, votes, trades, resolutions, disputes (a few seconds)")
         report = await run_workload(
             client,
             admin=load_keypair(ledger / "admin.json"),
@@ -186,26 +184,34 @@ async def seed(
             for _ in range(rng.randint(2, 4)):
                 kp = rng.choice(report.keypairs)
                 comments += await post_comment(http, kp, mid, rng.choice(COMMENTS))
-        # Today's snapshot of the discussions, on IPFS.
-        snap = await _snapshot_today(settings)
-        progress("demo", "seeded", f"{comments} comments; today's IPFS snapshot: {snap}")
+        snap = await _snapshot_yesterday(settings, open_markets)
+        progress("demo", "seeded", f"{comments} comments; daily IPFS snapshots: {snap}")
         active = [m.market_id.hex() for m in report.markets if m.fate == Fate.ACTIVE]
         return list(report.keypairs), active
 
 
-async def _snapshot_today(settings: Settings) -> str:
-    try:
-        from hybridmarket.worker import snapshots  # type: ignore[attr-defined]
-    except ImportError:
-        return "snapshot service not available"
+async def _snapshot_yesterday(settings: Settings, markets: list[str]) -> str:
+    """Move the seeded comments one day back (a believable history; their signatures cover the
+    content and the action, not the posting time) and archive that day, so the demo shows a
+    daily IPFS snapshot at once rather than after its first midnight."""
+    from datetime import timedelta
+
     from hybridmarket.context import service_context
     from hybridmarket.ipfs.backends import backend_from_env
+    from hybridmarket.worker import snapshots
 
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
     async with service_context(settings, name="demo", pool_size=2) as ctx:
+        async with ctx.pool.connection() as conn:
+            await conn.execute(
+                "UPDATE discussions SET created_at = created_at - interval '1 day' "
+                "WHERE market_id = ANY(%s)",
+                (markets,),
+            )
         summary = await snapshots.snapshot_day(
-            ctx.pool, backend_from_env(settings.data_dir / "ipfs"), datetime.now(UTC).date()
+            ctx.pool, backend_from_env(settings.data_dir / "ipfs"), yesterday
         )
-    return f"{summary.get('snapshots', summary)}"
+    return f"{summary.get('snapshotted', summary)} for {yesterday.isoformat()}"
 
 
 async def run_demo(

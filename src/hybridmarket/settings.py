@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     admin_wallets: str = Field("", alias="ADMIN_WALLETS", description="Comma-separated wallets.")
     moderator_wallets: str = Field("", alias="MODERATOR_WALLETS")
     cache_ttl: float = Field(30.0, alias="API_CACHE_TTL", ge=0)
+    rate_limits: str = Field(
+        "",
+        alias="RATE_LIMITS",
+        description="Overrides of the default limits, e.g. 'comments=20/60,trades=60/60'.",
+    )
     # The worker (cron expressions in UTC; an optional sixth field is seconds).
     cron_proposals: str = Field("*/5 * * * *", alias="CRON_PROPOSALS")
     cron_disputes: str = Field("*/5 * * * *", alias="CRON_DISPUTES")

@@ -20,6 +20,8 @@ import typer
 
 from hybridmarket.settings import Settings
 
+DEMO_RATE_LIMITS = "comments=300/60,markets=100/60,votes=300/60,trades=600/60"
+
 
 def _line(part: str, status: str, where: str = "") -> None:
     typer.echo(f"  {part:<12} {status:<9} {where}".rstrip())
@@ -98,9 +100,15 @@ async def run_up(settings: Settings, *, demo: bool = False) -> None:
             rpc_url, ws_url = proc.rpc_url, proc.ws_url
         # Every part below shares these servers (the API must not open the embedded database a
         # second time: pgserver stops it when the last handle in a process closes).
-        shared = settings.model_copy(
-            update={"database_url": url, "solana_rpc_url": rpc_url, "solana_ws_url": ws_url}
-        )
+        update: dict[str, object] = {
+            "database_url": url,
+            "solana_rpc_url": rpc_url,
+            "solana_ws_url": ws_url,
+        }
+        if demo and not settings.rate_limits:
+            # The demo seeds and chats from this machine: room for its bursts.
+            update["rate_limits"] = DEMO_RATE_LIMITS
+        shared = settings.model_copy(update=update)
         async with AsyncExitStack() as stack:
             client = await stack.enter_async_context(ChainClient(rpc_url))
             if not await client.is_healthy():

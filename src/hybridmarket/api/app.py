@@ -40,7 +40,7 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from hybridmarket.api.ratelimit import limiter_from_url
+        from hybridmarket.api.ratelimit import limiter_from_url, limits_with
         from hybridmarket.chain.client import ChainClient
         from hybridmarket.db.connect import database, make_pool
         from hybridmarket.db.schema import verify
@@ -66,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
                 hub=hub,
                 ipfs=backend_from_env(settings.data_dir / "ipfs"),
                 limiter=limiter,
+                limits=limits_with(settings.rate_limits),
                 admins=frozenset(settings.split(settings.admin_wallets)),
                 moderators=frozenset(settings.split(settings.moderator_wallets)),
             )
@@ -133,4 +134,6 @@ def _mount_web(app: FastAPI) -> None:
 
     @app.get("/", include_in_schema=False)
     async def _index() -> HTMLResponse:
-        return HTMLResponse(index.read_text(encoding="utf-8"), headers={"Cache-Control": "no-cache"})
+        return HTMLResponse(
+            index.read_text(encoding="utf-8"), headers={"Cache-Control": "no-cache"}
+        )

@@ -68,7 +68,7 @@ async def rate_limit(
     """Count this request against the `name` limits per IP (and per wallet); 429 when over."""
     from hybridmarket.api import ratelimit
 
-    limit = ratelimit.DEFAULT_LIMITS[name]
+    limit = st.limits[name]
     keys = [(limit, ratelimit.ip_key(client_ip(request)))]
     if wallet:
         keys.append((limit, ratelimit.wallet_key(wallet)))

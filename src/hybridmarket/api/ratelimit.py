@@ -119,8 +119,23 @@ DEFAULT_LIMITS: Final[Mapping[str, Limit]] = MappingProxyType(
         "reads": Limit("reads", 600, 60),
         "admin": Limit("admin", 10, 60),
         "relay": Limit("relay", 60, 60),
+        "markets": Limit("markets", 10, 60),
     }
 )
+
+
+def limits_with(overrides: str) -> dict[str, Limit]:
+    """DEFAULT_LIMITS with `name=limit/window_s` overrides (comma-separated), e.g. from the
+    RATE_LIMITS setting; raises ValueError naming the bad entry."""
+    out = dict(DEFAULT_LIMITS)
+    for item in filter(None, (part.strip() for part in overrides.split(","))):
+        try:
+            name, spec = item.split("=", 1)
+            limit, window = spec.split("/", 1)
+            out[name.strip()] = Limit(name.strip(), int(limit), int(window))
+        except ValueError:
+            raise ValueError(f"rate limit {item!r}: expected name=limit/window_seconds") from None
+    return out
 
 
 def ip_key(ip: str) -> str:

@@ -26,6 +26,7 @@ class ApiState:
     hub: Hub
     ipfs: IpfsBackend
     limiter: Any
+    limits: dict[str, Any] = field(default_factory=dict)
     admins: frozenset[str] = field(default_factory=frozenset)
     moderators: frozenset[str] = field(default_factory=frozenset)
 

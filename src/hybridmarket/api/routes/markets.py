@@ -363,7 +363,7 @@ async def create_market(
     canonical = canonical_json(meta)
     market_id = sha256_hex(canonical)
     creator = body.metadata.creator
-    await rate_limit(st, request, response, "comments", creator)
+    await rate_limit(st, request, response, "markets", creator)
     async with st.pool.connection() as conn:
         try:
             await siws.check(
