@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     cron_snapshots: str = Field(
         "0 0 * * *", alias="CRON_SNAPSHOTS", description="Daily discussion snapshots to IPFS."
     )
+    cron_backups: str = Field("30 0 * * *", alias="CRON_BACKUPS")
+    backup_retention: int = Field(
+        7, alias="BACKUP_RETENTION", ge=1, description="Daily archives kept in DATA_DIR/backups."
+    )
     proposal_voting_window: int = Field(
         7 * 24 * 3600, alias="PROPOSAL_VOTING_WINDOW", ge=1, description="Seconds."
     )

@@ -118,3 +118,33 @@ def test_restore_cli_refuses_a_missing_archive(tmp_path: Path) -> None:
         check=False,
     )
     assert r.returncode == 1 and "no such archive" in r.stderr and "Traceback" not in r.stderr
+
+
+async def test_worker_backup_job_keeps_the_newest(tmp_path: Path, db_url: str) -> None:
+    import asyncio
+
+    async with running_validator(tmp_path / "ledger") as v:
+        env = {
+            "DATABASE_URL": db_url,
+            "SOLANA_RPC_URL": v.rpc_url,
+            "HYBRIDMARKET_DATA_DIR": str(tmp_path),
+            "BACKEND_KEYPAIR_FILE": str(v.key_paths["backend_authority"]),
+            "BACKUP_RETENTION": "1",
+        }
+        import os
+
+        for _ in range(2):
+            r = await asyncio.to_thread(
+                subprocess.run,
+                [sys.executable, "-m", "hybridmarket", "worker", "--run-once", "backups"],
+                env={**os.environ, **env},
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            assert r.returncode == 0, r.stderr
+            await asyncio.sleep(1.1)  # archives are named by the second
+    archives = sorted((tmp_path / "backups").glob("hybridmarket-*.tar.gz"))
+    assert len(archives) == 1
+    with tarfile.open(archives[0]) as tar:
+        assert {"database.dump", "ledger/ledger.sqlite", "manifest.json"} <= set(tar.getnames())

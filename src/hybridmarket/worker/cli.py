@@ -17,7 +17,7 @@ def worker(
         str | None,
         typer.Option(
             "--run-once",
-            help="Run one job now and exit: proposals, disputes, monitor or reconcile.",
+            help="Run one job now and exit: proposals, disputes, monitor, reconcile, snapshots or backups.",
         ),
     ] = None,
     no_indexer: Annotated[

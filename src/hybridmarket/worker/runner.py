@@ -22,7 +22,7 @@ from hybridmarket.worker.scheduler import Job, Scheduler, validate_cron
 from hybridmarket.worker.sender import AuthoritySender
 
 log = structlog.get_logger(__name__)
-JOB_NAMES = ("proposals", "disputes", "monitor", "reconcile", "snapshots")
+JOB_NAMES = ("proposals", "disputes", "monitor", "reconcile", "snapshots", "backups")
 
 
 class Worker:
@@ -49,6 +49,7 @@ class Worker:
             "monitor": self._guarded(jobs.monitor_markets),
             "reconcile": self._reconcile,
             "snapshots": self._snapshots,
+            "backups": self._backups,
         }
         self.crons = {
             "proposals": validate_cron(s.cron_proposals),
@@ -56,6 +57,7 @@ class Worker:
             "monitor": validate_cron(s.cron_monitor),
             "reconcile": validate_cron(s.cron_reconcile),
             "snapshots": validate_cron(s.cron_snapshots),
+            "backups": validate_cron(s.cron_backups),
         }
 
     def _guarded(
@@ -76,6 +78,21 @@ class Worker:
         from hybridmarket.worker.snapshots import snapshot_recent
 
         return await snapshot_recent(self.ctx.pool, self.services.ipfs)
+
+    async def _backups(self) -> dict[str, Any]:
+        """A daily archive (database, ledger, IPFS blocks, keys), keeping the newest N."""
+        from hybridmarket.backup import backup, prune
+
+        s = self.ctx.settings
+        # The database URL this worker uses: never open the embedded server a second time.
+        shared = s.model_copy(update={"database_url": self.ctx.db_url})
+        archive = await asyncio.to_thread(backup, shared)
+        removed = await asyncio.to_thread(prune, archive.parent, s.backup_retention)
+        return {
+            "archive": str(archive),
+            "bytes": archive.stat().st_size,
+            "removed": [p.name for p in removed],
+        }
 
     async def run_once(self, job: str) -> dict[str, Any]:
         await self.indexer.sync()  # decide on an up-to-date copy of the chain
