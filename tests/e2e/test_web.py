@@ -320,9 +320,18 @@ async def test_list_then_buy_yes_moves_the_price_and_the_chart(
     await expect(page.get_by_test_id("pos-yes")).not_to_contain_text("0.00")
     await expect(page.get_by_test_id("trades-count")).to_contain_text("1")
     await tab.shot("bought")
+    # Sell one share back: the sell side quotes in shares and pays out.
+    await page.get_by_test_id("side-sell").click()
+    await expect(page.get_by_test_id("trade-submit")).to_have_text("Sell YES")
+    await page.get_by_test_id("trade-input").fill("1")
+    await expect(page.get_by_test_id("quote-total")).to_contain_text("SOL")
+    await page.get_by_test_id("trade-submit").click()
+    await expect(page.get_by_test_id("toast-ok").filter(has_text="Sold 1 YES")).to_be_visible()
+    await expect(page.get_by_test_id("trades-count")).to_contain_text("2")
     # The chain agrees: this wallet holds YES shares.
     pos = (await world.http.get(f"/api/users/{address}/positions")).json()["positions"]
     assert [p["market_id"] for p in pos] == [mid] and pos[0]["shares_yes"] > 0
+    assert pos[0]["total_withdrawn"] > 0
     # The portfolio lists it.
     await page.goto(world.url + "/#/portfolio")
     await expect(page.get_by_test_id("position-row")).to_have_count(1)
@@ -330,12 +339,28 @@ async def test_list_then_buy_yes_moves_the_price_and_the_chart(
     tab.check()
 
 
-async def test_vote_on_a_proposal(world: World, browser: Browser) -> None:
-    mid, _creator = await world.propose("Will the new bridge open before 2027?", "infrastructure")
+async def test_propose_a_market_then_vote_on_it(world: World, browser: Browser) -> None:
     tab = await open_tab(browser, world, "vote")
     page = tab.page
-    await page.goto(world.url + f"/#/market/{mid}")
-    await wallet_funded(tab)
+    await page.goto(world.url + "/#/new")
+    address = await wallet_funded(tab)
+    question = "Will the new bridge open before 2027?"
+    await page.get_by_test_id("new-question").fill(question)
+    await page.get_by_test_id("new-category").fill("Infrastructure")
+    await page.get_by_test_id("new-description").fill("The city says the works end in 2026.")
+    await page.get_by_test_id("new-criteria").fill("YES if the bridge opens to traffic in 2026.")
+    await page.get_by_test_id("new-closes").fill("2026-12-31T23:00")
+    await page.get_by_test_id("new-b").fill("5")
+    await expect(page.get_by_test_id("new-liquidity")).to_have_value("3.47")
+    await tab.shot("propose")
+    await page.get_by_test_id("new-submit").click()
+    # Signed metadata stored, the propose_market transaction signed and relayed, then indexed.
+    await expect(page.get_by_test_id("question")).to_have_text(question)
+    mid = page.url.rsplit("/", 1)[1]
+    m = await world.market(mid, state="PROPOSED")
+    assert m["creator"] == address and m["category"] == "infrastructure"
+    assert m["b_parameter"] == 5 * SOL and m["initial_liquidity"] == 3_470_000_000
+    assert m["closes_at"] is not None
     panel = page.get_by_test_id("vote-panel")
     await expect(panel).to_contain_text("Proposal vote")
     await expect(page.get_by_test_id("threshold")).to_contain_text("Needs 70.00% of at least 10")

@@ -1,4 +1,4 @@
-// hybridmarket's web UI: hash routes (#/, #/market/<id>, #/portfolio), the wallet widget and
+// hybridmarket's web UI: hash routes (#/, #/market/<id>, #/new, #/portfolio), the wallet widget and
 // toasts. The views live in views-*.js; they render with util.h (text nodes only).
 
 import { h, clear, shortAddr, sol, api } from "/static/util.js";
@@ -6,6 +6,7 @@ import { WalletManager, browserWallets, onWalletsChanged } from "/static/wallet.
 import { renderList } from "/static/views-list.js";
 import { renderMarket } from "/static/views-market.js";
 import { renderPortfolio } from "/static/views-portfolio.js";
+import { renderCreate } from "/static/views-create.js";
 
 export const wallet = new WalletManager();
 const view = document.getElementById("view");
@@ -139,6 +140,9 @@ function route() {
   const ctx = { wallet, toast, act, onCleanup };
   if (parts[0] === "market" && /^[0-9a-f]{64}$/.test(parts[1] || "")) {
     renderMarket(view, parts[1], ctx);
+  } else if (parts[0] === "new") {
+    document.querySelector('[data-nav="new"]').classList.add("active");
+    renderCreate(view, ctx);
   } else if (parts[0] === "portfolio") {
     document.querySelector('[data-nav="portfolio"]').classList.add("active");
     renderPortfolio(view, ctx);

@@ -35,7 +35,20 @@ export async function change24h(m) {
   return value;
 }
 
+const OUTCOME = { yes: "YES", no: "NO", invalid: "Invalid" };
+
+function foot(m) {
+  const r = m.resolution;
+  if (m.state === "FINALIZED") return `Final ${relative(r.finalized_at)}`;
+  if (m.state === "CANCELLED") return `Cancelled ${relative(r.cancelled_at)}`;
+  if (m.state === "RESOLVING") return `Resolver says ${OUTCOME[r.proposed_outcome] || "–"}; final ${relative(r.dispute_deadline)} unless disputed`;
+  if (m.state === "DISPUTED") return `Disputed: ${m.votes.dispute.total} votes so far`;
+  if (m.state === "PROPOSED") return `${m.votes.proposal.total} votes so far`;
+  return m.closes_at ? `Closes ${relative(m.closes_at)}` : "";
+}
+
 function card(m) {
+  const final = m.resolution.final_outcome;
   const change = h("span.change", { "data-testid": "change" }, "…");
   const yes = Number(m.price_yes);
   const el = h("a.card.market-card", { href: `#/market/${m.id}`, "data-testid": "market-card", "data-id": m.id },
@@ -44,16 +57,18 @@ function card(m) {
       badge(m.state)),
     h("h3.card-q", m.question),
     h("div.card-stats",
-      h("div.card-price",
-        h("span.big.yes", { "data-testid": "price" }, pct(m.price_yes)),
-        h("span.muted", " YES")),
+      m.state === "FINALIZED"
+        ? h("div.card-price", h(`span.big.${final === "no" ? "no" : "yes"}`, { "data-testid": "price" }, OUTCOME[final] || "–"),
+          h("span.muted", final === "invalid" ? " refunded" : " won"))
+        : h("div.card-price",
+          h("span.big.yes", { "data-testid": "price" }, pct(m.price_yes)),
+          h("span.muted", " YES")),
       h("div.card-meta",
         h("span", { title: "Change of the YES price over 24 hours, in percentage points" }, change, h("span.muted", " 24h")),
         h("span", { title: "Volume traded" }, h("span.muted", "Vol "), sol(m.volume))),
     ),
     h("div.bar", { "aria-hidden": "true" }, h("span.bar-yes", { style: { width: `${(yes * 100).toFixed(1)}%` } })),
-    h("div.card-foot.muted",
-      m.closes_at ? `Closes ${relative(m.closes_at)}` : m.state === "PROPOSED" ? `${m.votes.proposal.total} votes so far` : ""),
+    h("div.card-foot.muted", foot(m)),
   );
   change24h(m).then((v) => {
     change.textContent = pts(v);

@@ -1,0 +1,89 @@
+// Propose a market: the metadata is signed (SIWS) and stored by the API, which answers with the
+// propose_market transaction for the wallet to sign. The market id is the SHA-256 of the
+// metadata's canonical JSON (sorted keys, no whitespace, UTF-8), computed here too, since the
+// signed message names it.
+
+import { h, clear, api, sol, sha256Hex, LAMPORTS } from "/static/util.js";
+
+const LN2 = Math.LN2;
+
+/** Canonical JSON of a flat object of strings: keys sorted, no whitespace (as the server's). */
+export function canonicalJson(obj) {
+  const keys = Object.keys(obj).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${JSON.stringify(obj[k])}`).join(",")}}`;
+}
+
+export function renderCreate(view, ctx) {
+  const { wallet, toast, act } = ctx;
+  const field = (label, input, hint) => h("label.field", h("span.field-label", label), input, hint ? h("span.field-hint.muted", hint) : null);
+  const question = h("input.input", { maxlength: 500, required: true, placeholder: "Will … happen by …?", "data-testid": "new-question" });
+  const category = h("input.input", { maxlength: 50, placeholder: "e.g. weather, sports, economics", list: "categories", "data-testid": "new-category" });
+  const description = h("textarea.input", { rows: 3, maxlength: 5000, placeholder: "Context for traders", "data-testid": "new-description" });
+  const criteria = h("textarea.input", { rows: 3, maxlength: 2000, placeholder: "Exactly when it resolves YES, NO or invalid, and from which source", "data-testid": "new-criteria" });
+  const closes = h("input.input", { type: "datetime-local", "data-testid": "new-closes" });
+  const resolver = h("input.input.mono", { placeholder: "Resolver's wallet (default: you)", maxlength: 44, "data-testid": "new-resolver" });
+  const b = h("input.input", { type: "number", min: "0.01", step: "any", value: "5", "data-testid": "new-b" });
+  const liquidity = h("input.input", { type: "number", min: "0.01", step: "any", "data-testid": "new-liquidity" });
+  const minNote = h("span.field-hint.muted");
+  const submit = h("button.btn.btn-primary", { type: "submit", "data-testid": "new-submit" }, "Propose market");
+
+  function minLiquidity() {
+    const bl = Math.round(Number(b.value) * LAMPORTS);
+    return Number.isFinite(bl) && bl > 0 ? Math.ceil(bl * LN2) : null;
+  }
+  function syncMin() {
+    const m = minLiquidity();
+    minNote.textContent = m ? `At least b·ln 2 = ${sol(m, { precise: true })}: the most the market can lose. You deposit it when the market is approved.` : "";
+    if (m && (!liquidity.value || Number(liquidity.value) * LAMPORTS < m)) liquidity.value = String(Math.ceil(m / 1e7) / 100);
+  }
+  b.addEventListener("input", syncMin);
+  syncMin();
+
+  const datalist = h("datalist#categories");
+  api("/api/markets", { params: { limit: 100, sort: "newest" } }).then((d) => {
+    for (const c of new Set(d.markets.map((m) => m.category).filter(Boolean))) datalist.append(h("option", { value: c }));
+  }).catch(() => {});
+
+  const form = h("form.panel.create-form", { "data-testid": "new-market", novalidate: true },
+    field("Question", question),
+    h("div.field-row", field("Category", category), field("Closes", closes, "Your local time")),
+    field("Description", description),
+    field("Resolution criteria", criteria),
+    field("Resolver", resolver, "The wallet that will propose the outcome with evidence."),
+    h("div.field-row",
+      field("Liquidity parameter b (SOL)", b, "Larger b: deeper market, prices move less per trade."),
+      field("Initial liquidity (SOL)", liquidity, minNote)),
+    h("p.muted", "Wallets vote on your proposal; once the backend approves it on their tally, you activate it by depositing the liquidity, and trading opens."),
+    submit, datalist);
+
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    act(submit, "Signing…", async () => {
+      if (!wallet.address) throw new Error("connect a wallet first");
+      const q = question.value.trim();
+      if (!q) throw new Error("the question is empty");
+      const meta = { question: q, creator: wallet.address };
+      if (category.value.trim()) meta.category = category.value.trim().toLowerCase();
+      if (description.value.trim()) meta.description = description.value.trim();
+      if (criteria.value.trim()) meta.resolution_criteria = criteria.value.trim();
+      if (closes.value) meta.closes_at = new Date(closes.value).toISOString().replace(/\.\d{3}Z$/, "Z");
+      const bl = Math.round(Number(b.value) * LAMPORTS);
+      const liq = Math.round(Number(liquidity.value) * LAMPORTS);
+      if (!(bl > 0) || !(liq > 0)) throw new Error("give b and the initial liquidity in SOL");
+      const marketId = await sha256Hex(canonicalJson(meta));
+      const { message, signature } = await wallet.signAction("create_market", marketId, marketId);
+      const body = { metadata: meta, b_parameter: bl, initial_liquidity: liq, message, signature };
+      if (resolver.value.trim()) body.resolver = resolver.value.trim();
+      const built = await api("/api/markets", { method: "POST", body });
+      if (built.market_id !== marketId) throw new Error("the server computed another market id");
+      await wallet.signAndSend(built);
+      toast("Market proposed: voting is open", "ok");
+      for (let i = 0; i < 40; i++) { // until the indexer has it
+        try { await api(`/api/markets/${marketId}`); break; } catch { await new Promise((r) => setTimeout(r, 250)); }
+      }
+      location.hash = `#/market/${marketId}`;
+    });
+  });
+
+  clear(view, h("section.create-page", h("a.back", { href: "#/" }, "← All markets"), h("h1", "Propose a market"), form));
+}
