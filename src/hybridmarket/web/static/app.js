@@ -153,6 +153,11 @@ function route() {
 }
 
 async function main() {
+  // The wallet menu closes on a click elsewhere or on one of its items.
+  document.addEventListener("click", (e) => {
+    const menu = walletEl.querySelector("details.wallet-menu[open]");
+    if (menu && (!menu.contains(e.target) || e.target.closest(".menu-item"))) menu.open = false;
+  });
   wallet.onChange(renderWallet);
   onWalletsChanged(renderWallet);
   renderWallet();

@@ -14,6 +14,7 @@ export class PriceChart {
     this.el = el;
     this.plot = null;
     this.data = [[], []];
+    this.span = null; // seconds shown back from the latest point; null: everything
     this.ro = new ResizeObserver(() => this.resize());
     this.ro.observe(el);
   }
@@ -32,6 +33,11 @@ export class PriceChart {
       ...this.size(),
       cursor: { drag: { x: true, y: false } },
       legend: { show: true, live: true },
+      hooks: {
+        // Off the plot, the legend shows the latest price rather than dashes.
+        setCursor: [(u) => { if (u.cursor.idx == null && u.data[0].length) u.setLegend({ idx: u.data[0].length - 1 }); }],
+        ready: [(u) => { if (u.data[0].length) u.setLegend({ idx: u.data[0].length - 1 }); }],
+      },
       scales: {
         // At least ten minutes on screen, so a young market's few points are not stretched
         // over seconds; the price axis zooms to the data, in steps of 5 points, within 0-100 %.
@@ -96,7 +102,25 @@ export class PriceChart {
       this.plot = new uPlot(this.opts(), this.data, this.el);
     } else {
       this.plot.setData(this.data);
+      if (xs.length && this.plot.cursor.idx == null) this.plot.setLegend({ idx: xs.length - 1 });
     }
+    this.applySpan();
+  }
+
+  /** Show the last `seconds` before the latest point (null: all of it). */
+  setSpan(seconds) {
+    this.span = seconds;
+    if (this.plot) {
+      if (seconds === null) this.plot.setData(this.data); // rescales to everything
+      this.applySpan();
+    }
+  }
+
+  applySpan() {
+    const xs = this.data[0];
+    if (!this.plot || this.span === null || !xs.length) return;
+    const max = xs[xs.length - 1];
+    this.plot.setScale("x", { min: max - this.span, max: max + Math.max(30, this.span / 50) });
   }
 
   resize() {

@@ -1,7 +1,7 @@
 // The market list: search, category and state filters, sort; each card shows the YES price, its
 // change over 24 hours (from the hourly history), volume and a state badge. Cards update live.
 
-import { h, clear, api, pct, pts, sol, badge, relative, debounce } from "/static/util.js";
+import { h, clear, api, pct, pts, sol, badge, relative, dateTime, debounce } from "/static/util.js";
 
 const filters = { q: "", category: "", state: "", sort: "volume" };
 const STATES = ["", "PROPOSED", "APPROVED", "ACTIVE", "RESOLVING", "DISPUTED", "FINALIZED", "CANCELLED"];
@@ -39,8 +39,8 @@ const OUTCOME = { yes: "YES", no: "NO", invalid: "Invalid" };
 
 function foot(m) {
   const r = m.resolution;
-  if (m.state === "FINALIZED") return `Final ${relative(r.finalized_at)}`;
-  if (m.state === "CANCELLED") return `Cancelled ${relative(r.cancelled_at)}`;
+  if (m.state === "FINALIZED") return `Final since ${dateTime(r.finalized_at)}`;
+  if (m.state === "CANCELLED") return `Cancelled ${dateTime(r.cancelled_at)}`;
   if (m.state === "RESOLVING") return `Resolver says ${OUTCOME[r.proposed_outcome] || "–"}; final ${relative(r.dispute_deadline)} unless disputed`;
   if (m.state === "DISPUTED") return `Disputed: ${m.votes.dispute.total} votes so far`;
   if (m.state === "PROPOSED") return `${m.votes.proposal.total} votes so far`;

@@ -40,6 +40,9 @@ export function renderMarket(view, id, ctx) {
   const pricesEl = h("div.prices", { "data-testid": "prices" });
   const chartEl = h("div.chart", { "data-testid": "chart" });
   const chartNote = h("p.muted.chart-note");
+  const spanSeg = h("div.seg.seg-small.span-seg", { role: "group", "aria-label": "Time range" },
+    [["3600", "1H"], ["86400", "1D"], ["604800", "1W"], ["", "All"]].map(([v, label]) =>
+      h(`button${v ? "" : ".on"}`, { type: "button", "data-span": v, "data-testid": `span-${label.toLowerCase()}` }, label)));
   const aboutEl = h("div.slot-about");
   const resolutionEl = h("div.slot-resolution");
   const actionsEl = h("div.slot-actions");
@@ -55,7 +58,7 @@ export function renderMarket(view, id, ctx) {
       h("div.layout",
         h("div.main-col",
           section(null, { class: "panel prices-panel" }, pricesEl),
-          section("Price history", { class: "panel chart-panel" }, chartEl, chartNote),
+          section("Price history", { class: "panel chart-panel" }, spanSeg, chartEl, chartNote),
           aboutEl,
           resolutionEl,
           discussionEl),
@@ -65,6 +68,12 @@ export function renderMarket(view, id, ctx) {
           section("Live trades", { class: "panel live-panel" }, liveDot, liveEl)))));
 
   const chart = new PriceChart(chartEl);
+  for (const b of spanSeg.children) {
+    b.addEventListener("click", () => {
+      for (const o of spanSeg.children) o.classList.toggle("on", o === b);
+      chart.setSpan(b.dataset.span ? Number(b.dataset.span) : null);
+    });
+  }
   onCleanup(() => chart.destroy());
 
   // ---- header, prices, about, resolution ------------------------------------------------
