@@ -28,6 +28,7 @@ from hybridmarket.chain import ChainClient
 from hybridmarket.chain.keys import load_keypair
 from hybridmarket.db.connect import make_pool
 from hybridmarket.indexer.service import Indexer
+from hybridmarket.ipfs.cid import cid_from_bytes
 from hybridmarket.localnet.validator import LocalValidator
 from hybridmarket.program import builders as b
 
@@ -445,6 +446,47 @@ async def test_claim_after_finalization(world: World, browser: Browser) -> None:
     pos = (await world.http.get(f"/api/users/{me.pubkey()}/positions")).json()["positions"]
     assert pos[0]["has_claimed"] and pos[0]["claimed"] == pos[0]["shares_yes"]
     assert await world.client.get_balance(me.pubkey()) > before
+    tab.check()
+
+
+async def test_resolve_as_the_resolver_then_dispute_and_vote(
+    world: World, browser: Browser
+) -> None:
+    me = Keypair()  # the browser's wallet is this market's resolver
+    mid = await world.active("Will the lake freeze by February?", "weather", resolver=me)
+    await world.client.request_airdrop(me.pubkey(), 10 * SOL)
+    cfg = await world.client.get_config()
+    assert cfg is not None
+    await world.advance(cfg.min_resolution_delay)
+    tab = await open_tab(browser, world, "dispute", wallet=me)
+    page = tab.page
+    await page.goto(world.url + f"/#/market/{mid}")
+    panel = page.get_by_test_id("resolve-panel")
+    await expect(panel).to_contain_text("You are the resolver")
+    evidence = cid_from_bytes(EVIDENCE)
+    await page.get_by_test_id("resolve-outcome").select_option("no")
+    await page.get_by_test_id("resolve-cid").fill(evidence)
+    await page.get_by_test_id("resolve").click()
+    await expect(page.get_by_test_id("dispute-panel")).to_contain_text("The resolver says NO")
+    await expect(page.get_by_test_id("proposed-outcome")).to_have_text("NO")
+    await expect(page.get_by_test_id("evidence").locator("a")).to_have_attribute(
+        "href", f"/ipfs/{evidence}"
+    )
+    await tab.shot("resolving")
+    # Anyone may dispute within the window; then wallets vote whether the outcome is wrong.
+    await page.get_by_test_id("initiate-dispute").click()
+    await expect(page.get_by_test_id("state").first).to_have_text("Disputed")
+    await expect(page.get_by_test_id("vote-panel")).to_contain_text("Dispute vote")
+    await expect(page.get_by_test_id("threshold")).to_contain_text("Needs 60.00% of at least 5")
+    await page.get_by_test_id("vote-yes").click()
+    await expect(page.get_by_test_id("your-vote")).to_contain_text("Outcome is wrong")
+    await expect(page.get_by_test_id("tally")).to_have_attribute("data-yes", "1")
+    await tab.shot("disputed")
+    m = await world.market(mid, state="DISPUTED")
+    assert m["resolution"]["dispute_initiator"] == str(me.pubkey())
+    assert m["resolution"]["proposed_outcome"] == "no"
+    votes = (await world.http.get(f"/api/markets/{mid}/votes")).json()
+    assert votes["dispute"]["agree"] == 1
     tab.check()
 
 

@@ -117,7 +117,9 @@ export function renderMarket(view, id, ctx) {
       rows.push(row("Resolved", dateTime(r.resolution_proposed_at)));
       if (r.dispute_deadline) {
         const open = m.state === "RESOLVING" && new Date(r.dispute_deadline) > new Date();
-        rows.push(row("Dispute window", `${open ? "open until" : "closed"} ${dateTime(r.dispute_deadline)}${open ? ` (${relative(r.dispute_deadline)})` : ""}`));
+        rows.push(row("Dispute window", open
+          ? `open until ${dateTime(r.dispute_deadline)} (${relative(r.dispute_deadline)})`
+          : `until ${dateTime(r.dispute_deadline)}`));
       }
     }
     if (r.dispute_initiated_at) {
