@@ -409,9 +409,12 @@ async def test_claim_after_finalization(world: World, browser: Browser) -> None:
     page = tab.page
     await page.goto(world.url + f"/#/market/{mid}")
     await expect(page.get_by_test_id("balance")).to_have_text("0 SOL")
+    await page.get_by_test_id("outcome-yes").click()
+    await page.get_by_test_id("trade-input").fill("3")
+    await expect(page.get_by_test_id("quote-short")).to_contain_text("not enough")
     await page.get_by_test_id("faucet").click()  # the faucet button, as a person would
     await wallet_funded(tab)
-    await page.get_by_test_id("outcome-yes").click()
+    await expect(page.get_by_test_id("quote-short")).to_have_count(0)
     await page.get_by_test_id("trade-input").fill("3")
     await expect(page.get_by_test_id("quote-total")).to_contain_text("SOL")
     await page.get_by_test_id("trade-submit").click()

@@ -50,8 +50,12 @@ export async function act(button, label, fn) {
 
 export function humanError(e) {
   if (!e) return "Something went wrong";
-  if (e.code === "transaction_rejected" && e.details && e.details.error) {
-    return `The program refused it: ${e.details.error}`;
+  if (e.code === "transaction_rejected" && e.details) {
+    const logs = (e.details.logs || []).join("\n");
+    if (/insufficient lamports|custom program error: 0x1\b|custom program error 1\b/i.test(logs + e.message)) {
+      return "Not enough SOL in your wallet for this transaction.";
+    }
+    if (e.details.error) return `The program refused it: ${e.details.error}`;
   }
   if (e.code === "rate_limited") return "Too many requests; wait a moment and try again.";
   if (e.name === "WalletError" || /reject|denied|cancel/i.test(e.message || "")) return `Wallet: ${e.message}`;

@@ -355,7 +355,8 @@ export function renderMarket(view, id, ctx) {
           st.side === "buy"
             ? row("Max with slippage", sol(q.total + Math.floor((q.total * st.slippage) / 10000), { precise: true }))
             : row("Min with slippage", sol(q.total - Math.floor((q.total * st.slippage) / 10000), { precise: true })),
-          st.side === "buy" ? h("p.muted.payout", `Pays ${sol(q.shares)} if ${st.outcome.toUpperCase()} wins.`) : null);
+          st.side === "buy" ? h("p.muted.payout", `Pays ${sol(q.shares)} if ${st.outcome.toUpperCase()} wins.`) : null,
+          short(q) ? h("p.error", { "data-testid": "quote-short" }, `Your wallet has ${sol(wallet.balance)}: not enough.${wallet.faucet && wallet.faucet.available ? " Get more with +10 SOL at the top." : ""}`) : null);
         submit.disabled = false;
       } catch (e) {
         if (e.name === "AbortError") return;
@@ -365,9 +366,21 @@ export function renderMarket(view, id, ctx) {
     const requote = debounce(fetchQuote, 200);
     input.addEventListener("input", requote);
 
+    /** A buy the wallet cannot pay for (the cost with slippage, plus a little for fees and
+     * the position account's rent). */
+    function short(q) {
+      if (st.side !== "buy" || wallet.balance === null) return false;
+      const most = q.total + Math.floor((q.total * st.slippage) / 10000);
+      return most + 3_000_000 > wallet.balance;
+    }
+
     submit.addEventListener("click", () => {
       const lq = lastQuote;
       if (!lq) return;
+      if (short(lq.q)) {
+        toast(`Not enough SOL for this trade: your wallet has ${sol(wallet.balance)}.`, "error");
+        return;
+      }
       const body = { outcome: lq.st.outcome, slippage_bps: lq.st.slippage };
       body[lq.st.mode === "amount" ? "amount" : "shares"] = lq.u;
       return send(submit, "Signing…", lq.st.side, body, (built) => {
@@ -557,8 +570,12 @@ export function renderMarket(view, id, ctx) {
       loadPosition();
       if (market) renderActions();
       if (discussion) discussion.refresh();
+    } else if (wallet.balance !== lastBalance && market && market.state === "ACTIVE") {
+      renderActions(); // the quote says whether the wallet can pay
     }
+    lastBalance = wallet.balance;
   }));
+  let lastBalance = wallet.balance;
 
   (async () => {
     try {
