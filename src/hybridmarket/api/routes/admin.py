@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hybridmarket.api import siws
 from hybridmarket.api.common import MarketIdPath, Wallet, iso, program_config, rate_limit
 from hybridmarket.api.errors import ApiError, not_found
+from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.authority import FileKeySource, KeySourceError, Signer, backend_key_source
 from hybridmarket.chain.errors import ChainError
@@ -48,32 +49,11 @@ from hybridmarket.worker.sender import AuthoritySender, Outcome, in_state
 log = structlog.get_logger(__name__)
 
 
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    details: Any = None
-
-
-class ErrorBody(BaseModel):
-    """The error envelope every failure answers with."""
-
-    error: ErrorDetail
-
-
-def _doc(description: str) -> dict[str, Any]:
-    return {"model": ErrorBody, "description": description}
-
-
-RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: _doc("The SIWS message or signature is refused (code: the SIWS error code)"),
-    403: _doc("The wallet is not an admin"),
-    404: _doc("No such market on chain"),
-    409: _doc("Wrong state, too early (details give the deadline), or refused by the program"),
-    429: _doc("Rate limited (Retry-After, RateLimit-* headers)"),
-    503: _doc("The chain RPC or the backend key is unavailable"),
-}
-
-router = APIRouter(prefix="/api/admin", tags=["admin"], responses=RESPONSES)
+router = APIRouter(
+    prefix="/api/admin",
+    tags=["admin"],
+    responses=error_responses(400, 401, 403, 404, 409, 422, 429, 503),
+)
 
 
 class AdminBody(BaseModel):

@@ -10,9 +10,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from hybridmarket.api import siws
 from hybridmarket.api.common import Wallet, iso, rate_limit
 from hybridmarket.api.errors import ApiError
+from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(422, 429))
 NONCE_TTL_S = 300
 
 

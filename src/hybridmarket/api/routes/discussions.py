@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hybridmarket.api import siws
 from hybridmarket.api.common import MarketIdPath, Wallet, rate_limit
 from hybridmarket.api.errors import ApiError, not_found
+from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.db.queries import discussions as q
 from hybridmarket.ipfs.cid import CID
@@ -45,7 +46,11 @@ from hybridmarket.ipfs.errors import BackendError, BlockNotFoundError, IpfsError
 from hybridmarket.ipfs.importer import compute_cid
 from hybridmarket.worker.snapshots import format_time
 
-router = APIRouter(prefix="/api/discussions", tags=["discussions"])
+router = APIRouter(
+    prefix="/api/discussions",
+    tags=["discussions"],
+    responses=error_responses(400, 401, 403, 404, 422, 429, 502, 503),
+)
 
 MAX_CONTENT_CHARS = 1000
 MAX_REASON_CHARS = 500

@@ -16,10 +16,13 @@ from solders.pubkey import Pubkey
 
 from hybridmarket.api.common import Wallet, rate_limit
 from hybridmarket.api.errors import ApiError
+from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.chain.errors import ChainError
 
-router = APIRouter(prefix="/api/faucet", tags=["faucet"])
+router = APIRouter(
+    prefix="/api/faucet", tags=["faucet"], responses=error_responses(400, 404, 422, 429, 503)
+)
 AIRDROP_LAMPORTS = 10 * 1_000_000_000
 
 

@@ -36,6 +36,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from hybridmarket.api.common import rate_limit
 from hybridmarket.api.errors import ApiError
+from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.ipfs.backends import EmbeddedBackend, KuboBackend, PinningServiceBackend
 from hybridmarket.ipfs.car import CAR_CONTENT_TYPE, export_car, write_car
@@ -52,7 +53,7 @@ from hybridmarket.ipfs.errors import (
 from hybridmarket.ipfs.exporter import iter_cat
 from hybridmarket.ipfs.multiformats import DAG_PB, RAW
 
-router = APIRouter(tags=["ipfs"])
+router = APIRouter(tags=["ipfs"], responses=error_responses(400, 404, 422, 429, 501, 502, 503))
 
 RAW_TYPE = "application/vnd.ipld.raw"
 CAR_TYPE = f"{CAR_CONTENT_TYPE}; version=1; order=dfs; dups=n"

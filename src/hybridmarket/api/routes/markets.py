@@ -24,6 +24,7 @@ from hybridmarket.api.common import (
     rate_limit,
 )
 from hybridmarket.api.errors import ApiError, not_found
+from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.canonical import canonical_json, sha256_hex
 from hybridmarket.db.queries import jobs as q_jobs
@@ -31,7 +32,11 @@ from hybridmarket.program import builders as b
 from hybridmarket.program import lmsr
 from hybridmarket.program.ids import market_pda
 
-router = APIRouter(prefix="/api/markets", tags=["markets"])
+router = APIRouter(
+    prefix="/api/markets",
+    tags=["markets"],
+    responses=error_responses(400, 401, 404, 422, 429, 503),
+)
 
 _MARKET_SELECT = (
     "SELECT m.*, md.resolution_criteria, md.closes_at FROM markets m "
@@ -48,14 +53,22 @@ def _encode_cursor(key: Any, mid: str) -> str:
     return base64.urlsafe_b64encode(json.dumps([str(key), mid]).encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> tuple[str, str]:
+def _decode_cursor(cursor: str, sort: str) -> tuple[str, str]:
+    """The (sort key, market id) of a cursor; the key must read as this sort's type (SQL casts
+    it), so a forged cursor is a 422, not a database error."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key, mid = json.loads(raw)
-        if not isinstance(key, str) or not isinstance(mid, str):
+        if not isinstance(key, str) or not isinstance(mid, str) or "\x00" in key + mid:
             raise ValueError
+        if sort == "volume":
+            volume = Decimal(key)
+            if not volume.is_finite() or volume.adjusted() > 40:
+                raise ValueError
+        elif not (sort == "closing" and key == "infinity"):
+            datetime.fromisoformat(key)
         return key, mid
-    except (ValueError, binascii.Error, TypeError):
+    except (ValueError, ArithmeticError, binascii.Error, TypeError):
         raise ApiError(
             422, "invalid_request", "cursor: not a cursor returned by this API"
         ) from None
@@ -77,6 +90,9 @@ async def list_markets(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> dict[str, Any]:
+    for name, text in (("category", category), ("q", q), ("cursor", cursor)):
+        if text and "\x00" in text:  # PostgreSQL text cannot hold NUL
+            raise ApiError(422, "invalid_request", f"{name}: contains a NUL character")
     key = f"list:{state_}:{category}:{q}:{sort}:{limit}:{cursor}"
 
     async def load() -> dict[str, Any]:
@@ -95,7 +111,7 @@ async def list_markets(
                 "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             )
         if cursor:
-            ck, cid = _decode_cursor(cursor)
+            ck, cid = _decode_cursor(cursor, sort)
             op = "<" if direction == "DESC" else ">"
             if sort == "closing":
                 where.append(
@@ -360,6 +376,9 @@ async def create_market(
     from hybridmarket.api import siws
 
     meta = body.metadata.model_dump(exclude_none=True)
+    for name, value in meta.items():
+        if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold NUL
+            raise ApiError(422, "invalid_request", f"metadata.{name}: contains a NUL character")
     canonical = canonical_json(meta)
     market_id = sha256_hex(canonical)
     creator = body.metadata.creator

@@ -15,8 +15,19 @@ from hybridmarket.indexer.service import indexer_health
 router = APIRouter(tags=["operations"])
 
 
+_REPORT = "database, chain, indexer (lag) and last job runs; `status` is ok or degraded"
+
+
 @router.get(
-    "/api/health", summary="200 when the database, the chain and the indexer are healthy, else 503"
+    "/api/health",
+    summary="200 when the database, the chain and the indexer are healthy, else 503",
+    responses={
+        200: {"description": f"Healthy: {_REPORT}", "model": dict[str, Any]},
+        503: {
+            "description": f"Degraded, the failing part ok=false: {_REPORT}",
+            "model": dict[str, Any],
+        },
+    },
 )
 async def health(st: Annotated[ApiState, Depends(state)]) -> JSONResponse:
     out: dict[str, Any] = {}

@@ -13,11 +13,12 @@ from fastapi.responses import StreamingResponse
 from psycopg.rows import dict_row
 
 from hybridmarket.api.errors import ApiError
+from hybridmarket.api.routes import error_responses
 from hybridmarket.api.routes.markets import load_market
 from hybridmarket.api.routes.users import trade_json
 from hybridmarket.api.state import ApiState, state
 
-router = APIRouter(prefix="/api", tags=["stream"])
+router = APIRouter(prefix="/api", tags=["stream"], responses=error_responses(422))
 HEARTBEAT_S = 15.0
 
 

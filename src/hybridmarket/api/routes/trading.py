@@ -17,6 +17,7 @@ from solders.transaction import VersionedTransaction
 
 from hybridmarket.api.common import MarketIdPath, Wallet, program_config, rate_limit
 from hybridmarket.api.errors import ApiError, not_found
+from hybridmarket.api.routes import error_responses
 from hybridmarket.api.routes.markets import load_market, make_quote
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.chain.errors import (
@@ -31,7 +32,9 @@ from hybridmarket.chain.errors import (
 from hybridmarket.program import builders as b
 from hybridmarket.program.accounts import MarketState
 
-router = APIRouter(prefix="/api", tags=["trading"])
+router = APIRouter(
+    prefix="/api", tags=["trading"], responses=error_responses(400, 403, 404, 409, 422, 429, 503)
+)
 
 _STATE = {s.name.upper(): s for s in MarketState}
 

@@ -10,9 +10,10 @@ from psycopg.rows import dict_row
 
 from hybridmarket.api.common import _check_wallet, dec, iso
 from hybridmarket.api.errors import ApiError
+from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
 
-router = APIRouter(prefix="/api/users", tags=["users"])
+router = APIRouter(prefix="/api/users", tags=["users"], responses=error_responses(422))
 
 
 def _wallet(wallet: Annotated[str, Path(min_length=32, max_length=44)]) -> str:
