@@ -206,3 +206,39 @@ async def test_errors_use_one_envelope(http: httpx.AsyncClient) -> None:
     assert r.status_code == 422 and r.json()["error"]["details"][0]["field"] == "wallet"
     assert (await http.get("/openapi.json")).status_code == 200
     assert (await http.get("/metrics")).status_code == 200
+
+
+async def test_stream_survives_quiet_periods_and_delivers_changes(
+    http: httpx.AsyncClient, pool: AsyncConnectionPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from hybridmarket.api.routes import stream
+
+    monkeypatch.setattr(stream, "HEARTBEAT_S", 0.3)
+    mid = hashlib.sha256(b"streamed").hexdigest()
+    async with pool.connection() as conn:
+        await conn.execute(
+            "INSERT INTO markets (id, on_chain_address, creator_wallet, resolver_wallet, state, "
+            "b_parameter, current_price, initial_liquidity, created_at, last_slot) "
+            "VALUES (%s, %s, %s, %s, 'ACTIVE', 1000000, 0.5, 700000, now(), 1)",
+            (mid, str(Keypair().pubkey()), str(Keypair().pubkey()), str(Keypair().pubkey())),
+        )
+    events: list[str] = []
+    async with http.stream("GET", "/api/stream", params={"market": mid}) as r:
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+        lines = r.aiter_lines()
+        heartbeats = 0
+        while heartbeats < 3:  # several quiet periods in a row
+            line = await asyncio.wait_for(anext(lines), timeout=5)
+            heartbeats += line == ": heartbeat"
+        async with pool.connection() as conn:
+            await conn.execute(
+                "SELECT pg_notify('hybridmarket_changes', %s)",
+                (json.dumps({"slot": 2, "markets": [mid]}),),
+            )
+        while not events:
+            line = await asyncio.wait_for(anext(lines), timeout=5)
+            if line.startswith("data: "):
+                events.append(line)
+    assert json.loads(events[0][6:])["id"] == mid

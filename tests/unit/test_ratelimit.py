@@ -212,8 +212,29 @@ def test_limit_validation_and_defaults() -> None:
         Limit("", 1, 1)
     assert DEFAULT_LIMITS["votes"] == Limit("votes", 10, 60)
     assert DEFAULT_LIMITS["trades"] == Limit("trades", 30, 60)
-    assert set(DEFAULT_LIMITS) == {"votes", "trades", "comments", "reads", "admin", "relay"}
+    assert set(DEFAULT_LIMITS) == {
+        "votes",
+        "trades",
+        "comments",
+        "reads",
+        "admin",
+        "relay",
+        "markets",
+    }
     assert all(name == lim.name for name, lim in DEFAULT_LIMITS.items())
+
+
+def test_limits_can_be_overridden_by_configuration() -> None:
+    from hybridmarket.api.ratelimit import limits_with
+
+    limits = limits_with("comments=20/60, trades=100/30")
+    assert limits["comments"] == Limit("comments", 20, 60)
+    assert limits["trades"] == Limit("trades", 100, 30)
+    assert limits["votes"] == DEFAULT_LIMITS["votes"]
+    assert limits_with("") == dict(DEFAULT_LIMITS)
+    for bad in ("comments", "comments=20", "comments=x/60", "comments=0/60"):
+        with pytest.raises(ValueError, match="rate limit"):
+            limits_with(bad)
 
 
 async def test_limiter_from_url() -> None:

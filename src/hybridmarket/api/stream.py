@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
@@ -30,12 +30,14 @@ class Hub:
                 q.get_nowait()
             q.put_nowait(event)
 
-    async def subscribe(self) -> AsyncGenerator[dict[str, Any], None]:
+    @contextlib.asynccontextmanager
+    async def subscription(self) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
+        """A queue of the changes published while the block runs (waiting on it with a
+        timeout is safe: cancelling `queue.get()` loses nothing)."""
         q: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
         self._subs.add(q)
         try:
-            while True:
-                yield await q.get()
+            yield q
         finally:
             self._subs.discard(q)
 

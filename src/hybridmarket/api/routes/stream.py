@@ -46,11 +46,10 @@ async def stream(
     async def events() -> AsyncIterator[bytes]:
         last_slot: dict[str, int] = {}
         yield b": connected\n\n"
-        sub = st.hub.subscribe()
-        try:
+        async with st.hub.subscription() as queue:
             while True:
                 try:
-                    change = await asyncio.wait_for(anext(sub), timeout=HEARTBEAT_S)
+                    change = await asyncio.wait_for(queue.get(), timeout=HEARTBEAT_S)
                 except TimeoutError:
                     if await request.is_disconnected():
                         return
@@ -79,8 +78,6 @@ async def stream(
                         for r in await cur.fetchall():
                             yield _sse("trade", trade_json(r))
                             last_slot[mid] = max(last_slot.get(mid, 0), int(r["slot"]))
-        finally:
-            await sub.aclose()
 
     return StreamingResponse(
         events(),
