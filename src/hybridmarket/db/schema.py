@@ -38,9 +38,9 @@ EXPECTED_TABLES: dict[str, frozenset[str]] = {
     ),
     "proposal_votes": frozenset(q_votes.VOTE_COLUMNS),
     "dispute_votes": frozenset(q_votes.VOTE_COLUMNS),
-    "trades": frozenset(q_trades.TRADE_COLUMNS) | {"id"},
+    "trades": frozenset(q_trades.TRADE_COLUMNS) | {"id", "seq"},
     "positions": frozenset(POSITION_COLUMNS),
-    "price_history": frozenset(q_trades.PRICE_COLUMNS),
+    "price_history": frozenset(q_trades.PRICE_COLUMNS) | {"seq"},
     "discussions": frozenset(
         {
             "id",

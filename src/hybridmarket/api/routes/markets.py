@@ -259,7 +259,7 @@ async def get_history(
             if interval == "raw":
                 cur = await conn.execute(
                     "SELECT at, price FROM price_history WHERE market_id = %s AND at >= coalesce(%s::timestamptz, '-infinity') "
-                    "ORDER BY at, slot, tx_signature, event_index LIMIT %s",
+                    "ORDER BY slot, seq LIMIT %s",
                     (market_id, since, limit),
                 )
                 points = [{"t": iso(r[0]), "price_yes": dec(r[1])} for r in await cur.fetchall()]
@@ -267,8 +267,8 @@ async def get_history(
                 secs = _INTERVALS[interval]
                 cur = await conn.execute(
                     "SELECT to_timestamp(floor(extract(epoch FROM at) / %s) * %s) AS bucket, "
-                    "(array_agg(price ORDER BY at, slot, event_index))[1], max(price), min(price), "
-                    "(array_agg(price ORDER BY at DESC, slot DESC, event_index DESC))[1], count(*) "
+                    "(array_agg(price ORDER BY slot, seq))[1], max(price), min(price), "
+                    "(array_agg(price ORDER BY slot DESC, seq DESC))[1], count(*) "
                     "FROM price_history WHERE market_id = %s AND at >= coalesce(%s::timestamptz, '-infinity') "
                     "GROUP BY bucket ORDER BY bucket LIMIT %s",
                     (secs, secs, market_id, since, limit),

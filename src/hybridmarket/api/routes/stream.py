@@ -72,7 +72,7 @@ async def stream(
                     ):
                         await cur.execute(
                             "SELECT * FROM trades WHERE market_id = %s AND slot > %s "
-                            "ORDER BY slot, tx_signature, event_index LIMIT 200",
+                            "ORDER BY slot, seq LIMIT 200",
                             (mid, since),
                         )
                         for r in await cur.fetchall():

@@ -110,7 +110,7 @@ async def get_trades(
         try:
             await cur.execute(
                 "SELECT * FROM trades WHERE user_wallet = %s AND created_at < coalesce(%s::timestamptz, 'infinity') "
-                "ORDER BY created_at DESC, slot DESC, event_index DESC LIMIT %s",
+                "ORDER BY created_at DESC, slot DESC, seq DESC LIMIT %s",
                 (wallet, before, limit),
             )
         except Exception as e:  # a malformed cursor
