@@ -35,7 +35,7 @@ by the next run; `hybridmarket snapshot --date` archives any past day.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -137,21 +137,25 @@ async def snapshot_day(
     progress: Progress | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     on_snapshot: Callable[[str, str, int], None] | None = None,
+    batch_markets: int = 100,
 ) -> dict[str, Any]:
     """Archive `day`'s comments: one document per eligible market not yet anchored for it.
 
     Returns a summary (counts, bytes, the first errors). Raises `DayNotOver` for a day that has
     not ended. `progress(done, total)` is called as markets are finished; `on_snapshot(market_id,
-    cid, count)` for each new snapshot."""
-    if concurrency < 1:
-        raise ValueError("concurrency must be >= 1")
+    cid, count)` for each new snapshot. The markets to archive are chosen first (once per
+    market); their comments are then read `batch_markets` markets at a time while up to
+    `concurrency` uploads are in flight."""
+    if concurrency < 1 or batch_markets < 1:
+        raise ValueError("concurrency and batch_markets must be >= 1")
     _, end = q.day_bounds(day)
     async with pool.connection() as conn:
         closed = await q.close_day(conn)
         if closed < end:
             raise DayNotOver(f"{day.isoformat()} (UTC) is not over yet; archive past days only")
         summary = DaySummary(day)
-        summary.markets = await q.pending_markets(conn, day)
+        pending = await q.pending_markets(conn, day)
+        summary.markets = len(pending)
         summary.already_snapshotted = await q.anchored_markets(conn, day)
     done = 0
     if progress:
@@ -209,18 +213,15 @@ async def snapshot_day(
         task.add_done_callback(tasks.discard)
 
     try:
-        async with pool.connection() as conn:
-            current: str | None = None
-            rows: list[dict[str, Any]] = []
-            async with contextlib.aclosing(q.iter_day_comments(conn, day)) as stream:
-                async for row in stream:
-                    if row["market_id"] != current:
-                        if current is not None:
-                            await dispatch(current, rows)
-                        current, rows = row["market_id"], []
-                    rows.append(row)
-            if current is not None:
-                await dispatch(current, rows)
+        for i in range(0, len(pending), batch_markets):
+            async with pool.connection() as conn:
+                rows = await q.day_comments(conn, pending[i : i + batch_markets], day)
+            batch = 0
+            for market_id, group in itertools.groupby(rows, key=lambda r: r["market_id"]):
+                await dispatch(market_id, list(group))
+                batch += 1
+            # Markets whose comments were all deleted since they were chosen: nothing to do.
+            done += len(pending[i : i + batch_markets]) - batch
         await asyncio.gather(*tasks)
     finally:
         for t in list(tasks):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncGenerator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
@@ -169,25 +168,20 @@ async def close_day(conn: AsyncConnection[Any]) -> datetime:
     return closed
 
 
-_DAY_FILTER: Final = (
-    "FROM discussions d JOIN markets m ON m.id = d.market_id "
-    "WHERE d.created_at >= %(start)s AND d.created_at < %(end)s AND d.deleted_at IS NULL "
-    "AND m.state = ANY(%(states)s) "
-    "AND NOT EXISTS (SELECT 1 FROM ipfs_anchors a "
-    "WHERE a.market_id = d.market_id AND a.snapshot_date = %(day)s)"
-)
-
-
-def _day_params(day: date) -> dict[str, Any]:
+async def pending_markets(conn: AsyncConnection[Any], day: date) -> list[str]:
+    """Markets to archive for `day`, in id order: in a snapshot state, with visible comments
+    that day, without an anchor for it. Decided once per market (one index probe into
+    discussions and one into ipfs_anchors each), never per comment."""
     start, end = day_bounds(day)
-    return {"start": start, "end": end, "day": day, "states": list(SNAPSHOT_STATES)}
-
-
-async def pending_markets(conn: AsyncConnection[Any], day: date) -> int:
-    """How many markets (in a snapshot state) have comments on `day` and no anchor for it."""
-    cur = await conn.execute("SELECT count(DISTINCT d.market_id) " + _DAY_FILTER, _day_params(day))
-    row = await cur.fetchone()
-    return int(row[0]) if row else 0
+    cur = await conn.execute(
+        "SELECT m.id FROM markets m WHERE m.state = ANY(%s) "
+        "AND EXISTS (SELECT 1 FROM discussions d WHERE d.market_id = m.id "
+        "AND d.created_at >= %s AND d.created_at < %s AND d.deleted_at IS NULL) "
+        "AND NOT EXISTS (SELECT 1 FROM ipfs_anchors a "
+        "WHERE a.market_id = m.id AND a.snapshot_date = %s) ORDER BY m.id",
+        (list(SNAPSHOT_STATES), start, end, day),
+    )
+    return [str(r[0]) for r in await cur.fetchall()]
 
 
 async def anchored_markets(conn: AsyncConnection[Any], day: date) -> int:
@@ -197,27 +191,20 @@ async def anchored_markets(conn: AsyncConnection[Any], day: date) -> int:
     return int(row[0]) if row else 0
 
 
-async def iter_day_comments(
-    conn: AsyncConnection[Any], day: date, *, batch: int = 5000
-) -> AsyncGenerator[dict[str, Any], None]:
-    """The comments of `day` to snapshot, ordered by market, then (created_at, id): visible
-    comments of markets in a snapshot state that have no anchor for the day yet. Streamed from
-    a server-side cursor; `conn` must not be in a transaction (one is opened for the scan)."""
-    async with (
-        conn.transaction(),
-        conn.cursor("hm_snapshot_day", row_factory=dict_row) as cur,
-    ):
-        cur.itersize = batch
+async def day_comments(
+    conn: AsyncConnection[Any], market_ids: list[str], day: date
+) -> list[dict[str, Any]]:
+    """The visible comments of `day` of these markets, by market then (created_at, id): one
+    index range per market (discussions_market_idx). Call with batches of markets to bound
+    memory."""
+    start, end = day_bounds(day)
+    async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            "SELECT "
-            + ", ".join(f"d.{c}" for c in COMMENT_COLUMNS)
-            + " "
-            + _DAY_FILTER
-            + " ORDER BY d.market_id, d.created_at, d.id",
-            _day_params(day),
+            f"{_SELECT_COMMENT} WHERE market_id = ANY(%s) AND created_at >= %s "
+            "AND created_at < %s AND deleted_at IS NULL ORDER BY market_id, created_at, id",
+            (market_ids, start, end),
         )
-        async for row in cur:
-            yield row
+        return await cur.fetchall()
 
 
 async def insert_anchor(
