@@ -444,8 +444,19 @@ async def test_delete_by_author_or_moderator_only(
         assert base58.b58decode(signature) == signer.raw_sign(message)
 
 
-async def test_posting_and_deleting_emit_live_comment_events(api: Served, market: str) -> None:
+async def test_posting_and_deleting_emit_live_comment_events(
+    api: Served, market: str, pool: AsyncConnectionPool
+) -> None:
     w = Wallet()
+    for _ in range(200):  # the API's change follower is listening
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN hybridmarket_changes'"
+            )
+            row = await cur.fetchone()
+        if row and row[0]:
+            break
+        await asyncio.sleep(0.05)
     events: list[tuple[str, dict[str, Any]]] = []
 
     async def listen() -> None:
@@ -460,7 +471,10 @@ async def test_posting_and_deleting_emit_live_comment_events(api: Served, market
                         return
 
     task = asyncio.create_task(listen())
-    await asyncio.sleep(0.3)  # subscribed
+    for _ in range(200):  # the stream is subscribed
+        if api.st.hub.subscribers:
+            break
+        await asyncio.sleep(0.05)
     posted = (await post_comment(api.http, w, market, "live")).json()
     assert (await delete_comment(api.http, w, posted["id"])).status_code == 200
     await asyncio.wait_for(task, 10)
@@ -481,3 +495,14 @@ async def test_reading_an_unknown_snapshot(api: Served) -> None:
         "/api/discussions/ipfs/bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
     )
     assert r.status_code == 404 and error(r) == "snapshot_not_found"
+
+
+async def test_documented_in_openapi(api: Served) -> None:
+    paths = (await api.http.get("/openapi.json")).json()["paths"]
+    assert set(paths["/api/discussions"]) == {"post"}
+    assert set(paths["/api/discussions/{market_id}"]) == {"get"}
+    assert set(paths["/api/discussions/{comment_id}"]) == {"delete"}
+    assert set(paths["/api/discussions/ipfs/{cid}"]) == {"get"}
+    assert "get" in paths["/ipfs/{cid}"]  # HEAD is served too; OpenAPI does not list it
+    body = paths["/api/discussions"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"]["$ref"].endswith("/PostComment")
