@@ -27,10 +27,11 @@ def worker(
         int | None, typer.Option("--metrics-port", help="Serve Prometheus metrics on this port.")
     ] = None,
 ) -> None:
-    """Run the backend services: indexer, vote aggregators, market monitor, reconciler.
+    """Run the backend services: indexer, aggregators, monitor, reconciler, snapshots, backups.
 
-    Jobs run on cron schedules (CRON_PROPOSALS, CRON_DISPUTES, CRON_MONITOR, CRON_RECONCILE;
-    UTC); several replicas may run at once: each job runs once per tick. The backend key comes
+    Jobs run on cron schedules (UTC; CRON_PROPOSALS, CRON_DISPUTES, CRON_MONITOR, CRON_RECONCILE,
+    CRON_SNAPSHOTS, CRON_BACKUPS); several replicas may run at once: each job runs once per
+    tick. The backend key comes
     from BACKEND_KEYPAIR, Vault (VAULT_ADDR + BACKEND_KEYPAIR_VAULT_PATH) or the key file
     DATA_DIR/keys/backend-authority.json (BACKEND_KEYPAIR_FILE), created on first run.
     SIGTERM finishes the job in hand, then exits.
