@@ -23,22 +23,9 @@ from hybridmarket.localnet.validator import LocalValidator
 from hybridmarket.program import builders as b
 
 from .api_fixtures import api_settings, running_api, sign_transaction, signed_message
-from .localnet_fixtures import running_validator
 
 pytestmark = pytest.mark.integration
 SOL = 1_000_000_000
-
-
-@pytest.fixture
-async def validator(tmp_path: Path) -> AsyncIterator[LocalValidator]:
-    async with running_validator(tmp_path / "ledger") as v:
-        yield v
-
-
-@pytest.fixture
-async def client(validator: LocalValidator) -> AsyncIterator[ChainClient]:
-    async with ChainClient(validator.rpc_url) as c:
-        yield c
 
 
 @pytest.fixture

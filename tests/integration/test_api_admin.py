@@ -29,7 +29,7 @@ from hybridmarket.program import builders as b
 from hybridmarket.program.accounts import MarketState
 
 from .api_fixtures import DOMAIN, api_settings, running_api, signed_message
-from .localnet_fixtures import control, running_validator
+from .localnet_fixtures import control
 
 pytestmark = pytest.mark.integration
 SOL = 1_000_000_000
@@ -42,18 +42,6 @@ def _key_from_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     """The API loads the backend key from its data directory in these tests."""
     for var in ("BACKEND_KEYPAIR", "BACKEND_KEYPAIR_FILE", "VAULT_ADDR"):
         monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-async def validator(tmp_path: Path) -> AsyncIterator[LocalValidator]:
-    async with running_validator(tmp_path / "ledger") as v:
-        yield v
-
-
-@pytest.fixture
-async def client(validator: LocalValidator) -> AsyncIterator[ChainClient]:
-    async with ChainClient(validator.rpc_url) as c:
-        yield c
 
 
 def data_dir_with_key(root: Path, key: Path | None) -> Path:

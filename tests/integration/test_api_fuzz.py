@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,6 @@ from hybridmarket.localnet.validator import LocalValidator
 from hybridmarket.program import builders as b
 
 from .api_fixtures import api_settings, running_api
-from .localnet_fixtures import running_validator
 
 pytestmark = [
     pytest.mark.integration,
@@ -70,12 +68,6 @@ CHECKS = [
     response_schema_conformance,
 ]
 EXCLUDED = ("/api/stream", "/metrics")
-
-
-@pytest.fixture
-async def validator(tmp_path: Path) -> AsyncIterator[LocalValidator]:
-    async with running_validator(tmp_path / "ledger") as v:
-        yield v
 
 
 async def seed_world(v: LocalValidator, client: ChainClient, indexer: Indexer) -> dict[str, str]:

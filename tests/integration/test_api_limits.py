@@ -41,23 +41,10 @@ from hybridmarket.localnet.validator import LocalValidator
 from hybridmarket.program import builders as b
 
 from .api_fixtures import api_settings, running_api, sign_transaction
-from .localnet_fixtures import running_validator
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 SOL = 1_000_000_000
 LOCAL_REDIS = "redis://127.0.0.1:6379/15"
-
-
-@pytest.fixture
-async def validator(tmp_path: Path) -> AsyncIterator[LocalValidator]:
-    async with running_validator(tmp_path / "ledger") as v:
-        yield v
-
-
-@pytest.fixture
-async def client(validator: LocalValidator) -> AsyncIterator[ChainClient]:
-    async with ChainClient(validator.rpc_url) as c:
-        yield c
 
 
 def _answers(url: str) -> bool:

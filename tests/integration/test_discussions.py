@@ -34,17 +34,10 @@ from .discussion_fixtures import (
     serving,
     sha256_text,
 )
-from .localnet_fixtures import running_validator
 
 pytestmark = pytest.mark.integration
 
 MODERATOR = Wallet("nacl")
-
-
-@pytest.fixture
-async def validator(tmp_path: Path) -> AsyncIterator[LocalValidator]:
-    async with running_validator(tmp_path / "ledger") as v:
-        yield v
 
 
 @pytest.fixture

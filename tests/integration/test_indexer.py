@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -23,23 +22,11 @@ from hybridmarket.program import lmsr
 from hybridmarket.program.errors import MarketError
 
 from .chain_oracle import differences
-from .localnet_fixtures import control, running_validator
+from .localnet_fixtures import control
 
 pytestmark = pytest.mark.integration
 SOL = 1_000_000_000
 EVIDENCE = bytes([0x01, 0x55, 0x12, 0x20]) + hashlib.sha256(b"evidence").digest()
-
-
-@pytest.fixture
-async def validator(tmp_path: Path) -> AsyncIterator[LocalValidator]:
-    async with running_validator(tmp_path / "ledger") as v:
-        yield v
-
-
-@pytest.fixture
-async def client(validator: LocalValidator) -> AsyncIterator[ChainClient]:
-    async with ChainClient(validator.rpc_url) as c:
-        yield c
 
 
 async def _funded(client: ChainClient, lamports: int = 100 * SOL) -> Keypair:

@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import psycopg
@@ -18,7 +17,6 @@ from hybridmarket.chain import ChainClient
 from hybridmarket.db.migrate import HEAD
 from hybridmarket.localnet.validator import LocalValidator
 
-from .localnet_fixtures import running_validator
 from .test_indexer import lifecycle
 
 pytestmark = pytest.mark.integration
@@ -36,12 +34,6 @@ def hm(*args: str, env: dict[str, str], check: bool = True) -> subprocess.Comple
     if check:
         assert r.returncode == 0, r.stderr
     return r
-
-
-@pytest.fixture
-async def validator(tmp_path: Path) -> AsyncIterator[LocalValidator]:
-    async with running_validator(tmp_path / "ledger") as v:
-        yield v
 
 
 def test_migrate_then_nothing_to_do(empty_db_url: str) -> None:

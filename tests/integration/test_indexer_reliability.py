@@ -10,7 +10,6 @@ import os
 import random
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -25,21 +24,9 @@ from hybridmarket.program.ids import PROGRAM_ID
 from hybridmarket.sim import WorkloadConfig, WorkloadReport, clock_advancer, run_workload
 
 from .chain_oracle import differences
-from .localnet_fixtures import control, running_validator
+from .localnet_fixtures import control
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-@pytest.fixture
-async def validator(tmp_path: Path) -> AsyncIterator[LocalValidator]:
-    async with running_validator(tmp_path / "ledger", slot_ms=50) as v:
-        yield v
-
-
-@pytest.fixture
-async def client(validator: LocalValidator) -> AsyncIterator[ChainClient]:
-    async with ChainClient(validator.rpc_url) as c:
-        yield c
 
 
 async def workload(

@@ -18,19 +18,12 @@ from hybridmarket.localnet.validator import LocalValidator
 
 from .api_fixtures import api_settings
 from .discussion_fixtures import Served, serving
-from .localnet_fixtures import running_validator
 
 pytestmark = pytest.mark.integration
 
 CHUNK = 262_144
 BIG = (bytes(range(251)) * (3 * CHUNK // 251 + 1))[: 2 * CHUNK + 1000]  # three leaves
 IMMUTABLE = "public, max-age=29030400, immutable"
-
-
-@pytest.fixture
-async def validator(tmp_path: Path) -> AsyncIterator[LocalValidator]:
-    async with running_validator(tmp_path / "ledger") as v:
-        yield v
 
 
 @pytest.fixture
