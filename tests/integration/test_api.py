@@ -115,6 +115,10 @@ async def test_market_lifecycle_through_the_api(
             assert (await relay(http, built, v))["status"] == "confirmed"
         backend = load_keypair(validator.key_paths["backend_authority"])
         await client.send([b.approve_market(backend.pubkey(), bytes.fromhex(mid), 10, 0)], backend)
+        for _ in range(100):  # the API decides on the indexed state
+            if (await http.get(f"/api/markets/{mid}")).json()["state"] == "APPROVED":
+                break
+            await asyncio.sleep(0.05)
         built = (
             await http.post(f"/api/markets/{mid}/activate", json={"wallet": str(creator.pubkey())})
         ).json()

@@ -17,7 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from hybridmarket import __version__
 from hybridmarket.api import errors
-from hybridmarket.api.cache import Cache
+from hybridmarket.api.cache import Cache, CachedReads
 from hybridmarket.api.state import ApiState
 from hybridmarket.api.stream import Hub, follow_changes
 from hybridmarket.settings import Settings
@@ -94,6 +94,9 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    app.add_middleware(
+        CachedReads, cache=lambda: getattr(getattr(app.state, "api", None), "cache", None)
+    )
     origins = settings.split(settings.cors_origins)
     if origins:
         app.add_middleware(

@@ -31,6 +31,8 @@ class ApiState:
     moderators: frozenset[str] = field(default_factory=frozenset)
 
 
-def state(request: Request) -> ApiState:
+async def state(request: Request) -> ApiState:
+    """The app's state, as a coroutine: FastAPI runs a plain `def` dependency in its thread
+    pool, a hop that costs more than a whole cached read (bench/api.py)."""
     st: ApiState = request.app.state.api
     return st

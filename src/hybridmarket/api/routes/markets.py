@@ -49,12 +49,6 @@ _SORTS = {
 }
 
 
-async def _state(request: Request) -> ApiState:
-    """`state` as a coroutine: FastAPI runs a plain `def` dependency in its thread pool, a hop
-    that costs more than a whole cached read (bench/api.py)."""
-    return state(request)
-
-
 def _json(value: Any) -> bytes:
     """The JSON body FastAPI would send for `value` (its JSONResponse settings)."""
     return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
@@ -98,7 +92,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[str, str]:
 
 @router.get("", summary="List markets", response_model=None, responses=_JSON_OBJECT)
 async def list_markets(
-    st: Annotated[ApiState, Depends(_state)],
+    st: Annotated[ApiState, Depends(state)],
     state_: Annotated[
         Literal["PROPOSED", "APPROVED", "ACTIVE", "RESOLVING", "DISPUTED", "FINALIZED", "CANCELLED"]
         | None,
@@ -195,7 +189,7 @@ async def load_market(st: ApiState, market_id: str) -> dict[str, Any]:
     response_model=None,
     responses=_JSON_OBJECT,
 )
-async def get_market(market_id: MarketIdPath, st: Annotated[ApiState, Depends(_state)]) -> Response:
+async def get_market(market_id: MarketIdPath, st: Annotated[ApiState, Depends(state)]) -> Response:
     async def load() -> bytes:  # the body only: bytes are no work for the garbage collector
         return _json(await fetch_market(st, market_id))
 
