@@ -39,6 +39,8 @@ bench: setup ## Run the benchmarks in bench/ (figures go to docs/benchmarks.md)
 	$(BIN)/python bench/localnet.py
 	$(BIN)/python bench/indexer.py
 	$(BIN)/python bench/aggregate.py
+	$(BIN)/python bench/snapshots.py
+	$(BIN)/python bench/api.py
 
 clean: ## Remove .venv and caches (keeps .hybridmarket/ data)
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
