@@ -27,26 +27,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
-import os
 import random
 import statistics
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
-from psycopg.conninfo import make_conninfo
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
+from hybridmarket.db.admin import drop_database, recreate_database, server
 from hybridmarket.db.connect import make_pool
-from hybridmarket.db.embedded import EmbeddedPostgres
-from hybridmarket.db.migrate import migrate
 from hybridmarket.db.queries import votes
 from hybridmarket.db.queries.votes import VOTE_COLUMNS
 
@@ -186,20 +181,6 @@ def copy_in(
     print(f"  {table}: {total:,} rows in {time.perf_counter() - t0:.1f}s", flush=True)
 
 
-def fresh_database(admin_url: str) -> str:
-    with psycopg.connect(admin_url, autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        c.execute(f'CREATE DATABASE "{DB_NAME}"')
-    url = make_conninfo(admin_url, dbname=DB_NAME)
-    migrate(url)
-    return url
-
-
-def drop_database(admin_url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-
-
 def load(url: str, data: Dataset) -> float:
     """Load the markets and the votes (one transaction), then VACUUM ANALYZE; seconds taken."""
     t0 = time.perf_counter()
@@ -262,14 +243,9 @@ async def measure(url: str, data: Dataset, repeat: int) -> tuple[float, float]:
 
 
 async def main(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory(prefix="hm-bench-aggregate-") as tmp:
-        pg = None
-        admin_url = os.environ.get("DATABASE_URL")
-        if not admin_url:
-            pg = EmbeddedPostgres(Path(tmp) / "pg")
-            admin_url = pg.start()
+    with server(prefix="hm-bench-aggregate-") as admin_url:
         try:
-            url = fresh_database(admin_url)
+            url = recreate_database(admin_url, DB_NAME)
             print(f"generating and loading {args.markets:,} markets, {args.votes:,} votes ...")
             data = Dataset(args.markets, args.votes)
             load_s = load(url, data)
@@ -292,10 +268,8 @@ async def main(args: argparse.Namespace) -> None:
             print(
                 f"{'seed: one SELECT per market + Python':<40}{seed_s:>10.3f}{seed_s / sql_s:>7.1f}×"
             )
-            drop_database(admin_url)
         finally:
-            if pg is not None:
-                pg.stop()
+            drop_database(admin_url, DB_NAME)
 
 
 if __name__ == "__main__":

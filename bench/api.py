@@ -60,7 +60,6 @@ from typing import Any
 
 import httpx
 import psycopg
-from psycopg.conninfo import make_conninfo
 
 DB_NAME = "bench_api"
 SEED = 20240607
@@ -179,22 +178,6 @@ MARKET_COLUMNS = (
     "activated_at",
     "last_slot",
 )
-
-
-def fresh_database(admin_url: str) -> str:
-    from hybridmarket.db.migrate import migrate
-
-    with psycopg.connect(admin_url, autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        c.execute(f'CREATE DATABASE "{DB_NAME}"')
-    url = make_conninfo(admin_url, dbname=DB_NAME)
-    migrate(url)
-    return url
-
-
-def drop_database(admin_url: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
 
 
 def load(url: str, n: int) -> None:
@@ -462,19 +445,16 @@ def report(name: str, r: dict[str, Any]) -> None:
 
 
 def main(args: argparse.Namespace) -> None:
-    from hybridmarket.db.embedded import EmbeddedPostgres
+    from hybridmarket.db.admin import drop_database, recreate_database, server
     from hybridmarket.localnet.process import ValidatorProcess
 
     tmp = Path(tempfile.mkdtemp(prefix="hm-bench-api-"))
     procs: list[subprocess.Popen[bytes]] = []
-    pg = None
-    admin_url = os.environ.get("DATABASE_URL")
+    stack = contextlib.ExitStack()
+    admin_url = stack.enter_context(server(prefix="hm-bench-api-pg-"))
     validator = None
     try:
-        if not admin_url:
-            pg = EmbeddedPostgres(tmp / "pg")
-            admin_url = pg.start()
-        url = fresh_database(admin_url)
+        url = recreate_database(admin_url, DB_NAME)
         t0 = time.perf_counter()
         load(url, args.markets)
         print(f"loaded {args.markets:,} markets in {time.perf_counter() - t0:.1f} s", flush=True)
@@ -586,11 +566,9 @@ def main(args: argparse.Namespace) -> None:
             stop(p)
         if validator is not None:
             validator.stop()
-        if admin_url:
-            with contextlib.suppress(psycopg.Error):
-                drop_database(admin_url)
-        if pg is not None:
-            pg.stop()
+        with contextlib.suppress(psycopg.Error):
+            drop_database(admin_url, DB_NAME)
+        stack.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
-import os
 import shutil
 import statistics
 import tempfile
@@ -32,14 +32,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import make_conninfo
 
 from hybridmarket.chain.client import ChainClient
 from hybridmarket.chain.keys import load_keypair
 from hybridmarket.chain.stream import program_logs
+from hybridmarket.db.admin import recreate_database, server
 from hybridmarket.db.connect import make_pool
-from hybridmarket.db.embedded import EmbeddedPostgres
-from hybridmarket.db.migrate import migrate
 from hybridmarket.indexer.model import ChainTx
 from hybridmarket.indexer.service import Indexer
 from hybridmarket.localnet.process import ValidatorProcess
@@ -68,15 +66,6 @@ class CapturingIndexer(Indexer):
         txs = await super()._fetch(sigs)
         self.__dict__.setdefault("captured", []).extend(txs)
         return txs
-
-
-def fresh_db(admin_url: str, name: str) -> str:
-    with psycopg.connect(admin_url, autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        c.execute(f'CREATE DATABASE "{name}"')
-    url = make_conninfo(admin_url, dbname=name)
-    migrate(url)
-    return url
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -131,18 +120,15 @@ async def main() -> None:
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="hm-bench-indexer-"))
-    pg = None
-    admin_url = os.environ.get("DATABASE_URL")
-    if not admin_url:
-        pg = EmbeddedPostgres(tmp / "pg")
-        admin_url = pg.start()
+    stack = contextlib.ExitStack()
+    admin_url = stack.enter_context(server(prefix="hm-bench-indexer-pg-"))
     v = ValidatorProcess(tmp / "ledger", enable_test_controls=True, slot_ms=100).start()
     try:
         print(f"filling the chain with >= {args.events} events ...", flush=True)
         report = await fill_chain(v, args.events)
 
         # (a) backfill
-        url_a = fresh_db(admin_url, "bench_backfill")
+        url_a = recreate_database(admin_url, "bench_backfill")
         async with make_pool(url_a, max_size=4) as pool, ChainClient(v.rpc_url) as client:
             ix = CapturingIndexer(pool, client, batch_size=args.batch_size)
             t0 = time.perf_counter()
@@ -157,7 +143,7 @@ async def main() -> None:
         )
 
         # (b) apply only, then raw COPY of the same rows
-        url_b = fresh_db(admin_url, "bench_apply")
+        url_b = recreate_database(admin_url, "bench_apply")
         async with make_pool(url_b, max_size=2) as pool, ChainClient(v.rpc_url) as client:
             ix_b = Indexer(pool, client, batch_size=args.batch_size)
             t0 = time.perf_counter()
@@ -174,7 +160,7 @@ async def main() -> None:
                         buf.write(chunk)
                 dumps[t] = buf.getvalue()
                 rows += c.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # type: ignore[index]
-        url_c = fresh_db(admin_url, "bench_copy")
+        url_c = recreate_database(admin_url, "bench_copy")
         with psycopg.connect(url_c) as c:
             c.execute("DELETE FROM indexer_cursors")
             c.commit()
@@ -240,8 +226,7 @@ async def main() -> None:
         )
     finally:
         v.stop()
-        if pg is not None:
-            pg.stop()
+        stack.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 

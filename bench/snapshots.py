@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
-import os
 import random
 import shutil
 import statistics
@@ -44,16 +43,14 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
 from hybridmarket import logs
 from hybridmarket.api import siws
+from hybridmarket.db.admin import drop_database, recreate_database, server
 from hybridmarket.db.connect import make_pool
-from hybridmarket.db.embedded import EmbeddedPostgres
-from hybridmarket.db.migrate import migrate
 from hybridmarket.ipfs import EmbeddedBackend, compute_cid
 from hybridmarket.worker.snapshots import snapshot_bytes, snapshot_day
 
@@ -254,16 +251,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="hm-bench-snap-") as tmp:
         tmpdir = Path(tmp)
         stack = contextlib.ExitStack()
-        admin_url = (
-            os.environ.get("DATABASE_URL")
-            or stack.enter_context(EmbeddedPostgres(tmpdir / "pg")).uri
-        )
+        admin_url = stack.enter_context(server(prefix="hm-bench-snap-pg-"))
         try:
-            with psycopg.connect(admin_url, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-                c.execute(f'CREATE DATABASE "{DB_NAME}"')
-            url = make_conninfo(admin_url, dbname=DB_NAME)
-            migrate(url)
+            url = recreate_database(admin_url, DB_NAME)
             total = args.markets * args.comments
             print(
                 f"loading {args.markets:,} markets x {args.comments} comments = {total:,} "
@@ -327,8 +317,7 @@ def main() -> None:
                 f"{total / m_service:,.0f} comments/s, {size / m_service / 1e6:.1f} MB/s"
             )
         finally:
-            with psycopg.connect(admin_url, autocommit=True) as c:
-                c.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+            drop_database(admin_url, DB_NAME)
             stack.close()
 
 

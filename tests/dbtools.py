@@ -12,36 +12,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from hybridmarket.db.admin import drop_database, recreate_database, server, with_dbname
 
-from hybridmarket.db.embedded import EmbeddedPostgres
-from hybridmarket.db.migrate import migrate
-
-
-def with_db(url: str, dbname: str, **extra: str) -> str:
-    return make_conninfo(url, dbname=dbname, **extra)
-
-
-def dbname_of(url: str) -> str:
-    return str(conninfo_to_dict(url).get("dbname", ""))
-
-
-@contextmanager
-def server_url(tmp: Path | None = None) -> Iterator[str]:
-    env = os.environ.get("DATABASE_URL")
-    if env:
-        yield env
-        return
-    with embedded_dir() as d, EmbeddedPostgres(d / "pgdata") as pg:
-        yield pg.uri
+with_db = with_dbname
+server_url = server
+__all__ = [
+    "create_template",
+    "drop_database",
+    "embedded_dir",
+    "fresh_database",
+    "server_url",
+    "with_db",
+]
 
 
 @contextmanager
 def embedded_dir() -> Iterator[Path]:
-    """A directory for embedded PostgreSQL data outside pytest's tmp tree: on a machine running
-    as root, pgserver runs the server as another user, and every pytest session resets
-    /tmp/pytest-of-<user> to 0700, which would lock a running server out of its own data."""
+    """A directory for embedded PostgreSQL data outside pytest's tmp tree (see `server`)."""
     d = Path(tempfile.mkdtemp(prefix="hm-test-pg-"))
     try:
         yield d
@@ -51,28 +38,15 @@ def embedded_dir() -> Iterator[Path]:
 
 def create_template(admin_url: str) -> str:
     name = f"hm_template_{os.getpid()}"
-    with psycopg.connect(admin_url, autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        c.execute(f'CREATE DATABASE "{name}"')
-    migrate(with_db(admin_url, name))
+    recreate_database(admin_url, name)
     return name
 
 
 @contextmanager
 def fresh_database(admin_url: str, template: str | None) -> Iterator[str]:
     name = f"hm_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True) as c:
-        if template:
-            c.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        else:
-            c.execute(f'CREATE DATABASE "{name}"')
+    url = recreate_database(admin_url, name, template=template, migrated=False)
     try:
-        yield with_db(admin_url, name)
+        yield url
     finally:
-        with psycopg.connect(admin_url, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def drop_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(admin_url, name)

@@ -1,0 +1,63 @@
+"""Whole databases: a server to use (DATABASE_URL, or a throwaway embedded one) and fresh
+migrated databases on it. Shared by the tests and the benchmarks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from hybridmarket.db.embedded import EmbeddedPostgres
+from hybridmarket.db.migrate import migrate
+
+
+def with_dbname(url: str, name: str, **extra: str) -> str:
+    """The same server, another database (and optionally another user)."""
+    return make_conninfo(url, dbname=name, **extra)
+
+
+@contextmanager
+def server(prefix: str = "hm-pg-") -> Iterator[str]:
+    """A maintenance URL: `DATABASE_URL` when set, else an embedded PostgreSQL in a fresh
+    temporary directory, stopped and removed afterwards. The directory is made with mkdtemp
+    under the system's temp dir: when running as root, pgserver runs the server as another
+    user, which must be able to reach it (pytest's tmp tree is reset to 0700 by every session)."""
+    env = os.environ.get("DATABASE_URL")
+    if env:
+        yield env
+        return
+    d = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        with EmbeddedPostgres(d / "pgdata") as pg:
+            yield pg.uri
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        c.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def recreate_database(
+    admin_url: str, name: str, *, template: str | None = None, migrated: bool = True
+) -> str:
+    """Drop `name` if it exists, create it (from `template` if given) and migrate it unless told
+    not to or cloned from a template; returns its URL."""
+    drop_database(admin_url, name)
+    with psycopg.connect(admin_url, autocommit=True) as c:
+        stmt = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template:
+            stmt += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+        c.execute(stmt)
+    url = with_dbname(admin_url, name)
+    if migrated and not template:
+        migrate(url)
+    return url
