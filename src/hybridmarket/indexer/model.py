@@ -235,10 +235,6 @@ class FailedEvent:
     error: str
 
 
-def _payload(e: ev.Event) -> bytes:
-    return e.to_bytes()
-
-
 @dataclass
 class BatchState:
     """Rows touched by one batch, before and after applying it.

@@ -45,7 +45,6 @@ from hybridmarket.indexer.model import (
     BatchState,
     ChainTx,
     market_ids_of,
-    market_key,
     position_keys_of,
 )
 from hybridmarket.program.events import MarketProposed, decode_event
@@ -104,7 +103,6 @@ class Indexer:
         self._wake = asyncio.Event()
         self.reconcile_requested = False
         self.stopping: asyncio.Event | None = None
-        self.last_sync_started: float | None = None
         # Set by whoever runs the reconciler next to this indexer (the worker, the CLI):
         # a full reconciliation (after truncated logs) and a repair of some markets (dead letters).
         self.on_reconcile: Callable[[], Any] | None = None
@@ -422,7 +420,6 @@ class Indexer:
         if not chunks:
             await self.apply([], conn=conn, synced_slot=chain_slot)
         total.synced_slot = chain_slot
-        self.last_sync_started = started
         metrics.SYNCED_SLOT.set(chain_slot)
         metrics.LAG_SLOTS.set(0)
         metrics.LAG_SECONDS.set(time.monotonic() - started)
@@ -575,10 +572,6 @@ async def _maybe_await(value: Any) -> Any:
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-
-
-def market_ids_hex(ids: Sequence[bytes]) -> list[str]:
-    return [market_key(m) for m in ids]
 
 
 async def indexer_health(

@@ -30,13 +30,10 @@ from hybridmarket.chain.errors import (
     TransactionFailed,
 )
 from hybridmarket.program import builders as b
-from hybridmarket.program.accounts import MarketState
 
 router = APIRouter(
     prefix="/api", tags=["trading"], responses=error_responses(400, 403, 404, 409, 422, 429, 503)
 )
-
-_STATE = {s.name.upper(): s for s in MarketState}
 
 
 class VoteBody(BaseModel):
@@ -285,6 +282,3 @@ async def relay(
         raise ApiError(400, "transaction_rejected", str(e)) from None
     except ChainError as e:
         raise ApiError(503, "chain_unavailable", str(e)) from None
-
-
-_ = _STATE
