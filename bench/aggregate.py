@@ -40,7 +40,7 @@ from psycopg import AsyncConnection
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 
-from hybridmarket.db.admin import drop_database, recreate_database, server
+from hybridmarket.db.admin import bulk_copy, drop_database, recreate_database, server
 from hybridmarket.db.connect import make_pool
 from hybridmarket.db.queries import votes
 from hybridmarket.db.queries.votes import VOTE_COLUMNS
@@ -51,7 +51,6 @@ SEED = 20240501
 WALLET_POOL = 50_000  # distinct voter wallets (at least the largest market's vote count)
 CREATORS = 2_000
 SPREAD = 1.5  # sigma of the log-normal share of votes per market
-PROGRESS_EVERY = 100_000
 
 B_PARAMETER = 1_000_000_000_000  # 1000 SOL
 INITIAL_LIQUIDITY = 693_147_180_560  # b·ln 2
@@ -159,34 +158,12 @@ class Dataset:
             self.expected[market_id] = (likes, count - likes)
 
 
-def copy_in(
-    conn: psycopg.Connection[Any],
-    table: str,
-    columns: Sequence[str],
-    rows: Iterator[Sequence[Any]],
-    total: int,
-) -> None:
-    """COPY `rows` into `table`, printing progress every PROGRESS_EVERY rows."""
-    t0 = time.perf_counter()
-    with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
-        for n, row in enumerate(rows, 1):
-            cp.write_row(row)
-            if n % PROGRESS_EVERY == 0:
-                elapsed = time.perf_counter() - t0
-                print(
-                    f"  {table}: {n:>9,} / {total:,} rows  ({elapsed:5.1f}s, "
-                    f"{n / elapsed:,.0f} rows/s)",
-                    flush=True,
-                )
-    print(f"  {table}: {total:,} rows in {time.perf_counter() - t0:.1f}s", flush=True)
-
-
 def load(url: str, data: Dataset) -> float:
     """Load the markets and the votes (one transaction), then VACUUM ANALYZE; seconds taken."""
     t0 = time.perf_counter()
     with psycopg.connect(url) as conn:
-        copy_in(conn, "markets", MARKET_COLUMNS, data.market_rows(), len(data.ids))
-        copy_in(conn, "proposal_votes", VOTE_COLUMNS, data.vote_rows(), sum(data.counts))
+        bulk_copy(conn, "markets", MARKET_COLUMNS, data.market_rows(), len(data.ids))
+        bulk_copy(conn, "proposal_votes", VOTE_COLUMNS, data.vote_rows(), sum(data.counts))
         conn.commit()
     with psycopg.connect(url, autocommit=True) as conn:
         t1 = time.perf_counter()

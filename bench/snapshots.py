@@ -49,7 +49,7 @@ from solders.pubkey import Pubkey
 
 from hybridmarket import logs
 from hybridmarket.api import siws
-from hybridmarket.db.admin import drop_database, recreate_database, server
+from hybridmarket.db.admin import bulk_copy, drop_database, recreate_database, server
 from hybridmarket.db.connect import make_pool
 from hybridmarket.ipfs import EmbeddedBackend, compute_cid
 from hybridmarket.worker.snapshots import snapshot_bytes, snapshot_day
@@ -59,7 +59,6 @@ SEED = 20251105
 WALLETS = 2_000
 DOMAIN = "markets.example"
 DAY = date(2025, 11, 4)
-PROGRESS_EVERY = 100_000
 WORDS = [
     "yes",
     "no",
@@ -168,23 +167,6 @@ class Dataset:
                 yield (mid, self.addresses[k], content, at, text, signature)
 
 
-def copy_in(
-    conn: psycopg.Connection[Any],
-    table: str,
-    columns: Sequence[str],
-    rows: Iterator[Sequence[Any]],
-    total: int,
-) -> None:
-    t0 = time.perf_counter()
-    with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
-        for n, row in enumerate(rows, 1):
-            cp.write_row(row)
-            if n % PROGRESS_EVERY == 0:
-                elapsed = time.perf_counter() - t0
-                print(f"  {table}: {n:>9,} / {total:,} rows  ({elapsed:5.1f}s)", flush=True)
-    print(f"  {table}: {total:,} rows in {time.perf_counter() - t0:.1f}s", flush=True)
-
-
 def load_documents(url: str) -> dict[str, list[dict[str, Any]]]:
     """Every market's comments of the day, as the service reads them."""
     out: dict[str, list[dict[str, Any]]] = {}
@@ -262,8 +244,8 @@ def main() -> None:
             )
             data = Dataset(args.markets, args.comments)
             with psycopg.connect(url, autocommit=True) as conn:
-                copy_in(conn, "markets", MARKET_COLUMNS, data.market_rows(), args.markets)
-                copy_in(conn, "discussions", COMMENT_COLUMNS, data.comment_rows(), total)
+                bulk_copy(conn, "markets", MARKET_COLUMNS, data.market_rows(), args.markets)
+                bulk_copy(conn, "discussions", COMMENT_COLUMNS, data.comment_rows(), total)
                 conn.execute("VACUUM ANALYZE")
             t_load, docs = timed(lambda: load_documents(url))
             print(f"  read the day's rows into memory for the in-memory stages: {t_load:.1f}s\n")

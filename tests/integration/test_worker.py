@@ -10,7 +10,6 @@ import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -31,24 +30,12 @@ from hybridmarket.program.events import MarketApproved, WinningsClaimed
 from hybridmarket.worker import jobs, tally
 from hybridmarket.worker.sender import AuthoritySender
 
-from .localnet_fixtures import control, running_validator
+from .localnet_fixtures import control
 
 pytestmark = pytest.mark.integration
 SOL = 1_000_000_000
 EVIDENCE = bytes([0x01, 0x55, 0x12, 0x20]) + hashlib.sha256(b"evidence").digest()
 WINDOW = 7 * 24 * 3600
-
-
-@pytest.fixture
-async def validator(tmp_path: Path) -> AsyncIterator[LocalValidator]:
-    async with running_validator(tmp_path / "ledger") as v:
-        yield v
-
-
-@pytest.fixture
-async def client(validator: LocalValidator) -> AsyncIterator[ChainClient]:
-    async with ChainClient(validator.rpc_url) as c:
-        yield c
 
 
 class World:

@@ -58,6 +58,38 @@ async def program_config(st: ApiState) -> GlobalConfig:
     return cfg
 
 
+async def check_signed(
+    conn: Any,
+    st: ApiState,
+    *,
+    message: str,
+    signature: str,
+    wallet: str,
+    action: str,
+    subject: str,
+    resources: tuple[str, ...] = (),
+) -> None:
+    """Accept a SIWS-signed write for `action` on `subject` (this deployment's domain, the
+    action's statement, a single-use nonce issued for it) or answer 401, or 403 when the
+    message is about someone else's wallet. Runs in the caller's transaction: a rollback
+    leaves the nonce unused."""
+    from hybridmarket.api import siws
+
+    try:
+        await siws.check(
+            conn,
+            text=message,
+            signature=signature,
+            expected_domain=st.settings.domain(),
+            expected_address=wallet,
+            expected_statement=siws.statement_for(action, subject),
+            required_resources=resources,
+            purpose=action,
+        )
+    except siws.SiwsError as e:
+        raise ApiError(403 if e.code == "wrong_wallet" else 401, e.code, e.message) from None
+
+
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 

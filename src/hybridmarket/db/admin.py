@@ -6,9 +6,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -61,3 +63,31 @@ def recreate_database(
     if migrated and not template:
         migrate(url)
     return url
+
+
+def bulk_copy(
+    conn: psycopg.Connection[Any],
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    total: int,
+    *,
+    every: int = 100_000,
+) -> None:
+    """COPY `rows` into `table`, printing progress every `every` rows (for loading test and
+    benchmark data sets)."""
+    t0 = time.perf_counter()
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    with conn.cursor().copy(stmt) as cp:
+        for n, row in enumerate(rows, 1):
+            cp.write_row(row)
+            if n % every == 0:
+                elapsed = time.perf_counter() - t0
+                print(
+                    f"  {table}: {n:>9,} / {total:,} rows  ({elapsed:5.1f}s, "
+                    f"{n / elapsed:,.0f} rows/s)",
+                    flush=True,
+                )
+    print(f"  {table}: {total:,} rows in {time.perf_counter() - t0:.1f}s", flush=True)

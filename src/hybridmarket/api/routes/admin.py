@@ -34,7 +34,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from hybridmarket.api import siws
-from hybridmarket.api.common import MarketIdPath, Wallet, iso, program_config, rate_limit
+from hybridmarket.api.common import (
+    MarketIdPath,
+    Wallet,
+    check_signed,
+    iso,
+    program_config,
+    rate_limit,
+)
 from hybridmarket.api.errors import ApiError, not_found
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
@@ -170,18 +177,15 @@ async def _authorize(
     from the chain (404); returns the services, the market account and the chain's time."""
     await rate_limit(st, request, response, "admin", body.wallet)
     async with st.pool.connection() as conn:
-        try:
-            await siws.check(
-                conn,
-                text=body.message,
-                signature=body.signature,
-                expected_domain=st.settings.domain(),
-                expected_address=body.wallet,
-                expected_statement=siws.statement_for(action, market_id),
-                purpose=action,
-            )
-        except siws.SiwsError as e:
-            raise ApiError(401, e.code, str(e)) from None
+        await check_signed(
+            conn,
+            st,
+            message=body.message,
+            signature=body.signature,
+            wallet=body.wallet,
+            action=action,
+            subject=market_id,
+        )
     if body.wallet not in st.admins:
         raise ApiError(403, "not_admin", "this wallet is not in the admin list")
     services = await _services(request, st)

@@ -36,7 +36,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from hybridmarket.api import siws
-from hybridmarket.api.common import MarketIdPath, Wallet, rate_limit
+from hybridmarket.api.common import MarketIdPath, Wallet, check_signed, rate_limit
 from hybridmarket.api.errors import ApiError, not_found
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
@@ -56,11 +56,6 @@ MAX_CONTENT_CHARS = 1000
 MAX_REASON_CHARS = 500
 SNAPSHOTS_LISTED = 1000
 IMMUTABLE = "public, max-age=29030400, immutable"
-
-
-def _siws_error(e: siws.SiwsError) -> ApiError:
-    """401 for a refused signature; 403 when it is about whose wallet it is."""
-    return ApiError(403 if e.code == "wrong_wallet" else 401, e.code, e.message)
 
 
 def _check_text(name: str, value: str, max_chars: int) -> None:
@@ -135,19 +130,16 @@ async def post_comment(
     async with st.pool.connection() as conn, conn.transaction():
         if await q.market_state(conn, market_id) is None:
             raise not_found("market", market_id)
-        try:
-            await siws.check(
-                conn,
-                text=body.message,
-                signature=body.signature,
-                expected_domain=st.settings.domain(),
-                expected_address=body.wallet,
-                expected_statement=siws.statement_for("post_comment", market_id),
-                required_resources=(siws.content_resource(body.content),),
-                purpose="post_comment",
-            )
-        except siws.SiwsError as e:
-            raise _siws_error(e) from None
+        await check_signed(
+            conn,
+            st,
+            message=body.message,
+            signature=body.signature,
+            wallet=body.wallet,
+            action="post_comment",
+            subject=market_id,
+            resources=(siws.content_resource(body.content),),
+        )
         await q.lock_for_comment(conn)
         row = await q.insert_comment(
             conn,
@@ -269,21 +261,16 @@ async def delete_comment(
         row = await q.comment_for_update(conn, comment_id)
         if row is None:
             raise not_found("comment", str(comment_id))
-        try:
-            await siws.check(
-                conn,
-                text=body.message,
-                signature=body.signature,
-                expected_domain=st.settings.domain(),
-                expected_address=body.wallet,
-                expected_statement=siws.statement_for("delete_comment", str(comment_id)),
-                required_resources=(siws.content_resource(body.reason),)
-                if body.reason is not None
-                else (),
-                purpose="delete_comment",
-            )
-        except siws.SiwsError as e:
-            raise _siws_error(e) from None
+        await check_signed(
+            conn,
+            st,
+            message=body.message,
+            signature=body.signature,
+            wallet=body.wallet,
+            action="delete_comment",
+            subject=str(comment_id),
+            resources=(siws.content_resource(body.reason),) if body.reason is not None else (),
+        )
         if body.wallet != row["user_wallet"] and not moderator:
             raise ApiError(
                 403, "not_allowed", "only the comment's author or a moderator may delete it"

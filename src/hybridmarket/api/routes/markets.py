@@ -17,6 +17,7 @@ from solders.pubkey import Pubkey
 from hybridmarket.api.common import (
     MarketIdPath,
     Wallet,
+    check_signed,
     dec,
     iso,
     market_json,
@@ -401,7 +402,6 @@ async def create_market(
     response: Response,
     st: Annotated[ApiState, Depends(state)],
 ) -> dict[str, Any]:
-    from hybridmarket.api import siws
 
     meta = body.metadata.model_dump(exclude_none=True)
     for name, value in meta.items():
@@ -412,19 +412,16 @@ async def create_market(
     creator = body.metadata.creator
     await rate_limit(st, request, response, "markets", creator)
     async with st.pool.connection() as conn:
-        try:
-            await siws.check(
-                conn,
-                text=body.message,
-                signature=body.signature,
-                expected_domain=st.settings.domain(),
-                expected_address=creator,
-                expected_statement=siws.statement_for("create_market", market_id),
-                required_resources=(f"sha256:{market_id}",),
-                purpose="create_market",
-            )
-        except siws.SiwsError as e:
-            raise ApiError(401, e.code, str(e)) from None
+        await check_signed(
+            conn,
+            st,
+            message=body.message,
+            signature=body.signature,
+            wallet=creator,
+            action="create_market",
+            subject=market_id,
+            resources=(f"sha256:{market_id}",),
+        )
         cfg = await program_config(st)
         if body.initial_liquidity < max(
             cfg.min_initial_liquidity, lmsr.min_initial_liquidity(body.b_parameter)
