@@ -265,6 +265,10 @@ def test_quote_fields_are_consistent(
     )
     assert q.price_impact_bps == expected_impact
 
+    if sell_proceeds(*after, b, outcome, shares) == 0:
+        with pytest.raises(TradeOutOfRange, match="pay anything"):
+            quote_sell(*after, b, outcome, shares, NO_FEES)
+        return
     s = quote_sell(*after, b, outcome, shares, NO_FEES)
     assert not s.is_buy
     assert s.total == s.amount == sell_proceeds(*after, b, outcome, shares)
@@ -496,7 +500,8 @@ BAD_INPUTS: list[tuple[Callable[[], object], type[Exception], str]] = [
     (lambda: sell_proceeds(5, 0, 10**9, True, 6), TradeOutOfRange, "only 5"),
     (lambda: sell_proceeds(0, 0, 10**9, False, 1), TradeOutOfRange, "only 0"),
     (lambda: quote_sell(0, 9, 10**9, True, 1, NO_FEES), TradeOutOfRange, "outstanding"),
-    (lambda: quote_sell(9, 0, 10**9, True, 3, DEFAULT_FEES), TradeOutOfRange, "cover fees"),
+    (lambda: quote_sell(9, 0, 10**9, True, 3, DEFAULT_FEES), TradeOutOfRange, "after fees"),
+    (lambda: quote_sell(9, 0, 10**9, True, 1, NO_FEES), TradeOutOfRange, "pay anything"),
     (lambda: quote_buy(0, 0, 10**9, True, 1, None), LmsrError, "FeeSchedule"),
     (lambda: quote_buy(0, 0, 10**9, True, 1, (0, 0, 0)), LmsrError, "FeeSchedule"),
     (lambda: FeeSchedule(-1, 0, 0), LmsrError, "protocol_bps"),

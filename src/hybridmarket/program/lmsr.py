@@ -369,9 +369,11 @@ def _quote(
     protocol_fee, resolver_fee, lp_fee = fees.fees(amount)
     fee_sum = protocol_fee + resolver_fee + lp_fee
     total = amount + fee_sum if is_buy else amount - fee_sum
-    if total < 0:
+    if not is_buy and total <= 0:
+        # A sale that pays nothing would take the trader's shares for free: refused, like a
+        # trade of zero shares (a buy always costs at least one lamport: its cost rounds up).
         raise TradeOutOfRange(
-            f"sale too small to cover fees: proceeds {amount} lamports, fees {fee_sum}"
+            f"sale too small to pay anything after fees: proceeds {amount} lamports, fees {fee_sum}"
         )
     q_a, q_b, y = after
     price_before = _side_price(*before)
@@ -414,8 +416,8 @@ def quote_sell(
     q_yes: int, q_no: int, b: int, outcome: bool, shares: int, fees: FeeSchedule
 ) -> Quote:
     """Quote selling `shares` of `outcome`: ``amount`` = ``sell_proceeds``, the trader receives
-    ``total = amount − fees``. Raises TradeOutOfRange if the fees (each rounded up) exceed the
-    proceeds, which only happens for sales worth a few lamports."""
+    ``total = amount − fees``. Raises TradeOutOfRange if nothing is left after the fees (each
+    rounded up), which only happens for sales worth a few lamports."""
     q_a, q_b, bb, n = _check_trade(q_yes, q_no, b, outcome, shares, is_buy=False)
     schedule = _require_fees(fees)
     n_before, y_before = _state(q_a, q_b, bb)
