@@ -3,12 +3,13 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+PROGRAM_STAMP := $(VENV)/.installed-program
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint typecheck unit idl bench clean
+.PHONY: help setup run test lint typecheck unit idl bench clean program program-verify
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +18,17 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 setup: $(STAMP) ## Create .venv and install the project into it
+
+# The `program` extra: the pinned compiler (ziglang) and the linker's ELF reader.
+$(PROGRAM_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev,program]'
+	@touch $(PROGRAM_STAMP)
+
+program: $(PROGRAM_STAMP) ## Build the on-chain program (onchain/) into src/hybridmarket/program/hybridmarket.so
+	$(BIN)/python -m hybridmarket.sbf build
+
+program-verify: $(PROGRAM_STAMP) ## Rebuild the on-chain program and check it equals the committed .so
+	$(BIN)/python -m hybridmarket.sbf verify
 
 run: setup ## Set up and start the system on embedded defaults (with a demo market world)
 	$(BIN)/hybridmarket up --demo
@@ -28,7 +40,7 @@ lint: setup ## ruff (lint + format check)
 typecheck: setup ## mypy (strict for the program model and codecs)
 	$(BIN)/mypy
 
-test: setup lint typecheck ## Set up, lint, type-check and run the whole test suite
+test: setup $(PROGRAM_STAMP) lint typecheck ## Set up (with the program toolchain), lint, type-check and run the whole test suite
 	$(BIN)/pytest -q
 
 idl: setup ## Regenerate idl/hybridmarket.json from the program model
