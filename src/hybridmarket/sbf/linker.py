@@ -72,7 +72,7 @@ _STT_FUNC = 2
 _R_BPF_NONE = 0
 _R_BPF_64_64 = 1  # lddw: the address in the two 32-bit immediates, implicit addend in the first
 _R_BPF_64_ABS64 = 2  # a 64-bit pointer in data
-_R_BPF_64_ABS32 = 3  # a 32-bit pointer in data
+_R_BPF_64_ABS32 = 3  # a 32-bit pointer in data: refused (see _apply)
 _R_BPF_64_NODYLD32 = 4  # debug and BTF sections only
 _R_BPF_64_32 = 10  # call: pc-relative in instruction slots, implicit addend in the immediate
 _RELOC_NAMES = {
@@ -136,7 +136,6 @@ class _Def:
     kind: Kind | Literal["abs"]
     offset: int  # within the output section, or the value of an absolute symbol
     obj: str
-    is_function: bool = False
 
 
 @dataclass(frozen=True)
@@ -271,6 +270,14 @@ def _read_object(name: str, data: bytes) -> _Object:
             continue  # .strtab, .llvm_addrsig, .comment, notes, debug info, BTF
         size = section["sh_size"]
         writable = bool(flags & _SHF_WRITE) or section["sh_type"] == "SHT_NOBITS"
+        if sec_name.startswith(".eh_frame"):
+            raise LinkError(
+                "unwind tables: SBPF cannot hold them; compile with -fno-unwind-tables "
+                "-fno-asynchronous-unwind-tables",
+                obj=name,
+                section=sec_name,
+                offset=0,
+            )
         if _is_relro(sec_name):
             kind: Kind = "rodata"
         elif writable:
@@ -288,14 +295,6 @@ def _read_object(name: str, data: bytes) -> _Object:
             kind = "text"
         elif sec_name == ".rodata" or sec_name.startswith(".rodata."):
             kind = "rodata"
-        elif sec_name.startswith(".eh_frame"):
-            raise LinkError(
-                "unwind tables: SBPF cannot hold them; compile with -fno-unwind-tables "
-                "-fno-asynchronous-unwind-tables",
-                obj=name,
-                section=sec_name,
-                offset=0,
-            )
         else:
             raise LinkError(
                 "an allocated section the linker does not know: only .text* (code) and "
@@ -423,9 +422,7 @@ def _symbol_target(obj: _Object, sym: Any) -> _Target:
     piece = obj.pieces.get(shndx)
     if piece is None:
         return _Dropped(obj.section_names.get(shndx, f"#{shndx}"))
-    return _Def(
-        piece.kind, piece.offset + sym["st_value"], obj.name, sym["st_info"]["type"] == "STT_FUNC"
-    )
+    return _Def(piece.kind, piece.offset + sym["st_value"], obj.name)
 
 
 # --- checks --------------------------------------------------------------------------------
@@ -696,15 +693,14 @@ def _apply(
         value = (value_base + struct.unpack_from("<Q", image, at)[0]) & 0xFFFF_FFFF_FFFF_FFFF
         struct.pack_into("<Q", image, at, value)
     else:  # R_BPF_64_ABS32
-        if at + 4 > len(image):
-            raise refuse("R_BPF_64_ABS32 past the end of the section")
-        value = value_base + struct.unpack_from("<I", image, at)[0]
-        if value > 0xFFFF_FFFF:
-            raise refuse(
-                f"a 32-bit pointer to `{sym_name}` cannot hold its address 0x{value:x} "
-                f"(SBPF addresses are 64-bit): store it in a 64-bit pointer"
-            )
-        struct.pack_into("<I", image, at, value)
+        # clang emits these for -fPIC "relative lookup tables" (entries meant as `target -
+        # table`, which BPF relocations cannot express), never for a plain C pointer: resolving
+        # one as an absolute address would build a program that reads the wrong memory.
+        raise refuse(
+            f"a 32-bit pointer to `{sym_name}` (R_BPF_64_ABS32): SBPF addresses are 64-bit, "
+            f"and BPF cannot express the relative tables -fPIC makes; build without -fPIC "
+            f"and store 64-bit pointers"
+        )
 
 
 # --- writing -------------------------------------------------------------------------------

@@ -76,22 +76,39 @@ class Compiler:
     prefix: tuple[str, ...]  # the command up to, and including, the target
 
     def command(
-        self, source: str, output: str, include_dirs: Sequence[str], root: Path
+        self,
+        source: str,
+        output: str,
+        include_dirs: Sequence[str],
+        root: Path,
+        flags: Sequence[str] = (),
     ) -> list[str]:
-        """The command that compiles `source` into the relocatable object `output`."""
+        """The command that compiles `source` into the relocatable object `output`.
+
+        `flags` come after the pinned ones, so they override them (tests use that to produce
+        what the linker must refuse, e.g. `-mcpu=v4`).
+        """
         includes = [f"-I{d}" for d in include_dirs]
         return [
             *self.prefix,
             *FLAGS,
             f"-ffile-prefix-map={root}/=",
             *includes,
+            *flags,
             "-c",
             source,
             "-o",
             output,
         ]
 
-    def compile(self, source: Path, include_dirs: Sequence[Path], *, root: Path) -> bytes:
+    def compile(
+        self,
+        source: Path,
+        include_dirs: Sequence[Path] = (),
+        *,
+        root: Path,
+        flags: Sequence[str] = (),
+    ) -> bytes:
         """Compile one C file and return the object's bytes.
 
         Runs in `root` with paths relative to it where possible, so that nothing in the object
@@ -106,6 +123,7 @@ class Compiler:
                 str(output),
                 [_relative(d, root) for d in include_dirs],
                 root,
+                flags,
             )
             proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
