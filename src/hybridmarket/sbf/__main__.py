@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,12 +19,18 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+class SbpfVersion(StrEnum):
+    V0 = "0"
+    V3 = "3"
+
+
 _Compiler = Annotated[
     str | None,
     typer.Option(
         "--compiler",
-        help="zig (default when installed), clang-19, or a clang path; "
-        "else $HYBRIDMARKET_SBF_COMPILER.",
+        help="zig, clang-19 or a path to a clang (default: $HYBRIDMARKET_SBF_COMPILER, "
+        "else zig when installed, else clang-19). The shipped binary is built with zig.",
     ),
 ]
 
@@ -32,7 +39,9 @@ def _build(version: int, compiler: str | None) -> bytes:
     from hybridmarket.sbf.linker import LinkError
 
     try:
-        return build_shipped(version=version, compiler=find_compiler(compiler), log=stderr_log)
+        chosen = find_compiler(compiler)
+        stderr_log(f"compiler: {chosen.name} ({' '.join(chosen.prefix)})")
+        return build_shipped(version=version, compiler=chosen, log=stderr_log)
     except (ToolchainError, CompileError, LinkError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -44,14 +53,12 @@ def build(
         Path | None, typer.Option("--out", help="Where to write (default: the shipped .so).")
     ] = None,
     sbpf_version: Annotated[
-        int, typer.Option("--sbpf-version", min=0, max=3, help="0 (shipped) or 3.")
-    ] = 0,
+        SbpfVersion, typer.Option("--sbpf-version", help="0 (what ships) or 3.")
+    ] = SbpfVersion.V0,
     compiler: _Compiler = None,
 ) -> None:
     """Compile every onchain/src/*.c, link them and write the program."""
-    if sbpf_version not in (0, 3):
-        raise typer.BadParameter("SBPF version must be 0 or 3", param_hint="--sbpf-version")
-    elf = _build(sbpf_version, compiler)
+    elf = _build(int(sbpf_version.value), compiler)
     path = out or shipped_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(elf)
@@ -66,8 +73,11 @@ def verify(compiler: _Compiler = None) -> None:
         rebuilt_path = Path(tmp) / "hybridmarket.so"
         rebuilt_path.write_bytes(_build(0, compiler))
         rebuilt = rebuilt_path.read_bytes()
-    committed = shipped.read_bytes() if shipped.exists() else b""
-    typer.echo(f"committed {sha256(committed)}  {shipped}")
+    committed = shipped.read_bytes() if shipped.exists() else None
+    if committed is None:
+        typer.echo(f"committed (missing)  {shipped}")
+    else:
+        typer.echo(f"committed {sha256(committed)}  {shipped}")
     typer.echo(f"rebuilt   {sha256(rebuilt)}")
     if committed != rebuilt:
         typer.echo(
