@@ -137,9 +137,11 @@ def cc(compiler: Compiler, tmp_path: Path) -> CompileC:
     return compile_c
 
 
-def run(elf: bytes, data: bytes = b"", *, deploy: bool = False) -> TransactionMetadata:
+def run(
+    elf: bytes, data: bytes = b"", *, deploy: bool = False, mainnet: bool = False
+) -> TransactionMetadata:
     """Execute one instruction of the program in Agave's SVM; fail the test unless it succeeds."""
-    svm = LiteSVM()
+    svm = LiteSVM().with_mainnet_features() if mainnet else LiteSVM()
     payer = Keypair()
     svm.airdrop(payer.pubkey(), 10**10)
     if deploy:
@@ -398,9 +400,10 @@ def test_functions_and_tables_run(cc: CompileC, version: int, flags: tuple[str, 
     assert result.return_data().data == struct.pack("<3Q", 30, 41, 55)
 
 
+@pytest.mark.parametrize("mainnet", [False, True], ids=["all-features", "mainnet-features"])
 @pytest.mark.parametrize("version", [0, 3])
-def test_deploys_through_the_upgradeable_loader(cc: CompileC, version: int) -> None:
-    result = run(link([cc(TABLES)], version=version), deploy=True)
+def test_deploys_through_the_upgradeable_loader(cc: CompileC, version: int, mainnet: bool) -> None:
+    result = run(link([cc(TABLES)], version=version), deploy=True, mainnet=mainnet)
     assert program_logs(result) == ["hello", "mul"]
 
 

@@ -175,6 +175,8 @@ def link(objects: Mapping[str, bytes] | Sequence[bytes], *, version: int = 0) ->
     """
     if version not in (0, 3):
         raise LinkError(f"SBPF version {version} is not supported: use 0 (default) or 3")
+    if isinstance(objects, bytes | bytearray):
+        objects = [bytes(objects)]
     named = (
         list(objects.items())
         if isinstance(objects, Mapping)
@@ -629,6 +631,8 @@ def _apply(
 
     if rel.type == _R_BPF_NONE:
         return
+    if not 0 <= rel.offset <= len(piece.data) - 8:
+        raise refuse("relocation past the end of its section")
     if rel.type not in (_R_BPF_64_64, _R_BPF_64_ABS64, _R_BPF_64_ABS32, _R_BPF_64_32):
         kind_name = _RELOC_NAMES.get(rel.type, f"type {rel.type}")
         raise refuse(
@@ -688,8 +692,6 @@ def _apply(
         struct.pack_into("<I", image, at + 4, value & 0xFFFF_FFFF)
         struct.pack_into("<I", image, at + _INSN + 4, value >> 32)
     elif rel.type == _R_BPF_64_ABS64:
-        if at + 8 > len(image):
-            raise refuse("R_BPF_64_ABS64 past the end of the section")
         value = (value_base + struct.unpack_from("<Q", image, at)[0]) & 0xFFFF_FFFF_FFFF_FFFF
         struct.pack_into("<Q", image, at, value)
     else:  # R_BPF_64_ABS32
