@@ -59,6 +59,9 @@ int lmsr_sell_proceeds(const lmsr_trade *t, uint64_t *out);
 /* The fee schedule must satisfy the model's FeeSchedule checks (each <= 10000, sum < 10000). */
 int lmsr_quote_buy(const lmsr_trade *t, const lmsr_fees *fees, lmsr_quote *out);
 int lmsr_quote_sell(const lmsr_trade *t, const lmsr_fees *fees, lmsr_quote *out);
+/* The model's cost_fixed: C·2^128 before any rounding, within b·COST_ERROR_ULPS, as six 32-bit
+ * digits, least significant first (C < 2^61, so the value is below 2^189). For tests. */
+int lmsr_cost_fixed(uint64_t q_yes, uint64_t q_no, uint64_t b, uint32_t *out /* 6 digits */);
 /* The budget search (test probe only; the program does not use it): t->shares is the amount. */
 int lmsr_max_shares_for_amount(const lmsr_trade *t, const lmsr_fees *fees, uint64_t *out);
 
