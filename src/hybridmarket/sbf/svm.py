@@ -346,13 +346,21 @@ def _account_label(data: bytes, index: int) -> str:
     return f"#{index}"
 
 
+def _show(value: Any) -> str:
+    if isinstance(value, Pubkey):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    return repr(value)
+
+
 def _fields_diff(a: Any, b: Any, names: tuple[str, str], indent: str = "  ") -> list[str]:
     """Field-by-field differences of two dataclasses of the same type."""
     lines: list[str] = []
     for f in dataclasses.fields(a):
         x, y = getattr(a, f.name), getattr(b, f.name)
         if x != y:
-            lines.append(f"{indent}{f.name}: {names[0]}={x!r} {names[1]}={y!r}")
+            lines.append(f"{indent}{f.name}: {names[0]}={_show(x)} {names[1]}={_show(y)}")
     return lines
 
 
@@ -476,7 +484,13 @@ class Difference:
             f"call {self.call}: {self.instruction} (data {self.data.hex()}, "
             f"slot {self.clock.slot}, unix_timestamp {self.clock.unix_timestamp})"
         )
-        body = []
+        body = [" inputs:"]
+        for i, a in enumerate(self.inputs):
+            flags = ("s" if a.is_signer else "-") + ("w" if a.is_writable else "-")
+            body.append(
+                f"  {_account_label(self.data, i)} {a.key} [{flags}] {a.lamports} lamports, "
+                f"owner {a.owner}, {len(a.data)} bytes"
+            )
         for aspect, lines in self.aspects.items():
             body.append(f" {aspect}:")
             body.extend(lines)
