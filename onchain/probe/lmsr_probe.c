@@ -13,9 +13,12 @@
 #include "lmsr.h"
 #include "lmsr_fixed.h"
 #include "sol.h"
+#include "wide.h"
 
 #define PROBE_BAD_INPUT 1
 #define MAX_RESULTS 13
+#define DIVMOD_U_DIGITS 8
+#define DIVMOD_V_DIGITS 6
 
 enum {
     OP_NOOP = 0, /* the probe's own cost: decode, no LMSR call, empty OK result */
@@ -33,10 +36,11 @@ enum {
     OP_U128_MUL64 = 12,
     OP_U128_ADD = 13,
     OP_U128_DIV64 = 14,
+    OP_WIDE_DIVMOD = 15, /* m, n, u: four limbs (m <= 8 digits), v: three limbs (n <= 6) */
 };
 
 /* How many u64 arguments each op takes. */
-static const uint8_t ARG_COUNT[] = {0, 2, 3, 4, 5, 5, 8, 8, 8, 3, 3, 2, 2, 4, 3};
+static const uint8_t ARG_COUNT[] = {0, 2, 3, 4, 5, 5, 8, 8, 8, 3, 3, 2, 2, 4, 3, 9};
 
 /* Limbs of a value held as 32-bit digits: limb i = digits 2i and 2i + 1. */
 static uint64_t limb(const uint32_t *digits, size_t count, size_t i) {
@@ -90,6 +94,7 @@ static int run(uint8_t op, const uint64_t *a, uint64_t *r, size_t *count) {
     lmsr_fees f;
     lmsr_quote q;
     uint32_t digits[8];
+    uint32_t divisor[6];
     uint32_t out[8];
     u128 x;
     u128 y;
@@ -172,6 +177,26 @@ static int run(uint8_t op, const uint64_t *a, uint64_t *r, size_t *count) {
         x.hi = a[1];
         status = u128_div64(x, a[2], &r[0], &r[1]) ? LMSR_OK : LMSR_OUT_OF_RANGE;
         *count = 2;
+        break;
+    case OP_WIDE_DIVMOD: /* results: the quotient's four limbs, then the remainder's three */
+        if (a[0] > DIVMOD_U_DIGITS || a[1] > DIVMOD_V_DIGITS) {
+            status = LMSR_OUT_OF_RANGE;
+            break;
+        }
+        digits_of(a + 2, 4, digits);
+        digits_of(a + 6, 3, divisor);
+        wide_zero(out, 8);
+        if (!wide_divmod(out, digits, a[0], divisor, a[1])) {
+            status = LMSR_OUT_OF_RANGE;
+            break;
+        }
+        for (size_t i = 0; i < 4; i++) {
+            r[i] = limb(out, 8, i);
+        }
+        for (size_t i = 0; i < 3; i++) {
+            r[4 + i] = limb(digits, a[1], i);
+        }
+        *count = 7;
         break;
     default:
         *count = 0;

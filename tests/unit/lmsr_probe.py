@@ -49,6 +49,7 @@ class Op(enum.IntEnum):
     U128_MUL64 = 12
     U128_ADD = 13
     U128_DIV64 = 14
+    WIDE_DIVMOD = 15
 
 
 class ProbeError(RuntimeError):
@@ -185,6 +186,17 @@ class LmsrProbe:
     def u128_div64(self, n: int, d: int) -> tuple[int, int] | None:
         out = self.call(Op.U128_DIV64, *limbs(n, 2), d)
         return None if out is None else (out[0], out[1])
+
+    def wide_divmod(self, u: list[int], v: list[int]) -> tuple[int, int] | None:
+        """Knuth D on 32-bit digit lists (least significant first): (quotient, remainder)."""
+        out = self.call(
+            Op.WIDE_DIVMOD, len(u), len(v), *limbs(digits_value(u), 4), *limbs(digits_value(v), 3)
+        )
+        return None if out is None else (from_limbs(out[:4]), from_limbs(out[4:]))
+
+
+def digits_value(digits: list[int]) -> int:
+    return sum(d << (32 * i) for i, d in enumerate(digits))
 
 
 def fee_tuple(fees: FeeSchedule) -> tuple[int, int, int]:

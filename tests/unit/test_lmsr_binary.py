@@ -30,7 +30,7 @@ from hybridmarket.program.lmsr import (
 from hybridmarket.sbf.build import build_probe, project_root
 from hybridmarket.sbf.toolchain import ToolchainError, find_compiler
 
-from .lmsr_probe import LmsrProbe, Op, fee_tuple
+from .lmsr_probe import LmsrProbe, Op, digits_value, fee_tuple
 from .test_lmsr import DEFAULT_FEES, NO_FEES, b_values, buys, fee_schedules, markets, share_counts
 
 pytestmark = pytest.mark.unit
@@ -220,6 +220,68 @@ def test_u128_helpers_match_python_ints(probe: LmsrProbe, a: int, b: int, n: int
     assert probe.u128_div64(n, b) == (divmod(n, b) if fits else None)
     if b:
         assert probe.u128_div64(a * b, b) == (a, 0)
+
+
+# Knuth D's rare steps: an estimated quotient digit lowered once or twice, and the add-back
+# (probability ~2^-31 per digit on random input). The first three are Hacker's Delight's
+# divmnu tests of the add-back; the rest were found by searching digits near the 2^31 and
+# 2^32 boundaries with a Python transcription of the algorithm.
+DIVMOD_VECTORS: list[tuple[list[int], list[int]]] = [
+    ([0, 0, 0x80000000, 0x7FFFFFFF], [1, 0, 0x80000000]),
+    ([3, 0, 0x80000000], [1, 0, 0x20000000]),
+    ([3, 0, 0, 0x80000000], [1, 0, 0x20000000]),
+    ([0, 0x7FFFFFFF, 0, 0x80000000, 0xFFFFFFFF], [1, 0, 0xFFFFFFFF, 1]),
+    (
+        [0xFFFFFFFF, 0, 0xFFFFFFFE, 0x80000000, 0x80000000, 0x7FFFFFFF],
+        [0, 1, 0xFFFFFFFE, 0, 0x80000000],
+    ),
+    (
+        [0xFFFFFFFE, 0x7FFFFFFF, 0x80000000, 0x7FFFFFFF, 0, 1, 0, 0x7FFFFFFF],
+        [0xFFFFFFFF, 0xFFFFFFFF, 0x7FFFFFFF],
+    ),
+    (  # three corrections of qhat, no add-back
+        [0xFFFFFFFE, 0, 0, 0xFFFFFFFF, 1, 0x80000000],
+        [0x7FFFFFFF, 0xFFFFFFFF, 0xFFFFFFFE, 0x80000000],
+    ),
+    (
+        [0x80000000, 0, 0x7FFFFFFF, 1, 0x80000000, 0x80000000, 1, 0xFFFFFFFE],
+        [0, 0x80000000, 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF],
+    ),
+    ([5, 0, 0, 0, 0, 0, 0, 0], [7]),  # one-digit divisor
+    ([0xFFFFFFFF] * 8, [0xFFFFFFFF] * 6),
+]
+
+
+def check_divmod(probe: LmsrProbe, u: list[int], v: list[int]) -> None:
+    valid = 1 <= len(v) <= len(u) and v[-1] != 0
+    expected = divmod(digits_value(u), digits_value(v)) if valid else None
+    assert probe.wide_divmod(u, v) == expected
+
+
+@pytest.mark.parametrize(("u", "v"), DIVMOD_VECTORS)
+def test_knuth_division_on_its_rare_paths(probe: LmsrProbe, u: list[int], v: list[int]) -> None:
+    check_divmod(probe, u, v)
+
+
+digits_near_bounds = st.one_of(
+    st.sampled_from([0, 1, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFE, 0xFFFF_FFFF]),
+    st.integers(0, 0xFFFF_FFFF),
+)
+
+
+@SETTINGS
+@given(st.lists(digits_near_bounds, min_size=1, max_size=8), st.data())
+def test_knuth_division_matches_python_ints(
+    probe: LmsrProbe, u: list[int], data: st.DataObject
+) -> None:
+    v = data.draw(st.lists(digits_near_bounds, min_size=1, max_size=min(len(u), 6)))
+    check_divmod(probe, u, v)  # a zero top digit of v is refused
+
+
+def test_knuth_division_refuses_bad_sizes(probe: LmsrProbe) -> None:
+    assert probe.wide_divmod([1, 2], [1, 2, 3]) is None  # n > m
+    assert probe.wide_divmod([1, 2], []) is None
+    assert probe.wide_divmod([1, 2], [1, 0]) is None  # a zero top digit
 
 
 # --- the LMSR API ------------------------------------------------------------------------------
