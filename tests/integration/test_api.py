@@ -56,17 +56,35 @@ async def relay(
 
 
 async def create_market(http: httpx.AsyncClient, creator: Keypair, question: str) -> str:
-    meta = {
+    meta = market_metadata(creator, question)
+    mid = hashlib.sha256(canonical_json(meta)).hexdigest()
+    r = await post_market(http, creator, meta)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["market_id"] == mid
+    assert (await relay(http, body, creator))["status"] == "confirmed"
+    return mid
+
+
+def market_metadata(
+    creator: Keypair, question: str, closes_at: str = "2030-01-01T00:00:00Z"
+) -> dict[str, Any]:
+    return {
         "question": question,
         "category": "weather",
         "description": "A test market.",
         "resolution_criteria": "YES if it happens.",
-        "closes_at": "2027-01-01T00:00:00Z",
+        "closes_at": closes_at,
         "creator": str(creator.pubkey()),
     }
+
+
+async def post_market(
+    http: httpx.AsyncClient, creator: Keypair, meta: dict[str, Any]
+) -> httpx.Response:
     mid = hashlib.sha256(canonical_json(meta)).hexdigest()
     message, signature = await signed_message(http, creator, "create_market", mid, mid)
-    r = await http.post(
+    return await http.post(
         "/api/markets",
         json={
             "metadata": meta,
@@ -76,11 +94,20 @@ async def create_market(http: httpx.AsyncClient, creator: Keypair, question: str
             "signature": signature,
         },
     )
-    assert r.status_code == 201, r.text
-    body = r.json()
-    assert body["market_id"] == mid
-    assert (await relay(http, body, creator))["status"] == "confirmed"
-    return mid
+
+
+async def test_a_market_that_already_closed_is_refused(
+    client: ChainClient, http: httpx.AsyncClient
+) -> None:
+    creator = await funded(client)
+    r = await post_market(
+        http, creator, market_metadata(creator, "Closed?", closes_at="2020-01-01T00:00:00Z")
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "closes_at_past", r.text
+    r = await post_market(
+        http, creator, market_metadata(creator, "Real?", closes_at="2030-13-01T00:00:00Z")
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request", r.text
 
 
 async def test_market_lifecycle_through_the_api(

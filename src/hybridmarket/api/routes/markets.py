@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -407,6 +407,18 @@ async def create_market(
     for name, value in meta.items():
         if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold NUL
             raise ApiError(422, "invalid_request", f"metadata.{name}: contains a NUL character")
+    closes_at = meta.get("closes_at")
+    if closes_at is not None:
+        try:
+            closes = datetime.strptime(closes_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            raise ApiError(
+                422, "invalid_request", f"metadata.closes_at {closes_at!r} is not a real date"
+            ) from None
+        if closes <= datetime.now(UTC):
+            # Nobody could trade a market that closed before it was proposed. (The chain cannot
+            # check this: the close date lives in the metadata that the market id hashes.)
+            raise ApiError(422, "closes_at_past", f"metadata.closes_at {closes_at} is already past")
     canonical = canonical_json(meta)
     market_id = sha256_hex(canonical)
     creator = body.metadata.creator
