@@ -108,6 +108,22 @@ async def test_sha256_fallback_matches_hashlib(page: Page) -> None:
     assert got2 == got
 
 
+async def test_tiny_amounts_never_read_as_zero(page: Page) -> None:
+    # A 0.000001 SOL buy gets ~1,900 share units: the toast once said "Bought 0 YES for 0 SOL".
+    got = await js(
+        page,
+        "util.js",
+        "return arg.map(([s, l]) => [m.shares(s), m.sol(l), m.sol(l, { precise: true })]);",
+        [[1_900, 1_000], [1, 1], [0, 0], [2_500_000_000, 1_234_567_890]],
+    )
+    assert got == [
+        ["0.0000019", "0.000001 SOL", "0.000001 SOL"],
+        ["0.000000001", "0.000000001 SOL", "0.000000001 SOL"],
+        ["0", "0 SOL", "0 SOL"],
+        ["2.5", "1.23 SOL", "1.2346 SOL"],
+    ]
+
+
 async def test_canonical_json_and_market_id_match_the_server(page: Page) -> None:
     meta = {
         "question": 'Will "quotes", back\\slashes, tabs\tand\nnewlines survive?',

@@ -47,6 +47,7 @@ const nf = (max, min = 0) =>
   new Intl.NumberFormat("en-US", { maximumFractionDigits: max, minimumFractionDigits: min });
 const fmt2 = nf(2);
 const fmt4 = nf(4);
+const fmt9 = nf(9); // a lamport and a share unit are 10^-9: tiny amounts never read as 0
 const fmtCompact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
 
 /** Lamports (integer or string) as SOL, e.g. "1.25 SOL". */
@@ -54,6 +55,7 @@ export function sol(lamports, { unit = true, precise = false } = {}) {
   const v = Number(lamports) / LAMPORTS;
   let s;
   if (!Number.isFinite(v)) s = "–";
+  else if (v !== 0 && Math.abs(v) < 0.0001) s = fmt9.format(v);
   else if (precise || Math.abs(v) < 1) s = fmt4.format(v);
   else if (Math.abs(v) >= 100_000) s = fmtCompact.format(v);
   else s = fmt2.format(v);
@@ -68,7 +70,8 @@ export function signedSol(lamports) {
 
 /** Share units as shares (1 share = 1e9 units, pays 1 SOL if it wins). */
 export function shares(units) {
-  return fmt2.format(Number(units) / LAMPORTS);
+  const v = Number(units) / LAMPORTS;
+  return (v !== 0 && Math.abs(v) < 0.01 ? fmt9 : fmt2).format(v);
 }
 
 /** A price (decimal string, 0..1) as a percentage, e.g. "52.3%". */
