@@ -6,7 +6,8 @@ STAMP  := $(VENV)/.installed
 PROGRAM_STAMP := $(VENV)/.installed-program
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test lint typecheck unit idl bench clean program program-verify
+CHROMIUM ?= /usr/bin/chromium
+.PHONY: help setup run test lint typecheck unit idl bench clean program program-verify browser
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,6 +31,13 @@ program: $(PROGRAM_STAMP) ## Build the on-chain program (onchain/) into src/hybr
 program-verify: $(PROGRAM_STAMP) ## Rebuild the on-chain program and check it equals the committed .so
 	$(BIN)/python -m hybridmarket.sbf verify
 
+# The browser tests drive Debian's Chromium (Playwright cannot download its own here).
+browser: ## Install Debian's Chromium for the browser tests if it is missing (needs root or sudo)
+	@test -x $(CHROMIUM) || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "installing chromium (apt-get) for the browser tests"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 run: setup ## Set up and start the system on embedded defaults (with a demo market world)
 	$(BIN)/hybridmarket up --demo
 
@@ -40,7 +48,7 @@ lint: setup ## ruff (lint + format check)
 typecheck: setup ## mypy (strict for the program model and codecs)
 	$(BIN)/mypy
 
-test: setup $(PROGRAM_STAMP) lint typecheck ## Set up (with the program toolchain), lint, type-check and run the whole test suite
+test: setup $(PROGRAM_STAMP) browser lint typecheck ## Set up (with the program toolchain and Chromium), lint, type-check and run the whole test suite
 	$(BIN)/pytest -q
 
 idl: setup ## Regenerate idl/hybridmarket.json from the program model
