@@ -379,24 +379,58 @@ bool u128_add(u128 a, u128 b, u128 *out) {
     return !overflow;
 }
 
+/* Leading zero bits of a nonzero u64. */
+static uint64_t nlz64(uint64_t x) {
+    uint64_t hi = x >> DIGIT_BITS;
+    return hi != 0 ? nlz32((uint32_t)hi) : DIGIT_BITS + nlz32((uint32_t)x);
+}
+
+/* Hacker's Delight `divlu`: Knuth D specialised to a two-word dividend and a one-word divisor,
+ * with 64-bit words split into 32-bit halves: two quotient digits, each estimated from the
+ * normalised divisor's top half and corrected at most twice. */
 bool u128_div64(u128 n, uint64_t d, uint64_t *q, uint64_t *rem) {
     /* The quotient fits in 64 bits iff n.hi < d (this also refuses d == 0). */
     if (d == 0 || n.hi >= d) {
         return false;
     }
-    uint32_t u[4];
-    uint32_t v[2];
-    uint32_t qd[4];
-    u[0] = (uint32_t)n.lo;
-    u[1] = (uint32_t)(n.lo >> DIGIT_BITS);
-    u[2] = (uint32_t)n.hi;
-    u[3] = (uint32_t)(n.hi >> DIGIT_BITS);
-    wide_from_u64(v, 2, d);
-    size_t dn = v[1] != 0 ? 2 : 1;
-    wide_divmod(qd, u, 4, v, dn); /* valid sizes, v[dn - 1] != 0: cannot fail */
-    *q = ((uint64_t)qd[1] << DIGIT_BITS) | qd[0];
+    const uint64_t base = 1ULL << DIGIT_BITS;
+    uint64_t s = nlz64(d); /* 0 .. 63 */
+    uint64_t v = d << s;
+    uint64_t vn1 = v >> DIGIT_BITS;
+    uint64_t vn0 = v & DIGIT_MASK;
+    /* (n << s) as un32 (its top word: n.hi < d keeps it below v) and un1, un0 (the low word's
+     * halves). (lo >> 1) >> (63 - s) is lo >> (64 - s) without a shift by 64 when s = 0. */
+    uint64_t un32 = (n.hi << s) | ((n.lo >> 1) >> (63 - s));
+    uint64_t un10 = n.lo << s;
+    uint64_t un1 = un10 >> DIGIT_BITS;
+    uint64_t un0 = un10 & DIGIT_MASK;
+
+    /* rhat < base whenever it is multiplied by base, so nothing below wraps except where
+     * marked. */
+    uint64_t q1 = un32 / vn1;
+    uint64_t rhat = un32 % vn1;
+    while (q1 >= base || q1 * vn0 > ((rhat << DIGIT_BITS) | un1)) {
+        q1 -= 1;
+        rhat += vn1;
+        if (rhat >= base) {
+            break;
+        }
+    }
+    /* The partial remainder (un32·base + un1 - q1·v) is below v < 2^64: computed mod 2^64. */
+    uint64_t un21 = (un32 << DIGIT_BITS) + un1 - q1 * v;
+
+    uint64_t q0 = un21 / vn1;
+    rhat = un21 % vn1;
+    while (q0 >= base || q0 * vn0 > ((rhat << DIGIT_BITS) | un0)) {
+        q0 -= 1;
+        rhat += vn1;
+        if (rhat >= base) {
+            break;
+        }
+    }
+    *q = (q1 << DIGIT_BITS) + q0;
     if (rem != NULL) {
-        *rem = ((uint64_t)u[1] << DIGIT_BITS) | u[0];
+        *rem = ((un21 << DIGIT_BITS) + un0 - q0 * v) >> s; /* again below v: mod 2^64 */
     }
     return true;
 }

@@ -222,6 +222,22 @@ def test_u128_helpers_match_python_ints(probe: LmsrProbe, a: int, b: int, n: int
         assert probe.u128_div64(a * b, b) == (a, 0)
 
 
+divisors = st.one_of(
+    st.sampled_from([1, 10_000, 2**32 - 1, 2**32, 2**32 + 1, 2**63 - 1, 2**63, U64_MAX]),
+    st.integers(1, 64).flatmap(lambda bits: st.integers(1, 2**bits - 1)),
+)
+
+
+@SETTINGS
+@given(u64s, divisors, st.data())
+def test_u128_div64_on_every_quotient_digit_pattern(
+    probe: LmsrProbe, quotient: int, d: int, data: st.DataObject
+) -> None:
+    """n = q·d + r for any q, d, r < d: every quotient that fits, including the largest."""
+    r = data.draw(st.one_of(st.sampled_from([0, d - 1]), st.integers(0, d - 1)))
+    assert probe.u128_div64(quotient * d + r, d) == (quotient, r)
+
+
 # Knuth D's rare steps: an estimated quotient digit lowered once or twice, and the add-back
 # (probability ~2^-31 per digit on random input). The first three are Hacker's Delight's
 # divmnu tests of the add-back; the rest were found by searching digits near the 2^31 and
