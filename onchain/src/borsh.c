@@ -11,19 +11,23 @@ static bool take(Reader *r, uint64_t n) {
     return true;
 }
 
-static uint64_t rd_le(Reader *r, uint64_t n) {
-    if (!take(r, n)) return 0;
-    uint64_t v = 0;
-    for (uint64_t i = n; i > 0; i--) v = (v << 8) | r->p[r->off + i - 1];
-    r->off += n;
-    return v;
-}
+/* Fixed-size copies through __builtin_memcpy compile to one (possibly misaligned) load or
+ * store: the toolchain enables misaligned access, which SBPF supports. BPF is little-endian,
+ * like borsh. */
+#define RD(type, r)                                     \
+    do {                                                \
+        type v = 0;                                     \
+        if (!take(r, sizeof(type))) return v;           \
+        __builtin_memcpy(&v, r->p + r->off, sizeof(v)); \
+        r->off += sizeof(v);                            \
+        return v;                                       \
+    } while (0)
 
-uint8_t rd_u8(Reader *r) { return (uint8_t)rd_le(r, 1); }
-uint16_t rd_u16(Reader *r) { return (uint16_t)rd_le(r, 2); }
-uint32_t rd_u32(Reader *r) { return (uint32_t)rd_le(r, 4); }
-uint64_t rd_u64(Reader *r) { return rd_le(r, 8); }
-int64_t rd_i64(Reader *r) { return (int64_t)rd_le(r, 8); }
+uint8_t rd_u8(Reader *r) { RD(uint8_t, r); }
+uint16_t rd_u16(Reader *r) { RD(uint16_t, r); }
+uint32_t rd_u32(Reader *r) { RD(uint32_t, r); }
+uint64_t rd_u64(Reader *r) { RD(uint64_t, r); }
+int64_t rd_i64(Reader *r) { RD(int64_t, r); }
 
 bool rd_bool(Reader *r) {
     uint8_t b = rd_u8(r);
@@ -67,21 +71,20 @@ void rd_bytes(Reader *r, uint8_t *out, uint64_t n) {
 
 void rd_pubkey(Reader *r, SolPubkey *out) { rd_bytes(r, out->x, 32); }
 
-static void wr_le(Writer *w, uint64_t v, uint64_t n) {
-    if (n > w->cap - w->len) return;
-    for (uint64_t i = 0; i < n; i++) {
-        w->p[w->len + i] = (uint8_t)v;
-        v >>= 8;
-    }
-    w->len += n;
-}
+#define WR(type, w, value)                               \
+    do {                                                 \
+        type x_ = (value);                               \
+        if (sizeof(x_) > w->cap - w->len) return;        \
+        __builtin_memcpy(w->p + w->len, &x_, sizeof(x_)); \
+        w->len += sizeof(x_);                            \
+    } while (0)
 
-void wr_u8(Writer *w, uint8_t v) { wr_le(w, v, 1); }
-void wr_u16(Writer *w, uint16_t v) { wr_le(w, v, 2); }
-void wr_u32(Writer *w, uint32_t v) { wr_le(w, v, 4); }
-void wr_u64(Writer *w, uint64_t v) { wr_le(w, v, 8); }
-void wr_i64(Writer *w, int64_t v) { wr_le(w, (uint64_t)v, 8); }
-void wr_bool(Writer *w, bool v) { wr_le(w, v ? 1 : 0, 1); }
+void wr_u8(Writer *w, uint8_t v) { WR(uint8_t, w, v); }
+void wr_u16(Writer *w, uint16_t v) { WR(uint16_t, w, v); }
+void wr_u32(Writer *w, uint32_t v) { WR(uint32_t, w, v); }
+void wr_u64(Writer *w, uint64_t v) { WR(uint64_t, w, v); }
+void wr_i64(Writer *w, int64_t v) { WR(int64_t, w, v); }
+void wr_bool(Writer *w, bool v) { WR(uint8_t, w, v ? 1 : 0); }
 
 void wr_opt_bool(Writer *w, opt_bool v) {
     if (!OPT_IS_SOME(v)) {

@@ -2,11 +2,22 @@
  * loops instead of calling memcpy/memset, which the BPF backend cannot emit. */
 #include "program.h"
 
+/* Below this many bytes a loop is cheaper than a syscall (10 CU at least, then 1 per 250 B). */
+#define SYSCALL_MEM_MIN 24
+
 void copy_bytes(uint8_t *dst, const uint8_t *src, uint64_t n) {
+    if (n >= SYSCALL_MEM_MIN) {
+        sol_memcpy_(dst, src, n);
+        return;
+    }
     for (uint64_t i = 0; i < n; i++) dst[i] = src[i];
 }
 
 void zero_bytes(uint8_t *dst, uint64_t n) {
+    if (n >= SYSCALL_MEM_MIN) {
+        sol_memset_(dst, 0, n);
+        return;
+    }
     for (uint64_t i = 0; i < n; i++) dst[i] = 0;
 }
 

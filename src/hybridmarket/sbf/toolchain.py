@@ -35,6 +35,9 @@ ZIGLANG_VERSION = "0.17.1"
 # signed division as unsigned and sign-extends 32-bit results. The unwind flags keep zig's
 # clang from emitting a writable .eh_frame; -fno-jump-tables keeps switch tables (indirect
 # jumps through rodata) out; -g0 and the prefix map keep objects free of paths and debug info.
+# allows-misaligned-mem-access: SBPF's VM reads and writes any address (it translates every
+# access and copies unaligned), so a borsh u64 at an odd account offset is one ldxdw, not eight
+# byte loads and shifts (the same target feature Solana's own LLVM enables for SBF).
 FLAGS: tuple[str, ...] = (
     "-std=c11",
     "-mcpu=v2",
@@ -52,6 +55,10 @@ FLAGS: tuple[str, ...] = (
     "-Werror",
     "-mllvm",
     "-bpf-stack-size=4096",
+    "-Xclang",
+    "-target-feature",
+    "-Xclang",
+    "+allows-misaligned-mem-access",
 )
 
 _INSTALL_HINT = (
