@@ -1,13 +1,18 @@
-"""An in-memory bank that runs the program model the way a runtime would, for unit tests.
+"""An in-memory bank that runs the program the way a runtime would, for unit tests.
 
 It is deliberately tiny: accounts in a dict, one instruction at a time, signer flags taken from
 the keys that "signed", and the runtime's own checks (lamports conserved, read-only accounts
-untouched) asserted on every call. The real runtime is the local validator.
+untouched) asserted on every call. The program is a runner with the model's signature: the
+model's `process_instruction` by default; the conftest also hands it the binary (run in the SVM
+and compared with the model on every instruction). The real runtime is the local validator.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from solders.instruction import Instruction
 from solders.pubkey import Pubkey
@@ -28,8 +33,10 @@ from hybridmarket.program.runtime import (
     Clock,
     ProcessResult,
 )
+from hybridmarket.sbf import program_binary
 
 SOL = 1_000_000_000
+Runner = Callable[[Pubkey, Sequence[AccountInfo], bytes, Clock], ProcessResult]
 
 
 @dataclass
@@ -44,6 +51,7 @@ class Bank:
     accounts: dict[Pubkey, Acc] = field(default_factory=dict)
     now: int = 1_700_000_000
     slot: int = 1
+    runner: Runner = process_instruction
 
     def fund(self, key: Pubkey, lamports: int) -> None:
         self.accounts.setdefault(key, Acc()).lamports += lamports
@@ -74,9 +82,7 @@ class Bank:
                 )
             )
         before = sum({i.key: i.lamports for i in infos}.values())
-        result = process_instruction(
-            ix.program_id, infos, bytes(ix.data), Clock(self.slot, self.now)
-        )
+        result = self.runner(ix.program_id, infos, bytes(ix.data), Clock(self.slot, self.now))
         after = {a.key: a for a in result.accounts}
         assert sum(a.lamports for a in after.values()) == before, "lamports not conserved"
         for old in infos:
@@ -126,8 +132,15 @@ class Bank:
         return v
 
 
+def program_elf() -> bytes:
+    """The binary under test: the shipped one, or the ELF at $HYBRIDMARKET_PROGRAM_SO (to test a
+    build of onchain/ before shipping it)."""
+    path = os.environ.get("HYBRIDMARKET_PROGRAM_SO")
+    return Path(path).read_bytes() if path else program_binary()
+
+
 def default_params(backend: Pubkey, fee_wallet: Pubkey, **changes: object) -> ConfigParams:
     return ConfigParams.default(backend, fee_wallet).with_changes(**changes)
 
 
-__all__ = ["PROGRAM_ID", "SOL", "Bank", "default_params"]
+__all__ = ["PROGRAM_ID", "SOL", "Bank", "Runner", "default_params", "program_elf"]

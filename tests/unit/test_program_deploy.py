@@ -4,6 +4,7 @@ interface (checked against programs LiteSVM bundles: SPL Token and Memo)."""
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from collections.abc import Sequence
 
@@ -15,8 +16,14 @@ from solders.litesvm import LiteSVM
 from solders.message import Message
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
-from solders.transaction_metadata import TransactionMetadata
+from solders.transaction_metadata import FailedTransactionMetadata, TransactionMetadata
+from solders.transaction_status import InstructionErrorCustom, TransactionErrorInstructionError
 
+from hybridmarket.program import builders as b
+from hybridmarket.program.accounts import GlobalConfig, MarketAccount, MarketState
+from hybridmarket.program.errors import MarketError
+from hybridmarket.program.ids import config_pda, market_pda
+from hybridmarket.program.processor import process_instruction
 from hybridmarket.program.runtime import (
     SYSTEM_PROGRAM_ID,
     AccountInfo,
@@ -27,7 +34,11 @@ from hybridmarket.program.runtime import (
 from hybridmarket.sbf import loader
 from hybridmarket.sbf.svm import DifferenceError, DifferentialRunner, SvmRunner
 
+from .bank import SOL, default_params, program_elf
+from .conftest import EVIDENCE
+
 pytestmark = pytest.mark.unit
+E = MarketError
 
 TOKEN = Pubkey.from_string("TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA")
 MEMO = Pubkey.from_string("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr")
@@ -349,3 +360,176 @@ def test_differential_runner_records_every_difference(memo_elf: bytes) -> None:
         strict(pid, infos, b"a", CLOCK)
     assert strict.compared == 1 and len(strict.differences) == 1
     assert Hash.default() != svm.svm.latest_blockhash()
+
+
+# ---- the shipped program, deployed and used with real keys --------------------------------------
+
+
+class Chain:
+    """Signed transactions against the deployed program in a LiteSVM; before each one the model
+    runs on the same accounts and clock, and the chain must commit exactly what it returns."""
+
+    def __init__(self, svm: LiteSVM, program_id: Pubkey) -> None:
+        self.svm = svm
+        self.program_id = program_id
+        self.relayer = Keypair()  # pays every fee, so tested accounts move only by the program
+        svm.airdrop(self.relayer.pubkey(), 1_000 * SOL)
+        self.instructions = 0
+
+    def fund(self, lamports: int = 1_000 * SOL) -> Keypair:
+        kp = Keypair()
+        self.svm.airdrop(kp.pubkey(), lamports)
+        return kp
+
+    def balance(self, key: Pubkey) -> int:
+        return self.svm.get_balance(key) or 0
+
+    def advance(self, seconds: int) -> None:
+        c = self.svm.get_clock()
+        c.unix_timestamp += seconds
+        c.slot += max(1, seconds * 5 // 2)
+        self.svm.set_clock(c)
+
+    def _infos(self, ix: Instruction) -> list[AccountInfo]:
+        out = []
+        for m in ix.accounts:
+            acc = self.svm.get_account(m.pubkey)
+            out.append(
+                AccountInfo(m.pubkey, 0, SYSTEM_PROGRAM_ID, b"", m.is_signer, m.is_writable)
+                if acc is None
+                else AccountInfo(
+                    m.pubkey,
+                    acc.lamports,
+                    acc.owner,
+                    bytes(acc.data),
+                    m.is_signer,
+                    m.is_writable,
+                    acc.executable,
+                )
+            )
+        return out
+
+    def run(self, ix: Instruction, *signers: Keypair) -> ProcessResult:
+        assert ix.program_id == self.program_id
+        infos = self._infos(ix)
+        c = self.svm.get_clock()
+        model = process_instruction(
+            self.program_id, infos, bytes(ix.data), Clock(c.slot, c.unix_timestamp)
+        )
+        self.svm.expire_blockhash()
+        result = send(self.svm, [ix], self.relayer, *signers)
+        self.instructions += 1
+        after = self._infos(ix)
+        if model.ok:
+            assert isinstance(result, TransactionMetadata), (model.logs, result)
+            assert after == list(model.accounts)
+            assert _without_cu(result.logs()) == _without_cu(model.logs)
+        else:
+            assert isinstance(result, FailedTransactionMetadata), model.logs
+            assert after == infos
+            assert model.error is not None
+            err = result.err()
+            assert isinstance(err, TransactionErrorInstructionError), err
+            assert isinstance(err.err, InstructionErrorCustom), err
+            assert err.err.code == model.error.custom
+            assert _without_cu(result.meta().logs()) == _without_cu(model.logs)
+        return model
+
+    def ok(self, ix: Instruction, *signers: Keypair) -> ProcessResult:
+        r = self.run(ix, *signers)
+        assert r.ok, r.logs
+        return r
+
+    def fails(self, code: MarketError, ix: Instruction, *signers: Keypair) -> None:
+        r = self.run(ix, *signers)
+        assert r.error is not None and r.error.custom == code, r.logs
+
+
+def _without_cu(logs: Sequence[str]) -> list[str]:
+    return [line for line in logs if " consumed " not in line]
+
+
+def test_shipped_program_deploys_and_runs_a_market_lifecycle_with_real_signatures() -> None:
+    elf = program_elf()
+    svm = LiteSVM().with_mainnet_features()
+    assert svm.get_sigverify()
+    payer = Keypair()
+    svm.airdrop(payer.pubkey(), 100 * SOL)
+    program = deploy(svm, elf, payer)
+    pid = program.pubkey()
+    svm.warp_to_slot(svm.get_clock().slot + 1)
+    acc = svm.get_account(pid)
+    assert acc is not None and acc.executable and acc.owner == loader.LOADER_ID
+    state = loader.decode_state(bytes(acc.data))
+    assert isinstance(state, loader.ProgramState)
+    assert state.programdata_address == loader.programdata_address(pid)
+    pd = svm.get_account(state.programdata_address)
+    assert pd is not None and bytes(pd.data[loader.PROGRAMDATA_METADATA_SIZE :]).startswith(elf)
+    c = svm.get_clock()
+    c.unix_timestamp = 1_700_000_000
+    svm.set_clock(c)
+
+    chain = Chain(svm, pid)
+    admin, backend, creator, resolver = (chain.fund() for _ in range(4))
+    fee_wallet = chain.fund(SOL)
+    params = default_params(backend.pubkey(), fee_wallet.pubkey(), min_proposal_votes=3)
+    chain.ok(b.initialize_config(admin.pubkey(), params, pid), admin)
+    cfg_key = config_pda(pid)[0]
+    cfg = GlobalConfig.from_account_data(bytes(svm.get_account(cfg_key).data))  # type: ignore[union-attr]
+    assert cfg.admin == admin.pubkey() and cfg.params() == params
+    chain.fails(E.AlreadyInitialized, b.initialize_config(admin.pubkey(), params, pid), admin)
+
+    mid = hashlib.sha256(b"deployed market").digest()
+    market = market_pda(mid, pid)[0]
+    liquidity = 70 * SOL
+    chain.ok(
+        b.propose_market(creator.pubkey(), mid, 100 * SOL, liquidity, resolver.pubkey(), pid),
+        creator,
+    )
+    voters = [chain.fund(SOL) for _ in range(4)]
+    for i, v in enumerate(voters):
+        chain.ok(b.submit_proposal_vote(v.pubkey(), mid, i < 3, pid), v)
+    chain.fails(
+        E.AlreadyVoted, b.submit_proposal_vote(voters[0].pubkey(), mid, True, pid), voters[0]
+    )
+    chain.ok(b.approve_market(backend.pubkey(), mid, 3, 1, pid), backend)
+    chain.ok(b.activate_market(creator.pubkey(), mid, pid), creator)
+
+    def market_state() -> MarketAccount:
+        return MarketAccount.from_account_data(bytes(svm.get_account(market).data))  # type: ignore[union-attr]
+
+    assert market_state().state == MarketState.Active
+    yes, no = chain.fund(), chain.fund()
+    fw = fee_wallet.pubkey()
+    chain.ok(b.buy_shares(yes.pubkey(), mid, True, 30 * SOL, 2**64 - 1, fw, pid), yes)
+    chain.ok(b.buy_shares(no.pubkey(), mid, False, 10 * SOL, 2**64 - 1, fw, pid), no)
+    chain.ok(b.buy_shares(yes.pubkey(), mid, True, 5 * SOL, 2**64 - 1, fw, pid), yes)
+    chain.ok(b.sell_shares(yes.pubkey(), mid, True, 3 * SOL, 0, fw, pid), yes)
+    chain.fails(
+        E.InsufficientShares, b.sell_shares(no.pubkey(), mid, False, 11 * SOL, 0, fw, pid), no
+    )
+    chain.fails(E.SlippageExceeded, b.buy_shares(no.pubkey(), mid, True, SOL, 1, fw, pid), no)
+    m = market_state()
+    assert (m.shares_yes, m.shares_no, m.trades_count) == (32 * SOL, 10 * SOL, 4)
+
+    res = resolver.pubkey()
+    chain.fails(E.ResolutionTooEarly, b.resolve_market(res, mid, True, EVIDENCE, pid), resolver)
+    chain.advance(params.min_resolution_delay)
+    chain.ok(b.resolve_market(res, mid, True, EVIDENCE, pid), resolver)
+    early = b.finalize_market(backend.pubkey(), mid, res, program_id=pid)
+    chain.fails(E.FinalizeTooEarly, early, backend)
+    chain.advance(params.dispute_period)
+    before = chain.balance(res)
+    chain.ok(b.finalize_market(backend.pubkey(), mid, res, program_id=pid), backend)
+    m = market_state()
+    assert m.state == MarketState.Finalized and m.final_outcome is True
+    assert chain.balance(res) == before + m.resolver_fee_paid > before
+
+    before = chain.balance(yes.pubkey())
+    chain.ok(b.claim_winnings(yes.pubkey(), mid, pid), yes)
+    assert chain.balance(yes.pubkey()) == before + 32 * SOL
+    chain.fails(E.AlreadyClaimed, b.claim_winnings(yes.pubkey(), mid, pid), yes)
+    chain.fails(E.NothingToClaim, b.claim_winnings(no.pubkey(), mid, pid), no)
+    chain.ok(b.withdraw_liquidity(creator.pubkey(), mid, pid), creator)
+    assert chain.balance(market) == rent_exempt_minimum(MarketAccount.SPACE)
+    assert chain.instructions == 24

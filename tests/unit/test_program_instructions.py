@@ -47,7 +47,7 @@ def test_initialize_config_twice_fails(world: World) -> None:
 def test_initialize_config_rejects_invalid_params(world: World) -> None:
     from .bank import Bank, default_params
 
-    bank = Bank()
+    bank = Bank(runner=world.bank.runner)
     admin = new_key()
     bank.fund(admin, SOL)
     bad = default_params(world.backend, world.fee_wallet, protocol_fee_bps=9000, lp_fee_bps=1000)

@@ -22,14 +22,14 @@ from hybridmarket.program.ids import market_pda
 from hybridmarket.program.processor import outstanding_claims
 from hybridmarket.program.runtime import rent_exempt_minimum
 
-from .bank import SOL, Bank, default_params
+from .bank import SOL, Bank, Runner, default_params
 from .conftest import EVIDENCE, World, new_key
 
 pytestmark = pytest.mark.unit
 
 
-def _fresh_world(fees: tuple[int, int, int]) -> World:
-    bank = Bank()
+def _fresh_world(fees: tuple[int, int, int], runner: Runner) -> World:
+    bank = Bank(runner=runner)
     admin, backend, fee_wallet, creator, resolver = (new_key() for _ in range(5))
     for k in (admin, backend, creator, resolver):
         bank.fund(k, 10**9 * SOL)
@@ -86,8 +86,9 @@ def test_random_histories_conserve_and_cover_every_claim(
     ops: list[tuple[str, int, bool, int]],
     ending: str,
     withdraw_first: bool,
+    runner: Runner,
 ) -> None:
-    w = _fresh_world(fees)
+    w = _fresh_world(fees, runner)
     total = w.bank.total_lamports()
     mid = w.market_id()
     liq = lmsr.min_initial_liquidity(b_param)

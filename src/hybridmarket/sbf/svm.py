@@ -180,7 +180,8 @@ class SvmRunner:
     (the local validator makes it after the program), so the runner re-executes with a system
     transfer after the instruction that lifts that account out of the rent-paying state, and
     reports the program's own result (the transfer's lamports, log lines and compute units
-    taken off).
+    taken off). That retry's transaction budget includes the transfer's share, so its
+    `consumed N of M` line shows M = 203000.
 
     `feature_set="mainnet"` is mainnet's feature set as this Agave knows it; `"all"` turns on
     every feature it has, pending ones included. Among those, SIMD-0460
