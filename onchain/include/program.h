@@ -279,7 +279,7 @@ err_t fail_account(Ctx *c, uint64_t idx, err_t code);
 /* validate.c: Anchor's try_accounts over the instruction's AccountSpec table. */
 err_t validate_accounts(Ctx *c);
 bool is_uninitialized(const Account *a);
-err_t seeds_bytes(const Ctx *c, uint64_t idx, SolBytes *seeds, uint64_t *count, uint8_t *kind_byte);
+err_t seeds_bytes(const Ctx *c, uint64_t idx, SolBytes *seeds, uint64_t *count);
 
 /* accounts.c: load and store typed account data. */
 err_t load_config(const Account *a, GlobalConfig *out);

@@ -62,7 +62,7 @@ typedef struct {
 
 static err_t pda_signer(Ctx *c, uint64_t idx, PdaSigner *s) {
     uint64_t n = 0;
-    TRY(seeds_bytes(c, idx, s->seeds, &n, NULL));
+    TRY(seeds_bytes(c, idx, s->seeds, &n));
     s->bump[0] = c->bump[idx];
     s->seeds[n].addr = s->bump;
     s->seeds[n].len = 1;

@@ -15,9 +15,7 @@ bool is_uninitialized(const Account *a) {
     return key_is_zero(a->owner) && *a->data_len == 0;
 }
 
-err_t seeds_bytes(const Ctx *c, uint64_t idx, SolBytes *seeds, uint64_t *count,
-                  uint8_t *kind_byte) {
-    (void)kind_byte;
+err_t seeds_bytes(const Ctx *c, uint64_t idx, SolBytes *seeds, uint64_t *count) {
     const AccountSpec *s = &c->specs[idx];
     switch (s->seeds) {
     case SEEDS_CONFIG:
@@ -60,7 +58,7 @@ err_t seeds_bytes(const Ctx *c, uint64_t idx, SolBytes *seeds, uint64_t *count,
 static err_t check_seeds(Ctx *c, uint64_t idx, bool find, uint8_t stored_bump) {
     SolBytes seeds[5];
     uint64_t n = 0;
-    TRY(seeds_bytes(c, idx, seeds, &n, NULL));
+    TRY(seeds_bytes(c, idx, seeds, &n));
     SolPubkey expected;
     bool valid;
     if (find) {

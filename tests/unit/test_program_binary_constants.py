@@ -32,3 +32,14 @@ def test_every_instruction_and_error_is_in_the_header() -> None:
         assert f"0x{int.from_bytes(ix.discriminator, 'little'):016x}ULL" in text
     for err in MarketError:
         assert f"X({int(err)}, {err.name}," in text
+
+
+def test_docs_give_the_shipped_binary_sha256_and_size() -> None:
+    import hashlib
+
+    from hybridmarket.sbf import program_binary
+
+    elf = program_binary()
+    doc = (HEADER.parents[2] / "docs" / "program.md").read_text()
+    assert f"`{hashlib.sha256(elf).hexdigest()}`" in doc, "update the sha256 in docs/program.md"
+    assert f"{len(elf):,} bytes" in doc, "update the binary's size in docs/program.md"
