@@ -36,6 +36,7 @@ from hybridmarket.program.runtime import (
 from hybridmarket.sbf import program_binary
 
 SOL = 1_000_000_000
+NATIVE_LOADER_ID = Pubkey.from_string("NativeLoader1111111111111111111111111111111")
 Runner = Callable[[Pubkey, Sequence[AccountInfo], bytes, Clock], ProcessResult]
 
 
@@ -44,6 +45,10 @@ class Acc:
     lamports: int = 0
     owner: Pubkey = SYSTEM_PROGRAM_ID
     data: bytes = b""
+
+
+# The system program's account as a validator holds it (the SVM's own, byte for byte).
+SYSTEM_PROGRAM_ACCOUNT = Acc(1, NATIVE_LOADER_ID, b"system_program")
 
 
 @dataclass
@@ -67,18 +72,22 @@ class Bank:
         self.slot += max(1, seconds * 5 // 2)
 
     def run(self, ix: Instruction, *signers: Pubkey) -> ProcessResult:
+        # Flags are per key, as a transaction's message compiles them for every position.
+        writable = {m.pubkey for m in ix.accounts if m.is_writable}
+        signing = {m.pubkey for m in ix.accounts if m.is_signer and m.pubkey in signers}
         infos = []
         for meta in ix.accounts:
-            a = self.accounts.get(meta.pubkey, Acc())
+            builtin = meta.pubkey == SYSTEM_PROGRAM_ID
+            a = SYSTEM_PROGRAM_ACCOUNT if builtin else self.accounts.get(meta.pubkey, Acc())
             infos.append(
                 AccountInfo(
                     key=meta.pubkey,
                     lamports=a.lamports,
                     owner=a.owner,
                     data=a.data,
-                    is_signer=meta.is_signer and meta.pubkey in signers,
-                    is_writable=meta.is_writable,
-                    executable=meta.pubkey == SYSTEM_PROGRAM_ID,
+                    is_signer=meta.pubkey in signing,
+                    is_writable=meta.pubkey in writable and not builtin,  # the runtime demotes it
+                    executable=builtin,
                 )
             )
         before = sum({i.key: i.lamports for i in infos}.values())
@@ -91,7 +100,8 @@ class Bank:
                 assert (new.lamports, new.owner, new.data) == (old.lamports, old.owner, old.data)
         if result.ok:
             for key, a in after.items():
-                self.accounts[key] = Acc(a.lamports, a.owner, a.data)
+                if not a.executable:
+                    self.accounts[key] = Acc(a.lamports, a.owner, a.data)
         else:
             assert tuple(result.accounts) == tuple(infos), "a failed instruction changed state"
         self.slot += 1

@@ -66,6 +66,7 @@ __all__ = [
     "Runner",
     "SvmRunner",
     "UndecodableEvent",
+    "UnrepresentableInput",
     "compare_results",
     "instruction_name",
 ]
@@ -95,6 +96,11 @@ SYSTEM_ERRORS: dict[int, tuple[str, str]] = {
     7: ("NonceBlockhashNotExpired", "stored nonce is still in recent_blockhashes"),
     8: ("NonceUnexpectedBlockhashValue", "specified nonce does not match stored nonce"),
 }
+
+
+class UnrepresentableInput(ValueError):
+    """An input the SVM cannot be given: a program, sysvar or builtin account that differs
+    from the SVM's own (or marked writable, which the runtime would demote)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +175,10 @@ class SvmRunner:
     come back `AlreadyProcessed`.
 
     Executable inputs (the system program, programs) and sysvars are the SVM's own: they are
-    not written and come back as given. The result holds the accounts as the runtime committed
+    not written and come back as given, and an input that claims another state for them, or
+    marks them writable (the runtime demotes them), raises `UnrepresentableInput`, since the
+    program would see something else than the input says. So does an account passed twice
+    with different states or flags (a transaction has one of each per key). The result holds the accounts as the runtime committed
     them, in input order (the inputs unchanged on failure), the log lines as the SVM printed
     them, the real compute units, the error as `InstructionError` (program and Anchor codes
     named by `error_info`, system-program codes by `SYSTEM_ERRORS`, runtime errors by their
@@ -233,6 +242,25 @@ class SvmRunner:
         acc = self.svm.get_account(key)
         return acc is not None and (acc.executable or acc.owner in (SYSVAR_OWNER, NATIVE_LOADER))
 
+    def _check_kept(self, info: AccountInfo) -> None:
+        """An input for an account the SVM holds itself must be that account, read-only."""
+        if info.key == self.fee_payer:
+            raise UnrepresentableInput(f"{info.key} is the runner's fee payer")
+        acc = self.svm.get_account(info.key)
+        if acc is None or (acc.lamports, acc.owner, bytes(acc.data), acc.executable) != (
+            info.lamports,
+            info.owner,
+            bytes(info.data),
+            info.executable,
+        ):
+            raise UnrepresentableInput(
+                f"{info.key} is the SVM's own account ({acc}); the input gives "
+                f"{info.lamports} lamports, owner {info.owner}, {len(info.data)} bytes, "
+                f"executable {info.executable}"
+            )
+        if info.is_writable:
+            raise UnrepresentableInput(f"{info.key} is reserved: the runtime makes it read-only")
+
     def _write(self, infos: Iterable[AccountInfo]) -> None:
         for info in infos:
             self.svm.set_account(
@@ -281,10 +309,18 @@ class SvmRunner:
         svm.set_account(self.fee_payer, Account(FEE_PAYER_LAMPORTS, b"", SYSTEM_PROGRAM_ID))
         written: dict[Pubkey, AccountInfo] = {}
         kept: set[Pubkey] = set()
+        first: dict[Pubkey, AccountInfo] = {}
         for info in infos:
+            seen = first.setdefault(info.key, info)
+            if seen is not info and seen != info:
+                raise UnrepresentableInput(
+                    f"{info.key} is passed twice with different states or flags; a transaction "
+                    "has one state and one signer/writable flag per key"
+                )
             if info.key in written or info.key in kept:
                 continue
             if info.executable or self._reserved(info.key):
+                self._check_kept(info)
                 kept.add(info.key)
                 continue
             written[info.key] = info
