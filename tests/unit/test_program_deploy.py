@@ -4,13 +4,15 @@ interface (checked against programs LiteSVM bundles: SPL Token and Memo)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import random
 import struct
 from collections.abc import Sequence
 
 import pytest
 from solders.hash import Hash
-from solders.instruction import Instruction
+from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
 from solders.litesvm import LiteSVM
 from solders.message import Message
@@ -32,10 +34,16 @@ from hybridmarket.program.runtime import (
     rent_exempt_minimum,
 )
 from hybridmarket.sbf import loader
-from hybridmarket.sbf.svm import DifferenceError, DifferentialRunner, SvmRunner
+from hybridmarket.sbf.svm import (
+    DifferenceError,
+    DifferentialRunner,
+    SvmRunner,
+    UnrepresentableInput,
+)
 
+from .bank import NATIVE_LOADER_ID as NATIVE_LOADER
 from .bank import SOL, default_params, program_elf
-from .conftest import EVIDENCE
+from .conftest import EVIDENCE, World
 
 pytestmark = pytest.mark.unit
 E = MarketError
@@ -533,3 +541,64 @@ def test_shipped_program_deploys_and_runs_a_market_lifecycle_with_real_signature
     chain.ok(b.withdraw_liquidity(creator.pubkey(), mid, pid), creator)
     assert chain.balance(market) == rent_exempt_minimum(MarketAccount.SPACE)
     assert chain.instructions == 24
+
+
+def test_svm_runner_refuses_inputs_it_cannot_reproduce(memo_elf: bytes) -> None:
+    runner = SvmRunner(memo_elf, Keypair().pubkey())
+    pid = runner.program_id
+    k = Keypair().pubkey()
+    fake_system = AccountInfo(SYSTEM_PROGRAM_ID, 0, SYSTEM_PROGRAM_ID, b"", executable=True)
+    with pytest.raises(UnrepresentableInput, match="the SVM's own account"):
+        runner(pid, [fake_system], b"gm", CLOCK)
+    real = AccountInfo(SYSTEM_PROGRAM_ID, 1, NATIVE_LOADER, b"system_program", executable=True)
+    assert runner(pid, [real], b"gm", CLOCK).accounts == (real,)
+    with pytest.raises(UnrepresentableInput, match="read-only"):
+        runner(pid, [dataclasses.replace(real, is_writable=True)], b"gm", CLOCK)
+    one = AccountInfo(k, SOL, SYSTEM_PROGRAM_ID, b"", True, True)
+    with pytest.raises(UnrepresentableInput, match="passed twice"):
+        runner(pid, [one, AccountInfo(k, SOL, SYSTEM_PROGRAM_ID, b"", True, False)], b"gm", CLOCK)
+    assert runner(pid, [one, one], b"gm", CLOCK).ok
+
+
+def test_binary_matches_the_model_on_malformed_instructions(world: World) -> None:
+    """Valid instructions with mutated data and substituted accounts: every refusal (and the
+    odd success) must be the same, byte for byte, in the model and the binary (the `binary`
+    parametrization compares them; `model` only checks the bank's invariants)."""
+    w = world
+    mid = w.active()
+    w.buy(mid, w.creator, True, SOL)
+    fw = w.fee_wallet
+    ixs = [
+        (b.buy_shares(w.creator, mid, True, SOL, 2**64 - 1, fw), w.creator),
+        (b.sell_shares(w.creator, mid, True, SOL // 2, 0, fw), w.creator),
+        (b.set_paused(w.admin, False), w.admin),
+        (b.update_config(w.admin, default_params(w.backend, fw)), w.admin),
+        (b.resolve_market(w.resolver, mid, True, EVIDENCE), w.resolver),
+        (b.approve_market(w.backend, mid, 1, 0), w.backend),
+        (b.propose_market(w.creator, w.market_id(), 100 * SOL, 70 * SOL, w.resolver), w.creator),
+        (b.submit_proposal_vote(w.creator, w.propose(), True), w.creator),
+        (b.cancel_market(w.backend, w.propose()), w.backend),
+        (b.claim_winnings(w.creator, mid), w.creator),
+    ]
+    swaps = [config_pda()[0], market_pda(mid)[0], SYSTEM_PROGRAM_ID, w.creator, w.fee_wallet]
+    rng = random.Random(7)
+    for _ in range(600):
+        ix, signer = rng.choice(ixs)
+        data = bytearray(ix.data)
+        op = rng.randrange(4)
+        if op == 0:
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        elif op == 1:
+            data = data[: rng.randrange(len(data) + 1)]
+        elif op == 2:
+            data.append(rng.randrange(256))
+        else:
+            data[rng.randrange(8, len(data)) if len(data) > 8 else 0] ^= 1 << rng.randrange(8)
+        metas = list(ix.accounts)
+        if rng.random() < 0.3:
+            i = rng.randrange(len(metas))
+            key = rng.choice([*swaps, Keypair().pubkey()])
+            metas[i] = AccountMeta(key, rng.random() < 0.5, rng.random() < 0.5)
+        if rng.random() < 0.1:
+            metas = metas[: rng.randrange(len(metas) + 1)]
+        w.bank.run(Instruction(ix.program_id, bytes(data), metas), signer)
