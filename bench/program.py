@@ -56,6 +56,8 @@ OTHER_TARGET = 15_000
 TRADES = {"buy_shares", "sell_shares"}
 EVIDENCE = bytes([0x01, 0x55, 0x12, 0x20]) + hashlib.sha256(b"evidence").digest()
 U64_MAX = 2**64 - 1
+NATIVE_LOADER = Pubkey.from_string("NativeLoader1111111111111111111111111111111")
+SYSTEM_PROGRAM_ACCOUNT = (1, NATIVE_LOADER, b"system_program")  # as the SVM holds it
 
 # bench/lmsr.py's market.
 B = 10**12
@@ -89,7 +91,12 @@ class Ledger:
         """Run `ix`; `expect_ok` None takes either outcome. Successes' units are recorded."""
         infos = []
         for m in ix.accounts:
-            lamports, owner, data = self.accounts.get(m.pubkey, (0, SYSTEM_PROGRAM_ID, b""))
+            builtin = m.pubkey == SYSTEM_PROGRAM_ID
+            lamports, owner, data = (
+                SYSTEM_PROGRAM_ACCOUNT
+                if builtin
+                else self.accounts.get(m.pubkey, (0, SYSTEM_PROGRAM_ID, b""))
+            )
             infos.append(
                 AccountInfo(
                     m.pubkey,
@@ -97,8 +104,8 @@ class Ledger:
                     owner,
                     data,
                     m.is_signer and m.pubkey in signers,
-                    m.is_writable,
-                    m.pubkey == SYSTEM_PROGRAM_ID,
+                    m.is_writable and not builtin,
+                    builtin,
                 )
             )
         r = self.runner(ix.program_id, infos, bytes(ix.data), Clock(self.slot, self.now))
@@ -110,7 +117,7 @@ class Ledger:
         if r.ok:
             self.units[instruction_name(bytes(ix.data))].append(r.compute_units)
             for a in r.accounts:
-                if a.key != SYSTEM_PROGRAM_ID:
+                if not a.executable:
                     self.accounts[a.key] = (a.lamports, a.owner, bytes(a.data))
         return r
 
