@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     admin_wallets: str = Field("", alias="ADMIN_WALLETS", description="Comma-separated wallets.")
     moderator_wallets: str = Field("", alias="MODERATOR_WALLETS")
     cache_ttl: float = Field(30.0, alias="API_CACHE_TTL", ge=0)
+    max_body_bytes: int = Field(
+        65536,
+        alias="API_MAX_BODY_BYTES",
+        ge=1024,
+        description="Largest request body the API reads; a larger one is answered 413.",
+    )
     rate_limits: str = Field(
         "",
         alias="RATE_LIMITS",

@@ -17,6 +17,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from hybridmarket import __version__
 from hybridmarket.api import errors
+from hybridmarket.api.bodylimit import BodyLimit
 from hybridmarket.api.cache import Cache, CachedReads
 from hybridmarket.api.state import ApiState
 from hybridmarket.api.stream import Hub, follow_changes
@@ -97,6 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(
         CachedReads, cache=lambda: getattr(getattr(app.state, "api", None), "cache", None)
     )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     origins = settings.split(settings.cors_origins)
     if origins:
         app.add_middleware(

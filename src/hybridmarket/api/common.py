@@ -7,10 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-import base58
 from fastapi import Path, Request, Response
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 
+from hybridmarket.api import siws
 from hybridmarket.api.errors import ApiError
 from hybridmarket.api.state import ApiState
 from hybridmarket.program.accounts import GlobalConfig
@@ -22,15 +22,23 @@ MarketIdPath = Annotated[
 
 def _check_wallet(v: str) -> str:
     try:
-        raw = base58.b58decode(v)
-    except ValueError:
-        raise ValueError("not base58") from None
-    if len(raw) != 32:
-        raise ValueError("not a 32-byte public key")
+        siws.decode_address(v)
+    except siws.SiwsError as e:
+        raise ValueError(e.message) from None
     return v
 
 
-Wallet = Annotated[str, AfterValidator(_check_wallet)]
+# Lengths first (pydantic checks them before the validator runs), then base58 of 32 bytes.
+Wallet = Annotated[
+    str,
+    StringConstraints(min_length=siws.ADDRESS_CHARS[0], max_length=siws.ADDRESS_CHARS[1]),
+    AfterValidator(_check_wallet),
+]
+# An ed25519 signature, base58 or base64; decoded (and checked) by `siws.decode_signature`.
+Signature = Annotated[
+    str,
+    StringConstraints(min_length=siws.SIGNATURE_CHARS[0], max_length=siws.SIGNATURE_CHARS[1]),
+]
 
 
 def iso(t: datetime | None) -> str | None:
@@ -73,8 +81,6 @@ async def check_signed(
     action's statement, a single-use nonce issued for it) or answer 401, or 403 when the
     message is about someone else's wallet. Runs in the caller's transaction: a rollback
     leaves the nonce unused."""
-    from hybridmarket.api import siws
-
     try:
         await siws.check(
             conn,

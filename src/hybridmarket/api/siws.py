@@ -43,10 +43,12 @@ from hybridmarket.canonical import sha256_hex
 
 __all__ = [
     "ACTION_STATEMENTS",
+    "ADDRESS_CHARS",
     "CLOCK_SKEW",
     "DEFAULT_CHAIN_ID",
     "ERROR_CODES",
     "MAX_TEXT_CHARS",
+    "SIGNATURE_CHARS",
     "SiwsError",
     "SiwsMessage",
     "build_message",
@@ -88,8 +90,10 @@ DEFAULT_CHAIN_ID: Final = "localnet"
 CLOCK_SKEW: Final = timedelta(seconds=60)
 # Longer texts are refused before any parsing or decoding work is done.
 MAX_TEXT_CHARS: Final = 8192
-_MAX_SIGNATURE_CHARS: Final = 128  # 64 bytes: 86-88 base58 characters, 88 base64
-_MAX_ADDRESS_CHARS: Final = 44
+# Base58 costs the square of its length to decode, so lengths are checked before decoding:
+# 64 bytes are 64 (all zero) to 88 base58 characters, or 88 base64; 32 bytes are 32 to 44.
+SIGNATURE_CHARS: Final = (64, 88)
+ADDRESS_CHARS: Final = (32, 44)
 
 _HEADER: Final = " wants you to sign in with your Solana account:\n"
 # The optional fields in the order the text must list them: (attribute, label).
@@ -404,7 +408,7 @@ def decode_address(address: str) -> bytes:
     """The 32 bytes of a wallet address (base58), or `SiwsError("malformed_address")`."""
     if (
         not isinstance(address, str)
-        or len(address) > _MAX_ADDRESS_CHARS
+        or not ADDRESS_CHARS[0] <= len(address) <= ADDRESS_CHARS[1]
         or not _BASE58.fullmatch(address)
     ):
         raise SiwsError("malformed_address", "wallet address is not base58")
@@ -418,8 +422,14 @@ def decode_signature(signature: str) -> bytes:
     """The 64 bytes of a signature given in base58 or base64. Base64 is recognised by `=`,
     `+` or `/` (absent from base58; a 64-byte base64 string always ends in `==`) and decoded
     strictly; anything else must be base58."""
-    if not isinstance(signature, str) or not 0 < len(signature) <= _MAX_SIGNATURE_CHARS:
-        raise SiwsError("malformed_signature", "signature missing or too long")
+    if (
+        not isinstance(signature, str)
+        or not SIGNATURE_CHARS[0] <= len(signature) <= SIGNATURE_CHARS[1]
+    ):
+        raise SiwsError(
+            "malformed_signature",
+            f"signature is not {SIGNATURE_CHARS[0]}-{SIGNATURE_CHARS[1]} characters",
+        )
     if any(c in signature for c in "=+/"):
         if not _BASE64.fullmatch(signature):
             raise SiwsError("malformed_signature", "signature is not valid base64")

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hybridmarket.api import siws
 from hybridmarket.api.common import (
     MarketIdPath,
+    Signature,
     Wallet,
     check_signed,
     iso,
@@ -71,7 +72,7 @@ class AdminBody(BaseModel):
         max_length=siws.MAX_TEXT_CHARS,
         description="The SIWS text from GET /api/auth/nonce for this action and market",
     )
-    signature: str = Field(min_length=64, max_length=128, description="base58 or base64")
+    signature: Signature = Field(description="base58 or base64")
     reason: str | None = Field(None, max_length=1000, description="Why; kept in the audit log")
 
 

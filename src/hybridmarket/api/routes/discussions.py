@@ -36,7 +36,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from hybridmarket.api import siws
-from hybridmarket.api.common import MarketIdPath, Wallet, check_signed, rate_limit
+from hybridmarket.api.common import MarketIdPath, Signature, Wallet, check_signed, rate_limit
 from hybridmarket.api.errors import ApiError, not_found
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
@@ -112,9 +112,7 @@ class PostComment(BaseModel):
     message: str = Field(
         min_length=1, max_length=siws.MAX_TEXT_CHARS, description="The SIWS text the wallet signed"
     )
-    signature: str = Field(
-        min_length=1, max_length=200, description="ed25519 signature, base58 or base64"
-    )
+    signature: Signature = Field(description="ed25519 signature, base58 or base64")
 
 
 @router.post("", summary="Post a comment (signed with Sign-In-With-Solana)", status_code=201)
@@ -237,7 +235,7 @@ class DeleteComment(BaseModel):
     model_config = ConfigDict(extra="forbid")
     wallet: Wallet = Field(description="The author, or a moderator")
     message: str = Field(min_length=1, max_length=siws.MAX_TEXT_CHARS)
-    signature: str = Field(min_length=1, max_length=200)
+    signature: Signature
     reason: str | None = Field(
         None,
         description="Why (at most 500 characters); the signed message must list "

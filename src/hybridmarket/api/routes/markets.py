@@ -16,6 +16,7 @@ from solders.pubkey import Pubkey
 
 from hybridmarket.api.common import (
     MarketIdPath,
+    Signature,
     Wallet,
     check_signed,
     dec,
@@ -388,7 +389,7 @@ class CreateMarket(BaseModel):
     b_parameter: int = Field(ge=lmsr.MIN_B, le=lmsr.MAX_B, description="LMSR liquidity parameter")
     initial_liquidity: int = Field(ge=1, le=2**63 - 1, description="Lamports")
     message: str = Field(min_length=1, max_length=2000, description="The signed SIWS message")
-    signature: str = Field(min_length=64, max_length=100, description="base58 or base64")
+    signature: Signature = Field(description="base58 or base64")
 
 
 @router.post(

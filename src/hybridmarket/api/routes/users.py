@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query
 from psycopg.rows import dict_row
 
+from hybridmarket.api import siws
 from hybridmarket.api.common import _check_wallet, dec, iso
 from hybridmarket.api.errors import ApiError
 from hybridmarket.api.routes import error_responses
@@ -16,7 +17,11 @@ from hybridmarket.api.state import ApiState, state
 router = APIRouter(prefix="/api/users", tags=["users"], responses=error_responses(422))
 
 
-def _wallet(wallet: Annotated[str, Path(min_length=32, max_length=44)]) -> str:
+def _wallet(
+    wallet: Annotated[
+        str, Path(min_length=siws.ADDRESS_CHARS[0], max_length=siws.ADDRESS_CHARS[1])
+    ],
+) -> str:
     try:
         return _check_wallet(wallet)
     except ValueError as e:
