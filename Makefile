@@ -56,6 +56,7 @@ idl: setup ## Regenerate idl/hybridmarket.json from the program model
 
 bench: setup ## Run the benchmarks in bench/ (figures go to docs/benchmarks.md)
 	$(BIN)/python bench/lmsr.py
+	$(BIN)/python bench/program.py
 	$(BIN)/python bench/localnet.py
 	$(BIN)/python bench/indexer.py
 	$(BIN)/python bench/aggregate.py
