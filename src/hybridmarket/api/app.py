@@ -98,6 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(
         CachedReads, cache=lambda: getattr(getattr(app.state, "api", None), "cache", None)
     )
+    # Not FastAPI's max_body_size: its 413 is plain text, outside the error envelope.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     origins = settings.split(settings.cors_origins)
     if origins:

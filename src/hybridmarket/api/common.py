@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -39,6 +40,44 @@ Signature = Annotated[
     str,
     StringConstraints(min_length=siws.SIGNATURE_CHARS[0], max_length=siws.SIGNATURE_CHARS[1]),
 ]
+
+
+def _storable(v: str) -> str:
+    if "\x00" in v:
+        raise ValueError("contains a NUL character")
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("is not valid Unicode (a lone surrogate)") from None
+    return v
+
+
+# Text that PostgreSQL can store (text and jsonb hold neither NUL nor lone surrogates): checked
+# with the request, so a write refused for it has used nothing up (a nonce, a rate limit).
+StoredText = Annotated[str, AfterValidator(_storable)]
+
+# What `iso` and `datetime.isoformat` write, in ASCII digits: Python's parser alone also reads
+# ISO week dates and non-ASCII digits, which PostgreSQL does not.
+_ISO_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
+)
+_DECIMAL = re.compile(r"[0-9]{1,40}(?:\.[0-9]{1,40})?")
+
+
+def parse_time(text: str) -> datetime:
+    """A timezone-aware timestamp from a client (a cursor), in the form this API writes; else
+    ValueError."""
+    if not _ISO_TIME.fullmatch(text):
+        raise ValueError(f"not an ISO 8601 timestamp: {text[:40]!r}")
+    return datetime.fromisoformat(text)
+
+
+def parse_decimal(text: str) -> Decimal:
+    """A non-negative decimal from a client (a cursor): ASCII digits, at most one point; else
+    ValueError. (`Decimal` alone also reads `1_000`, `NaN`, exponents and non-ASCII digits.)"""
+    if not _DECIMAL.fullmatch(text):
+        raise ValueError(f"not a decimal number: {text[:40]!r}")
+    return Decimal(text)
 
 
 def iso(t: datetime | None) -> str | None:

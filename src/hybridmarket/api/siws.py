@@ -526,15 +526,19 @@ async def check(
     max_ttl: int = 600,
 ) -> SiwsMessage:
     """Accept a signed write request or raise `SiwsError`. Checks, in this order: the text
-    parses with a nonce (alphanumeric, 8-128) and issued-at, version 1 if given; domain;
-    wallet; statement; each required resource; issued-at and not-before no later than now +
-    60 s; an expiration time after now; at most `max_ttl` seconds after issued-at; the
-    signature; then consumes the nonce, which must have been issued by `issue_nonce` for
+    holds no NUL and parses with a nonce (alphanumeric, 8-128) and issued-at, version 1 if
+    given; domain; wallet; statement; each required resource; issued-at and not-before no
+    later than now + 60 s; an expiration time after now; at most `max_ttl` seconds after
+    issued-at; the signature; then consumes the nonce, which must have been issued by `issue_nonce` for
     `purpose` (and this wallet, if bound), be unused and unexpired.
 
     `now` (default: the system clock) judges the message's timestamps; the nonce's expiry is
     judged by the database clock. Run it inside the transaction that performs the action to
     make the nonce's use atomic with it: a rollback then leaves the nonce unused."""
+    if isinstance(text, str) and "\x00" in text:
+        # SIWS text may hold one (`parse` reads it), but the API stores what was signed, and
+        # PostgreSQL text cannot hold NUL.
+        raise _malformed("message contains a NUL character")
     msg = parse(text)
     if msg.nonce is None or not _NONCE.fullmatch(msg.nonce):
         raise _malformed("message needs a nonce of 8-128 letters and digits")

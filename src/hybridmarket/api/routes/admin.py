@@ -37,6 +37,7 @@ from hybridmarket.api import siws
 from hybridmarket.api.common import (
     MarketIdPath,
     Signature,
+    StoredText,
     Wallet,
     check_signed,
     iso,
@@ -73,7 +74,9 @@ class AdminBody(BaseModel):
         description="The SIWS text from GET /api/auth/nonce for this action and market",
     )
     signature: Signature = Field(description="base58 or base64")
-    reason: str | None = Field(None, max_length=1000, description="Why; kept in the audit log")
+    reason: StoredText | None = Field(
+        None, max_length=1000, description="Why; kept in the audit log"
+    )
 
 
 class AdminResult(BaseModel):

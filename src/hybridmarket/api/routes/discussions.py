@@ -36,7 +36,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from hybridmarket.api import siws
-from hybridmarket.api.common import MarketIdPath, Signature, Wallet, check_signed, rate_limit
+from hybridmarket.api.common import (
+    MarketIdPath,
+    Signature,
+    Wallet,
+    check_signed,
+    parse_time,
+    rate_limit,
+)
 from hybridmarket.api.errors import ApiError, not_found
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
@@ -169,7 +176,7 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
         at, ident = json.loads(raw)
         if not isinstance(at, str) or not isinstance(ident, str):
             raise ValueError
-        datetime.fromisoformat(at)
+        parse_time(at)
         uuid.UUID(ident)
         return at, ident
     except (ValueError, binascii.Error, TypeError):

@@ -17,11 +17,14 @@ from solders.pubkey import Pubkey
 from hybridmarket.api.common import (
     MarketIdPath,
     Signature,
+    StoredText,
     Wallet,
     check_signed,
     dec,
     iso,
     market_json,
+    parse_decimal,
+    parse_time,
     program_config,
     rate_limit,
 )
@@ -80,13 +83,11 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[str, str]:
         if not isinstance(key, str) or not isinstance(mid, str) or "\x00" in key + mid:
             raise ValueError
         if sort == "volume":
-            volume = Decimal(key)
-            if not volume.is_finite() or volume.adjusted() > 40:
-                raise ValueError
+            parse_decimal(key)
         elif not (sort == "closing" and key == "infinity"):
-            datetime.fromisoformat(key)
+            parse_time(key)
         return key, mid
-    except (ValueError, ArithmeticError, binascii.Error, TypeError):
+    except (ValueError, binascii.Error, TypeError):
         raise ApiError(
             422, "invalid_request", "cursor: not a cursor returned by this API"
         ) from None
@@ -100,17 +101,14 @@ async def list_markets(
         | None,
         Query(alias="state"),
     ] = None,
-    category: Annotated[str | None, Query(max_length=50)] = None,
+    category: Annotated[StoredText | None, Query(max_length=50)] = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="Text search in the question")
+        StoredText | None, Query(max_length=200, description="Text search in the question")
     ] = None,
     sort: Literal["volume", "newest", "closing"] = "volume",
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    for name, text in (("category", category), ("q", q), ("cursor", cursor)):
-        if text and "\x00" in text:  # PostgreSQL text cannot hold NUL
-            raise ApiError(422, "invalid_request", f"{name}: contains a NUL character")
     key = f"list:{state_}:{category}:{q}:{sort}:{limit}:{cursor}"
 
     async def load() -> bytes:
@@ -374,10 +372,10 @@ async def get_votes(
 
 class MarketMetadata(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(min_length=1, max_length=500)
-    description: str | None = Field(None, max_length=5000)
-    category: str | None = Field(None, min_length=1, max_length=50)
-    resolution_criteria: str | None = Field(None, max_length=2000)
+    question: StoredText = Field(min_length=1, max_length=500)
+    description: StoredText | None = Field(None, max_length=5000)
+    category: StoredText | None = Field(None, min_length=1, max_length=50)
+    resolution_criteria: StoredText | None = Field(None, max_length=2000)
     closes_at: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
     creator: Wallet
 
@@ -405,9 +403,6 @@ async def create_market(
 ) -> dict[str, Any]:
 
     meta = body.metadata.model_dump(exclude_none=True)
-    for name, value in meta.items():
-        if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold NUL
-            raise ApiError(422, "invalid_request", f"metadata.{name}: contains a NUL character")
     closes_at = meta.get("closes_at")
     if closes_at is not None:
         try:

@@ -254,7 +254,7 @@ async def relay(
         raise ApiError(
             422, "invalid_transaction", "transaction: not a base64 Solana transaction"
         ) from None
-    if not all(tx.verify_with_results()):
+    if not tx.signatures or not all(tx.verify_with_results()):
         raise ApiError(422, "unsigned_transaction", "the transaction is not (fully) signed")
     sig = str(tx.signatures[0])
     try:

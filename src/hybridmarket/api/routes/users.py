@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from psycopg.rows import dict_row
 
 from hybridmarket.api import siws
-from hybridmarket.api.common import _check_wallet, dec, iso
+from hybridmarket.api.common import _check_wallet, dec, iso, parse_time
 from hybridmarket.api.errors import ApiError
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
@@ -111,15 +111,17 @@ async def get_trades(
         str | None, Query(max_length=100, description="created_at cursor (ISO)")
     ] = None,
 ) -> dict[str, Any]:
+    try:
+        until = parse_time(before) if before else None
+    except ValueError:
+        raise ApiError(422, "invalid_request", "before: not a timestamp") from None
     async with st.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        try:
-            await cur.execute(
-                "SELECT * FROM trades WHERE user_wallet = %s AND created_at < coalesce(%s::timestamptz, 'infinity') "
-                "ORDER BY created_at DESC, slot DESC, seq DESC LIMIT %s",
-                (wallet, before, limit),
-            )
-        except Exception as e:  # a malformed cursor
-            raise ApiError(422, "invalid_request", "before: not a timestamp") from e
+        await cur.execute(
+            "SELECT * FROM trades WHERE user_wallet = %s "
+            "AND created_at < coalesce(%s::timestamptz, 'infinity') "
+            "ORDER BY created_at DESC, slot DESC, seq DESC LIMIT %s",
+            (wallet, until, limit),
+        )
         rows = await cur.fetchall()
     return {
         "wallet": wallet,
