@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     admin_wallets: str = Field("", alias="ADMIN_WALLETS", description="Comma-separated wallets.")
     moderator_wallets: str = Field("", alias="MODERATOR_WALLETS")
     cache_ttl: float = Field(30.0, alias="API_CACHE_TTL", ge=0)
+    rpc_deadline: float = Field(
+        5.0,
+        alias="API_RPC_DEADLINE",
+        gt=0,
+        description="Seconds an API request waits for the chain, retries included, before 503.",
+    )
     max_body_bytes: int = Field(
         65536,
         alias="API_MAX_BODY_BYTES",

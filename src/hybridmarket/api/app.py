@@ -43,6 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from hybridmarket.api.ratelimit import limiter_from_url, limits_with
         from hybridmarket.chain.client import ChainClient
+        from hybridmarket.chain.gateway import api_rpc_policy
         from hybridmarket.db.connect import database, make_pool
         from hybridmarket.db.schema import verify
         from hybridmarket.ipfs.backends import backend_from_env
@@ -53,7 +54,9 @@ def create_app(settings: Settings) -> FastAPI:
             pool = await stack.enter_async_context(
                 make_pool(url, max_size=settings.db_pool_size, name="api")
             )
-            client = await stack.enter_async_context(ChainClient(settings.rpc_url()))
+            client = await stack.enter_async_context(
+                ChainClient(settings.rpc_url(), policy=api_rpc_policy(settings.rpc_deadline))
+            )
             limiter = limiter_from_url(settings.redis_url)
             stack.push_async_callback(limiter.close)
             cache = Cache(ttl=settings.cache_ttl)

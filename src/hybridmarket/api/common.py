@@ -135,6 +135,9 @@ async def check_signed(
         raise ApiError(403 if e.code == "wrong_wallet" else 401, e.code, e.message) from None
 
 
+RATE_LIMITER_RETRY_AFTER_S = 5
+
+
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -142,14 +145,25 @@ def client_ip(request: Request) -> str:
 async def rate_limit(
     st: ApiState, request: Request, response: Response | None, name: str, wallet: str | None = None
 ) -> None:
-    """Count this request against the `name` limits per IP (and per wallet); 429 when over."""
+    """Count this request against the `name` limits per IP (and per wallet); 429 when over,
+    503 when the limiter cannot count (Redis down)."""
     from hybridmarket.api import ratelimit
 
     limit = st.limits[name]
     keys = [(limit, ratelimit.ip_key(client_ip(request)))]
     if wallet:
         keys.append((limit, ratelimit.wallet_key(wallet)))
-    decision = await ratelimit.check_all(st.limiter, keys)
+    try:
+        decision = await ratelimit.check_all(st.limiter, keys)
+    except ratelimit.LimiterUnavailable:
+        # Fail closed: without the shared counts every replica would let through its own limit.
+        raise ApiError(
+            503,
+            "rate_limiter_unavailable",
+            "the rate limiter's store (Redis) is not answering; retry shortly",
+            {"retry_after_s": RATE_LIMITER_RETRY_AFTER_S},
+            headers={"Retry-After": str(RATE_LIMITER_RETRY_AFTER_S)},
+        ) from None
     headers = ratelimit.headers(decision)
     if not decision.allowed:
         raise ApiError(

@@ -4,6 +4,7 @@ no key material) ever reaches a client."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import structlog
@@ -11,6 +12,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from hybridmarket.chain.errors import ChainError, RateLimited
 
 log = structlog.get_logger(__name__)
 
@@ -50,6 +53,24 @@ def not_found(what: str, ident: str) -> ApiError:
     return ApiError(404, f"{what}_not_found", f"no {what} {ident}")
 
 
+# When to try again after the chain failed a request, unless the node said (Retry-After).
+CHAIN_RETRY_AFTER_S = 5
+
+
+def chain_unavailable(exc: ChainError) -> ApiError:
+    """503 with Retry-After for a chain that is unreachable, hung or rate limiting beyond the
+    gateway's retry budget (any ChainError a route does not handle itself)."""
+    told = exc.retry_after if isinstance(exc, RateLimited) else None
+    seconds = max(1, math.ceil(told)) if told else CHAIN_RETRY_AFTER_S
+    return ApiError(
+        503,
+        "chain_unavailable",
+        f"the Solana RPC is not answering: {type(exc).__name__}; retry in {seconds} s",
+        {"retry_after_s": seconds},
+        headers={"Retry-After": str(seconds)},
+    )
+
+
 def envelope(
     status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
@@ -68,6 +89,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_req: Request, exc: ApiError) -> JSONResponse:
         return envelope(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(ChainError)
+    async def _chain(_req: Request, exc: ChainError) -> JSONResponse:
+        e = chain_unavailable(exc)
+        return envelope(e.status, e.code, e.message, e.details, e.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:

@@ -17,8 +17,8 @@ the `limit + 1`-th refused, exactly; a request logged at `t0` stops counting at 
   the Redis server's own `TIME` in microseconds, so processes whose clocks disagree still agree.
   One Lua script does ZREMRANGEBYSCORE, ZCARD, ZADD and PEXPIRE atomically (EVALSHA, falling back
   to EVAL when the server does not know the script). A ZSET holds at most `limit` members and
-  expires `window_s` after its last allowed request. Redis errors propagate: the caller decides
-  whether to fail open or closed.
+  expires `window_s` after its last allowed request. A Redis that does not answer (within
+  `REDIS_TIMEOUT_S`) raises `LimiterUnavailable`: the API then fails closed (503).
 
 `Decision.reset_s` is the time until the oldest logged request leaves the window, that is until a
 slot frees (when refused, the earliest moment a retry can succeed). `headers()` turns a decision
@@ -57,13 +57,14 @@ from types import MappingProxyType
 from typing import Final, Protocol, runtime_checkable
 
 import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, RedisError
 
 __all__ = [
     "DEFAULT_LIMITS",
     "KEY_PREFIX",
     "Decision",
     "Limit",
+    "LimiterUnavailable",
     "MemoryRateLimiter",
     "RateLimiter",
     "RedisRateLimiter",
@@ -76,6 +77,12 @@ __all__ = [
 ]
 
 KEY_PREFIX: Final = "hm:rl:"
+# A request waits at most this long (connecting, then answering) for Redis to count it.
+REDIS_TIMEOUT_S: Final = 1.0
+
+
+class LimiterUnavailable(Exception):
+    """The shared store of the counts (Redis) did not answer: nothing was counted."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,10 @@ def wallet_key(wallet: str) -> str:
 class RateLimiter(Protocol):
     async def hit(self, limit: Limit, key: str) -> Decision:
         """Count one request of `key` against `limit`, atomically, and say whether it may pass."""
+        ...
+
+    async def ping(self) -> None:
+        """Return when the limiter can count requests, else raise `LimiterUnavailable`."""
         ...
 
     async def close(self) -> None: ...
@@ -238,6 +249,9 @@ class MemoryRateLimiter:
         for ident in idle:
             del self._logs[ident]
 
+    async def ping(self) -> None:
+        return None
+
     async def close(self) -> None:
         with self._lock:
             self._logs.clear()
@@ -282,7 +296,13 @@ class RedisRateLimiter:
     ) -> None:
         self.prefix = prefix
         self._owns_client = client is None
-        self._client: aioredis.Redis = client if client is not None else aioredis.from_url(url)
+        self._client: aioredis.Redis = (
+            client
+            if client is not None
+            else aioredis.from_url(
+                url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S
+            )
+        )
         self._script: str = _SCRIPT
         self._sha = hashlib.sha1(self._script.encode()).hexdigest()
 
@@ -293,11 +313,20 @@ class RedisRateLimiter:
         rkey = self.redis_key(limit, key)
         args = (limit.limit, limit.window_s * 1_000_000)
         try:
-            reply = await self._client.evalsha(self._sha, 1, rkey, *args)
-        except NoScriptError:
-            reply = await self._client.eval(self._script, 1, rkey, *args)  # also caches it
+            try:
+                reply = await self._client.evalsha(self._sha, 1, rkey, *args)
+            except NoScriptError:
+                reply = await self._client.eval(self._script, 1, rkey, *args)  # also caches it
+        except (RedisError, OSError) as e:
+            raise LimiterUnavailable(f"Redis: {type(e).__name__}: {e}") from e
         allowed, count, reset_us = (int(x) for x in reply)
         return _decision(bool(allowed), limit.limit, limit.limit - count, reset_us / 1_000_000)
+
+    async def ping(self) -> None:
+        try:
+            await self._client.ping()
+        except (RedisError, OSError) as e:
+            raise LimiterUnavailable(f"Redis: {type(e).__name__}: {e}") from e
 
     async def close(self) -> None:
         if self._owns_client:

@@ -56,6 +56,15 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
+def api_rpc_policy(deadline: float) -> RetryPolicy:
+    """For calls made while a client waits (the API): everything, retries included, ends within
+    about `deadline` seconds, so a hung or rate-limiting node is an answer (503) in time rather
+    than a request held for the default 30 s. Two attempts of deadline/2 fit a hung node."""
+    return RetryPolicy(
+        max_attempts=4, base_delay=0.1, max_delay=1.0, deadline=deadline, timeout=deadline / 2
+    )
+
+
 class _Transient(Exception):
     def __init__(self, message: str, retry_after: float | None = None, rate_limited: bool = False):
         super().__init__(message)

@@ -44,7 +44,7 @@ from hybridmarket.api.common import (
     program_config,
     rate_limit,
 )
-from hybridmarket.api.errors import ApiError, not_found
+from hybridmarket.api.errors import ApiError, chain_unavailable, not_found
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.authority import FileKeySource, KeySourceError, Signer, backend_key_source
@@ -131,12 +131,6 @@ async def _services(request: Request, st: ApiState) -> jobs.Services:
     return services
 
 
-def _chain_unavailable(e: Exception) -> ApiError:
-    return ApiError(
-        503, "chain_unavailable", f"the Solana RPC is not answering: {type(e).__name__}"
-    )
-
-
 def _state_name(acc: MarketAccount) -> str:
     return acc.state.name.upper()
 
@@ -198,7 +192,7 @@ async def _authorize(
         acc = await st.client.get_market(bytes.fromhex(market_id))
         now = await st.client.chain_time()
     except ChainError as e:
-        raise _chain_unavailable(e) from None
+        raise chain_unavailable(e) from None
     if acc is None:
         raise not_found("market", market_id)
     if services.sender.signer.pubkey() != cfg.backend_authority:
@@ -220,7 +214,7 @@ async def _send(coro: Any) -> Outcome | None:
         result: Outcome | None = await coro
     except ChainError as e:
         # Unknown whether it landed: the audit row stays `sent`; the worker settles it.
-        raise _chain_unavailable(e) from None
+        raise chain_unavailable(e) from None
     return result
 
 

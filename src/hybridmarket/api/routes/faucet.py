@@ -43,10 +43,7 @@ async def faucet_info(
     wallet: Annotated[Wallet, Query()],
 ) -> dict[str, Any]:
     await rate_limit(st, request, response, "reads", wallet)
-    try:
-        balance = await st.client.get_balance(Pubkey.from_string(wallet))
-    except ChainError as e:
-        raise ApiError(503, "chain_unavailable", str(e)) from None
+    balance = await st.client.get_balance(Pubkey.from_string(wallet))
     return {
         "wallet": wallet,
         "balance": balance,

@@ -1,4 +1,5 @@
-"""Operations: health (database, chain RPC, indexer lag, last job runs) and Prometheus metrics."""
+"""Operations: health (database, chain RPC, Redis when configured, indexer lag, last job runs)
+and Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from hybridmarket.api.ratelimit import LimiterUnavailable
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.db.queries import jobs as q_jobs
 from hybridmarket.indexer.service import indexer_health
@@ -15,7 +17,10 @@ from hybridmarket.indexer.service import indexer_health
 router = APIRouter(tags=["operations"])
 
 
-_REPORT = "database, chain, indexer (lag) and last job runs; `status` is ok or degraded"
+_REPORT = (
+    "database, chain, redis (with REDIS_URL), indexer (lag) and last job runs; "
+    "`status` is ok or degraded"
+)
 
 
 @router.get(
@@ -45,6 +50,13 @@ async def health(st: Annotated[ApiState, Depends(state)]) -> JSONResponse:
     except Exception as e:
         out["chain"] = {"ok": False, "error": type(e).__name__}
     ok &= bool(out["chain"]["ok"])
+    if st.settings.redis_url:  # the rate limits' store: without it limited routes answer 503
+        try:
+            await st.limiter.ping()
+            out["redis"] = {"ok": True}
+        except LimiterUnavailable as e:
+            ok = False
+            out["redis"] = {"ok": False, "error": type(e.__cause__ or e).__name__}
     if out["database"]["ok"]:
         try:
             idx = await indexer_health(st.pool, st.client if out["chain"]["ok"] else None)

@@ -16,14 +16,12 @@ from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
 from hybridmarket.api.common import MarketIdPath, Wallet, program_config, rate_limit
-from hybridmarket.api.errors import ApiError, not_found
+from hybridmarket.api.errors import CHAIN_RETRY_AFTER_S, ApiError, chain_unavailable, not_found
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.routes.markets import load_market, make_quote
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.chain.errors import (
-    ChainError,
     PreflightFailed,
-    RateLimited,
     RpcError,
     RpcUnavailable,
     TransactionExpired,
@@ -274,11 +272,14 @@ async def relay(
         return {"signature": sig, "status": "failed", "error": e.name or str(e), "code": e.code}
     except TransactionExpired:
         return {"signature": sig, "status": "expired"}
-    except (RateLimited, RpcUnavailable, TimeoutError) as e:
+    except TimeoutError:
         raise ApiError(
-            503, "chain_unavailable", f"the Solana RPC is not answering: {type(e).__name__}"
+            503,
+            "chain_unavailable",
+            "the Solana RPC is not answering: TimeoutError",
+            headers={"Retry-After": str(CHAIN_RETRY_AFTER_S)},
         ) from None
+    except RpcUnavailable as e:
+        raise chain_unavailable(e) from None
     except RpcError as e:
         raise ApiError(400, "transaction_rejected", str(e)) from None
-    except ChainError as e:
-        raise ApiError(503, "chain_unavailable", str(e)) from None
