@@ -189,7 +189,8 @@ async def admin(
     *,
     signed: tuple[str, str] | None = None,
 ) -> httpx.Response:
-    message, signature = signed or await signed_message(http, kp, ACTIONS[what], mid)
+    content = None if reason is None else hashlib.sha256(reason.encode()).hexdigest()
+    message, signature = signed or await signed_message(http, kp, ACTIONS[what], mid, content)
     body: dict[str, Any] = {"wallet": str(kp.pubkey()), "message": message, "signature": signature}
     if reason is not None:
         body["reason"] = reason
@@ -266,8 +267,15 @@ async def test_approve_with_the_sql_tally_and_every_refusal(
     assert await world.state(short) == MarketState.Proposed
     assert await world.audit_count() == before  # no refusal so far wrote an audit row
 
+    # A reason other than the one signed: 401, as the audit log keeps only what was signed.
+    signed = await signed_message(
+        http, world.admin, "approve_market", mid, hashlib.sha256(b"looks fine").hexdigest()
+    )
+    r = await admin(http, world.admin, "approve", mid, "looks awful", signed=signed)
+    assert error(r, 401)["code"] == "content_mismatch"
+    assert await world.audit_count() == before
+
     # Approved with the SQL counts; the tally published as the worker publishes it.
-    signed = await signed_message(http, world.admin, "approve_market", mid)
     r = await admin(http, world.admin, "approve", mid, "looks fine", signed=signed)
     assert r.status_code == 200, r.text
     out = r.json()

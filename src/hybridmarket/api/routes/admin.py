@@ -2,8 +2,9 @@
 
 Who may: only wallets in the admin list (`ADMIN_WALLETS`), each request proven by a
 Sign-In-With-Solana message (`GET /api/auth/nonce?action=approve_market|finalize_market|
-cancel_market&subject=<id>`) whose statement names the action and the market. Rate limited
-("admin": per wallet and per IP).
+cancel_market&subject=<id>`) whose statement names the action and the market, and which lists
+the reason's hash (`content_sha256`) when a reason is given. Rate limited ("admin": per wallet
+and per IP).
 
 What they do: the same as the worker's jobs, for one market, now: the transaction is signed by
 the backend authority and sent through `AuthoritySender`, so it is audit-logged like every
@@ -75,7 +76,10 @@ class AdminBody(BaseModel):
     )
     signature: Signature = Field(description="base58 or base64")
     reason: StoredText | None = Field(
-        None, max_length=1000, description="Why; kept in the audit log"
+        None,
+        max_length=1000,
+        description="Why; kept in the audit log. The signed message must list "
+        "sha256:<hex of the reason> as a resource",
     )
 
 
@@ -183,6 +187,8 @@ async def _authorize(
             wallet=body.wallet,
             action=action,
             subject=market_id,
+            # The audit log keeps the reason: it must be the one the admin signed.
+            resources=(siws.content_resource(body.reason),) if body.reason is not None else (),
         )
     if body.wallet not in st.admins:
         raise ApiError(403, "not_admin", "this wallet is not in the admin list")
