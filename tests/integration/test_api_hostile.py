@@ -5,7 +5,8 @@
   length: before the length bounds a 10 MB wallet froze the event loop for minutes);
 - a table of inputs that were 500s: NUL in a signed SIWS message or an admin reason (whose
   nonce stays unused), forged cursors (non-ASCII digits, `1_000`, ISO week dates), a
-  transaction without signatures, an impossible close date.
+  transaction without signatures, an impossible close date; and a validly signed SIWS message
+  for another cluster (mainnet on localnet), which was accepted.
 
 Timings are printed (`pytest -s`), never asserted: they depend on the machine."""
 
@@ -184,6 +185,14 @@ async def test_inputs_that_were_500s_are_4xx(
             "signature": str(alice.sign_message(nul_text.encode())),
         }
         admin_text, admin_sig = await signed_message(http, alice, "approve_market", market)
+        # A message for another cluster, validly signed, over this server's nonce.
+        mainnet_text = text.replace("\nChain ID: localnet\n", "\nChain ID: mainnet\n")
+        assert mainnet_text != text
+        mainnet = {
+            **nul_message,
+            "message": mainnet_text,
+            "signature": str(alice.sign_message(mainnet_text.encode())),
+        }
 
         def admin(reason: str) -> dict[str, Any]:
             return {
@@ -209,6 +218,7 @@ async def test_inputs_that_were_500s_are_4xx(
                 401,
                 "malformed_message",
             ),
+            ("SIWS message for mainnet", "POST", "/api/discussions", mainnet, 401, "wrong_chain"),
             (
                 "NUL in an admin reason",
                 "POST",

@@ -116,8 +116,8 @@ async def check_signed(
     subject: str,
     resources: tuple[str, ...] = (),
 ) -> None:
-    """Accept a SIWS-signed write for `action` on `subject` (this deployment's domain, the
-    action's statement, a single-use nonce issued for it) or answer 401, or 403 when the
+    """Accept a SIWS-signed write for `action` on `subject` (this deployment's domain and
+    cluster, the action's statement, a single-use nonce issued for it) or answer 401, or 403 when the
     message is about someone else's wallet. Runs in the caller's transaction: a rollback
     leaves the nonce unused."""
     try:
@@ -126,6 +126,7 @@ async def check_signed(
             text=message,
             signature=signature,
             expected_domain=st.settings.domain(),
+            expected_chain_id=st.settings.chain_id,
             expected_address=wallet,
             expected_statement=siws.statement_for(action, subject),
             required_resources=resources,

@@ -73,6 +73,7 @@ ERROR_CODES: Final = frozenset(
         "malformed_address",  # not base58 of 32 bytes
         "bad_signature",  # well formed, but not this wallet's signature of this text
         "wrong_domain",
+        "wrong_chain",  # the Chain ID is not this deployment's cluster (or is missing)
         "wrong_wallet",  # the message's wallet, or the wallet the nonce was issued to
         "wrong_statement",
         "content_mismatch",  # a required resource (content hash) is missing
@@ -522,12 +523,13 @@ async def check(
     expected_statement: str,
     required_resources: Sequence[str] = (),
     purpose: str,
+    expected_chain_id: str | None = None,
     now: datetime | None = None,
     max_ttl: int = 600,
 ) -> SiwsMessage:
     """Accept a signed write request or raise `SiwsError`. Checks, in this order: the text
     holds no NUL and parses with a nonce (alphanumeric, 8-128) and issued-at, version 1 if
-    given; domain; wallet; statement; each required resource; issued-at and not-before no
+    given; domain; the chain id, when `expected_chain_id` is given; wallet; statement; each required resource; issued-at and not-before no
     later than now + 60 s; an expiration time after now; at most `max_ttl` seconds after
     issued-at; the signature; then consumes the nonce, which must have been issued by `issue_nonce` for
     `purpose` (and this wallet, if bound), be unused and unexpired.
@@ -550,6 +552,10 @@ async def check(
         raise _malformed("expiration time is not after the issued-at time")
     if msg.domain != expected_domain:
         raise SiwsError("wrong_domain", f"message is for {msg.domain!r}, not {expected_domain!r}")
+    if expected_chain_id is not None and msg.chain_id != expected_chain_id:
+        raise SiwsError(
+            "wrong_chain", f"message is for chain {msg.chain_id!r}, not {expected_chain_id!r}"
+        )
     if msg.address != expected_address:
         raise SiwsError("wrong_wallet", "message is signed in with another wallet")
     if msg.statement != expected_statement:
