@@ -1,8 +1,14 @@
-"""The program built as SBPFv3 (`--sbpf-version 3`) behaves exactly like the shipped SBPFv0
-binary: should Agave retire v0, moving is a flag change. Built from `onchain/` with the pinned
-compiler, run in the SVM with the mainnet feature set against the model on every instruction."""
+"""Other builds of the program behave exactly like the shipped one (zig's clang, SBPFv0):
+
+- SBPFv3 (`--sbpf-version 3`): should Agave retire v0, moving is a flag change;
+- Debian's clang-19, the verified alternative compiler (other bytes, the same behaviour).
+
+Each is built from `onchain/` and run in the SVM with the mainnet feature set against the model
+on every instruction of a market's lifecycle."""
 
 from __future__ import annotations
+
+import shutil
 
 import pytest
 
@@ -11,6 +17,7 @@ from hybridmarket.program.accounts import MarketState
 from hybridmarket.program.processor import process_instruction
 from hybridmarket.sbf.build import build_shipped
 from hybridmarket.sbf.svm import DifferentialRunner, SvmRunner
+from hybridmarket.sbf.toolchain import find_compiler
 
 from .bank import SOL, Bank, default_params
 from .conftest import World, new_key
@@ -18,10 +25,24 @@ from .conftest import World, new_key
 pytestmark = pytest.mark.unit
 
 
-def test_v3_build_runs_a_market_lifecycle_identical_to_the_model() -> None:
-    elf = build_shipped(version=3)
+BUILDS = [
+    pytest.param("zig", 3, id="sbpf-v3"),
+    pytest.param(
+        "clang-19",
+        0,
+        id="clang-19",
+        marks=pytest.mark.skipif(
+            shutil.which("clang-19") is None, reason="Debian's clang-19 is not installed"
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("compiler", "version"), BUILDS)
+def test_build_runs_a_market_lifecycle_identical_to_the_model(compiler: str, version: int) -> None:
+    elf = build_shipped(version=version, compiler=find_compiler(compiler))
     assert elf[:4] == b"\x7fELF"
-    diff = DifferentialRunner(process_instruction, SvmRunner(elf), names=("model", "v3"))
+    diff = DifferentialRunner(process_instruction, SvmRunner(elf), names=("model", compiler))
     bank = Bank(runner=diff)
     admin, backend, fee, creator, resolver = (new_key() for _ in range(5))
     for k in (admin, backend, creator, resolver):
