@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     admin_wallets: str = Field("", alias="ADMIN_WALLETS", description="Comma-separated wallets.")
     moderator_wallets: str = Field("", alias="MODERATOR_WALLETS")
     cache_ttl: float = Field(30.0, alias="API_CACHE_TTL", ge=0)
+    trusted_proxies: str = Field(
+        "",
+        alias="TRUSTED_PROXIES",
+        description="Comma-separated addresses or networks (CIDR) of the proxies whose "
+        "X-Forwarded-For names the client; nobody's by default.",
+    )
     rpc_deadline: float = Field(
         5.0,
         alias="API_RPC_DEADLINE",

@@ -48,7 +48,7 @@ async def run_up(settings: Settings, *, demo: bool = False) -> None:
     import uvicorn
 
     from hybridmarket import logs
-    from hybridmarket.api.app import create_app
+    from hybridmarket.api.app import create_app, server_config
     from hybridmarket.authority import FileKeySource, backend_key_source
     from hybridmarket.chain.client import ChainClient
     from hybridmarket.context import Context
@@ -127,14 +127,7 @@ async def run_up(settings: Settings, *, demo: bool = False) -> None:
                 f"backend authority {signer.pubkey()}; jobs: {', '.join(JOB_NAMES)}",
             )
 
-            server = uvicorn.Server(
-                uvicorn.Config(
-                    create_app(shared),
-                    host=settings.api_host,
-                    port=settings.api_port,
-                    log_level="warning",
-                )
-            )
+            server = uvicorn.Server(server_config(create_app(shared), shared))
             # uvicorn captures SIGINT/SIGTERM while it serves and re-raises them when it stops,
             # which then sets `stop` for the other parts.
             api_task = asyncio.create_task(server.serve())

@@ -16,7 +16,7 @@ from solders.keypair import Keypair
 from solders.message import to_bytes_versioned
 from solders.transaction import VersionedTransaction
 
-from hybridmarket.api.app import create_app
+from hybridmarket.api.app import create_app, server_config
 from hybridmarket.settings import Settings
 
 DOMAIN = "127.0.0.1:8000"
@@ -36,9 +36,7 @@ def api_settings(db_url: str, rpc_url: str, ws_url: str, data_dir: Path, **extra
 @asynccontextmanager
 async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """Serve the app on 127.0.0.1:<free port>; yield an HTTP client pointed at it."""
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning")
-    )
+    server = uvicorn.Server(server_config(create_app(settings), settings, host="127.0.0.1", port=0))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -24,7 +24,7 @@ from psycopg import AsyncConnection
 from solders.keypair import Keypair
 
 from hybridmarket.api import siws
-from hybridmarket.api.app import create_app
+from hybridmarket.api.app import create_app, server_config
 from hybridmarket.api.ratelimit import MemoryRateLimiter
 from hybridmarket.api.state import ApiState
 from hybridmarket.settings import Settings
@@ -65,7 +65,7 @@ class Served:
 async def serving(settings: Settings) -> AsyncIterator[Served]:
     """The app on 127.0.0.1:<free port>, its in-memory rate limiter on a hand-driven clock."""
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    server = uvicorn.Server(server_config(app, settings, host="127.0.0.1", port=0))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -1,6 +1,8 @@
 """Rate limits and the read cache through the real API (uvicorn on a socket), a real validator
 and PostgreSQL:
 
+- X-Forwarded-For counts only from TRUSTED_PROXIES: spoofed from loopback it changes nothing;
+  from a trusted proxy each forwarded client has its own bucket;
 - limits exact at the boundary: the 10th vote a minute from one IP is built, the 11th refused
   with 429, Retry-After and RateLimit-* headers; per wallet across two client IPs (the client
   binds to 127.0.0.1 and 127.0.0.2); trades at 30;
@@ -175,6 +177,39 @@ async def test_vote_and_trade_limits_are_exact_per_ip_and_per_wallet(
                 f"/api/markets/{mid}/buy", json={"wallet": str(Keypair().pubkey()), **trade}
             )
             assert_limited(r, 30)
+
+
+async def test_forwarded_for_counts_only_from_trusted_proxies(
+    validator: LocalValidator, db_url: str, tmp_path: Path
+) -> None:
+    mid = hashlib.sha256(b"no such market").hexdigest()  # counted before the 404
+
+    async def eleven_votes(http: httpx.AsyncClient, forwarded_for: str) -> list[int]:
+        """Eleven votes from this address, forwarded for `forwarded_for` % 1..11."""
+        return [
+            (
+                await http.post(
+                    f"/api/markets/{mid}/vote",
+                    json=vote_body(),
+                    headers={"X-Forwarded-For": forwarded_for % i},
+                )
+            ).status_code
+            for i in range(1, 12)
+        ]
+
+    # Nobody trusted (the default), loopback included: all eleven count against 127.0.0.1.
+    settings = api_settings(db_url, validator.rpc_url, validator.ws_url, tmp_path)
+    async with running_api(settings) as http:
+        assert await eleven_votes(http, "203.0.113.%d") == [404] * 10 + [429]
+    # Loopback as a trusted proxy: each forwarded client is counted on its own...
+    trusting = api_settings(
+        db_url, validator.rpc_url, validator.ws_url, tmp_path, TRUSTED_PROXIES="127.0.0.1"
+    )
+    async with running_api(trusting) as http:
+        assert await eleven_votes(http, "203.0.113.%d") == [404] * 11
+        # ...and a client cannot pass itself off as others by prepending addresses: the
+        # right-most untrusted one counts.
+        assert await eleven_votes(http, "198.51.100.%d, 203.0.113.99") == [404] * 10 + [429]
 
 
 async def test_two_api_processes_share_one_limit_through_redis(

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 
+import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -129,6 +130,21 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(module.router)
     _mount_web(app)
     return app
+
+
+def server_config(
+    app: FastAPI, settings: Settings, *, host: str | None = None, port: int | None = None
+) -> uvicorn.Config:
+    """How every server runs the app. X-Forwarded-For counts only from TRUSTED_PROXIES (uvicorn
+    would trust it from loopback, so anyone on the machine could pick their rate-limit bucket);
+    behind them, the client is the right-most address not of a trusted proxy."""
+    return uvicorn.Config(
+        app,
+        host=settings.api_host if host is None else host,
+        port=settings.api_port if port is None else port,
+        log_level="warning",
+        forwarded_allow_ips=settings.split(settings.trusted_proxies),
+    )
 
 
 def _mount_web(app: FastAPI) -> None:

@@ -26,7 +26,7 @@ def api(
     import uvicorn
 
     from hybridmarket import logs
-    from hybridmarket.api.app import create_app
+    from hybridmarket.api.app import create_app, server_config
 
     logs.configure()
     settings = _settings(data_dir)
@@ -40,6 +40,4 @@ def api(
             err=True,
         )
         raise typer.Exit(2)
-    uvicorn.run(
-        create_app(settings), host=settings.api_host, port=settings.api_port, log_level="warning"
-    )
+    uvicorn.Server(server_config(create_app(settings), settings)).run()

@@ -38,9 +38,13 @@ request names one):
 | votes    | 10    | proposal and dispute votes                                        |
 | trades   | 30    | buy / sell transactions built or submitted                        |
 | comments | 5     | posting a comment                                                 |
-| reads    | 600   | GET endpoints (markets, prices, history), per IP                  |
+| reads    | 600   | the nonce, faucet balance, discussion and IPFS gateway reads      |
 | admin    | 10    | admin / operator endpoints                                        |
 | relay    | 60    | signed transactions relayed to the Solana RPC                     |
+
+The market list, detail, price and history reads are not limited: they are served from the read
+cache (the detail without routing, see `api.cache.CachedReads`), and a limit would put a limiter
+round trip (Redis) on the hottest path. Limit them in front of the API (balancer, CDN) if needed.
 """
 
 from __future__ import annotations
