@@ -41,6 +41,12 @@ from hybridmarket.localnet.executor import (
     parse_wire,
 )
 from hybridmarket.localnet.faults import Faults
+from hybridmarket.localnet.parsed import (
+    all_account_keys,
+    parse_account_data,
+    parsed_meta,
+    parsed_transaction,
+)
 from hybridmarket.program.runtime import rent_exempt_minimum
 
 if TYPE_CHECKING:
@@ -153,8 +159,12 @@ def encode_account(
         length = int(data_slice.get("length") or 0)
         data = data[off : off + length]
     enc = encoding or "binary"
+    # jsonParsed parses the whole data; the slice applies only to its base64 fallback.
+    parsed = parse_account_data(acct.owner, acct.data) if enc == "jsonParsed" else None
     encoded: Any
-    if enc in ("base64", "jsonParsed"):
+    if parsed is not None:
+        encoded = parsed
+    elif enc in ("base64", "jsonParsed"):
         encoded = [base64.b64encode(data).decode(), "base64"]
     elif enc in ("base58", "binary"):
         if len(data) > MAX_BASE58_ACCOUNT_BYTES:
@@ -413,6 +423,12 @@ class RpcHandler:
         for f in filters:
             checks.append(_compile_filter(f))
         enc, ds = cfg.get("encoding"), cfg.get("dataSlice")
+        if enc == "jsonParsed" and ds is not None:
+            raise RpcError(
+                errs.INVALID_REQUEST,
+                "Sliced account data can only be encoded using binary (base 58) or base64 "
+                "encoding.",
+            )
         out = []
         for pk, acct in self.bank.program_accounts_at(program, slot):
             data = acct.data
@@ -729,16 +745,21 @@ class RpcHandler:
                 msg = f"Transaction version ({stored.version}) is not supported"
             raise RpcError(errs.UNSUPPORTED_TRANSACTION_VERSION, msg)
         tx: Any
+        meta = stored.meta
         if encoding == "base64":
             tx = [base64.b64encode(stored.raw).decode(), "base64"]
         elif encoding == "base58":
             tx = [base58.b58encode(stored.raw).decode(), "base58"]
+        elif encoding == "jsonParsed":
+            vtx = VersionedTransaction.from_bytes(stored.raw)
+            tx = parsed_transaction(vtx, meta)
+            meta = parsed_meta(meta, all_account_keys(vtx, meta))
         else:
             tx = tx_json(parse_wire(stored.raw, self.v.executor.builtin_programs))
         out: dict[str, Any] = {
             "slot": stored.slot,
             "transaction": tx,
-            "meta": stored.meta,
+            "meta": meta,
             "blockTime": stored.block_time,
         }
         if max_version is not None:
