@@ -149,6 +149,11 @@ async def test_huge_strings_are_refused_while_health_keeps_answering(
             "message": "request body larger than 65536 bytes",
             "details": {"max_bytes": 65536},
         }
+        # ...and documented on every route (OpenAPI).
+        spec = (await http.get("/openapi.json")).json()
+        for path, operations in spec["paths"].items():
+            for method, operation in operations.items():
+                assert "413" in operation["responses"], (method, path)
 
 
 def cursor(key: str, ident: str = "a" * 64) -> str:

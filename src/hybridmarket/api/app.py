@@ -20,6 +20,7 @@ from hybridmarket import __version__
 from hybridmarket.api import errors
 from hybridmarket.api.bodylimit import BodyLimit
 from hybridmarket.api.cache import Cache, CachedReads
+from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState
 from hybridmarket.api.stream import Hub, follow_changes
 from hybridmarket.settings import Settings
@@ -97,6 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
             '`{"error": {"code", "message", "details"}}`.'
         ),
         lifespan=lifespan,
+        responses=error_responses(413),  # any request's body may be too large (BodyLimit)
     )
     errors.install(app)
     app.add_middleware(

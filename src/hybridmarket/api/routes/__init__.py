@@ -22,7 +22,7 @@ _WHY = {
     429: "Rate limited: see Retry-After and the RateLimit-* headers",
     501: "Not supported by the configured IPFS backend, or not a file",
     502: "Content stored for a CID is corrupt, or the IPFS node answered wrongly",
-    503: "A dependency (database, chain RPC, IPFS, key) is unavailable",
+    503: "A dependency (database, chain RPC, IPFS, key, Redis) is unavailable; see Retry-After",
 }
 
 

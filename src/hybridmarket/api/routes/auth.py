@@ -13,7 +13,7 @@ from hybridmarket.api.errors import ApiError
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
 
-router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(422, 429))
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(422, 429, 503))
 NONCE_TTL_S = 300
 
 
