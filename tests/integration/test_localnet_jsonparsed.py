@@ -18,8 +18,10 @@ import pytest
 from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed
 from solders.account import AccountJSON
-from solders.instruction import Instruction
+from solders.hash import Hash
+from solders.instruction import CompiledInstruction, Instruction
 from solders.keypair import Keypair
+from solders.message import Message, MessageAddressTableLookup, MessageHeader, MessageV0
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.system_program import (
@@ -36,13 +38,17 @@ from solders.system_program import (
     transfer_with_seed,
     withdraw_nonce_account,
 )
+from solders.transaction import VersionedTransaction
 from solders.transaction_status import ParsedInstruction, UiPartiallyDecodedInstruction
 
 from hybridmarket.localnet.parsed import (
     BPF_LOADER,
     BPF_UPGRADEABLE_LOADER,
+    all_account_keys,
     parse_account_data,
     parse_instruction,
+    parsed_meta,
+    parsed_transaction,
 )
 from hybridmarket.localnet.validator import LocalValidator
 from hybridmarket.program.ids import PROGRAM_ID, config_pda
@@ -575,3 +581,85 @@ async def test_web3js_get_parsed(v: LocalValidator, anchor_check_tool: str) -> N
         config["value"],
         None,
     ]
+
+
+@pytest.mark.unit
+def test_lookup_keys_loader_presence_and_inner_instructions() -> None:
+    payer, table, loaded_w, loaded_r = (Keypair().pubkey() for _ in range(4))
+    sys_id = Pubkey.from_string(SYSTEM)
+    # Keys: payer, PROGRAM_ID (invoked, in the writable region), system; then lookups.
+    msg = MessageV0(
+        MessageHeader(1, 0, 1),
+        [payer, PROGRAM_ID, sys_id],
+        Hash.default(),
+        [CompiledInstruction(1, b"\x01", bytes([0, 3, 4]))],
+        [MessageAddressTableLookup(table, bytes([0]), bytes([1]))],
+    )
+    tx = VersionedTransaction.populate(msg, [Signature.default()])
+    meta = {
+        "err": None,
+        "innerInstructions": [
+            {
+                "index": 0,
+                "instructions": [
+                    {
+                        "programIdIndex": 2,
+                        "accounts": [0, 3],
+                        "data": base58.b58encode(struct.pack("<IQ", 2, 42)).decode(),
+                        "stackHeight": 2,
+                    }
+                ],
+            }
+        ],
+        "loadedAddresses": {"writable": [str(loaded_w)], "readonly": [str(loaded_r)]},
+        "computeUnitsConsumed": 1,
+    }
+    keys = all_account_keys(tx, meta)
+    assert keys == [payer, PROGRAM_ID, sys_id, loaded_w, loaded_r]
+    parsed = parsed_transaction(tx, meta)["message"]
+    assert [(k["writable"], k["signer"], k["source"]) for k in parsed["accountKeys"]] == [
+        (True, True, "transaction"),
+        (False, False, "transaction"),  # invoked, and no upgradeable loader among the keys
+        (False, False, "transaction"),  # reserved
+        (True, False, "lookupTable"),
+        (False, False, "lookupTable"),
+    ]
+    assert parsed["instructions"][0]["accounts"] == [str(payer), str(loaded_w), str(loaded_r)]
+    assert parsed["addressTableLookups"] == [
+        {"accountKey": str(table), "writableIndexes": [0], "readonlyIndexes": [1]}
+    ]
+    out = parsed_meta(meta, keys)
+    assert "loadedAddresses" not in out
+    assert out["computeUnitsConsumed"] == 1
+    assert out["innerInstructions"] == [
+        {
+            "index": 0,
+            "instructions": [
+                {
+                    "program": "system",
+                    "programId": SYSTEM,
+                    "parsed": {
+                        "type": "transfer",
+                        "info": {
+                            "source": str(payer),
+                            "destination": str(loaded_w),
+                            "lamports": 42,
+                        },
+                    },
+                    "stackHeight": 2,
+                }
+            ],
+        }
+    ]
+    # With the upgradeable loader among the keys an invoked program keeps its write lock.
+    legacy = Message.new_with_compiled_instructions(
+        1,
+        0,
+        1,
+        [payer, PROGRAM_ID, BPF_UPGRADEABLE_LOADER],
+        Hash.default(),
+        [CompiledInstruction(1, b"", bytes([0]))],
+    )
+    ltx = VersionedTransaction.populate(legacy, [Signature.default()])
+    flags = [k["writable"] for k in parsed_transaction(ltx, None)["message"]["accountKeys"]]
+    assert flags == [True, True, False]
