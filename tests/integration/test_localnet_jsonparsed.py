@@ -170,8 +170,8 @@ def test_unparsable_instructions_stay_raw() -> None:
         }
     one_account = parse_instruction(0, b"\x01", struct.pack("<IQ", 2, 5), [sys_id, a], None)
     assert "parsed" not in one_account
-    memo_like = parse_instruction(0, b"", b"hi", [PROGRAM_ID], None)
-    assert memo_like == {
+    ours = parse_instruction(0, b"", b"hi", [PROGRAM_ID], None)
+    assert ours == {
         "programId": str(PROGRAM_ID),
         "accounts": [],
         "data": "8wr",

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import base58
-from solders.message import Message, MessageV0
+from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
@@ -464,7 +464,11 @@ def all_account_keys(tx: VersionedTransaction, meta: dict[str, Any] | None) -> l
 
 
 def parsed_transaction(tx: VersionedTransaction, meta: dict[str, Any] | None) -> dict[str, Any]:
-    """`transaction` of getTransaction in `jsonParsed` encoding (a UiParsedMessage)."""
+    """`transaction` of getTransaction in `jsonParsed` encoding (a UiParsedMessage).
+
+    Top-level instructions carry `stackHeight: null`, as in this validator's `json` encoding
+    and Agave 2.x (later Agave releases write 1 in both encodings).
+    """
     msg = tx.message
     header = msg.header
     static = list(msg.account_keys)
@@ -511,8 +515,6 @@ def parsed_transaction(tx: VersionedTransaction, meta: dict[str, Any] | None) ->
             }
             for lk in msg.address_table_lookups
         ]
-    else:
-        assert isinstance(msg, Message)
     return {"signatures": [str(s) for s in tx.signatures], "message": message}
 
 
