@@ -59,12 +59,12 @@ except ImportError:  # pragma: no cover - the dev extra installs it
     async_playwright = None  # type: ignore[assignment]
 
 
-def _skip_reason() -> str | None:
+def require_browser() -> None:
+    """Fail, never skip, without a browser: a skipped UI test is an untested UI in CI."""
     if async_playwright is None:
-        return "playwright is not installed (pip install -e '.[dev]')"
+        pytest.fail("playwright is not installed: run `make test` (it installs the dev extra)")
     if not CHROMIUM.exists():
-        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-    return None
+        pytest.fail(f"no Chromium at {CHROMIUM}: run `make browser` (apt-get install chromium)")
 
 
 @dataclass
@@ -173,9 +173,7 @@ class World:
 
 @pytest.fixture
 async def world(tmp_path: Path, db_url: str) -> AsyncIterator[World]:
-    reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
+    require_browser()
     async with (
         running_validator(tmp_path / "ledger") as v,
         ChainClient(v.rpc_url) as client,
@@ -200,9 +198,7 @@ async def world(tmp_path: Path, db_url: str) -> AsyncIterator[World]:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
+    require_browser()
     async with async_playwright() as pw:
         br = await pw.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS

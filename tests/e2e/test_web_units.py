@@ -26,7 +26,7 @@ from solders.transaction import VersionedTransaction
 from hybridmarket.api.app import WEB_DIR
 from hybridmarket.canonical import canonical_json
 
-from .test_web import CHROMIUM, CHROMIUM_ARGS, _skip_reason
+from .test_web import CHROMIUM, CHROMIUM_ARGS, require_browser
 
 pytestmark = pytest.mark.e2e
 
@@ -45,9 +45,7 @@ except ImportError:  # pragma: no cover
 
 @pytest.fixture
 async def page() -> AsyncIterator[Page]:
-    reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
+    require_browser()
 
     async def serve(route: Route) -> None:
         path = route.request.url.removeprefix(ORIGIN).split("?")[0]
