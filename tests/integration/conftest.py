@@ -12,6 +12,9 @@ from hybridmarket.chain import ChainClient
 from hybridmarket.localnet.validator import LocalValidator
 
 from .localnet_fixtures import running_validator
+from .node_tool import anchor_check_tool
+
+__all__ = ["anchor_check_tool"]  # a session fixture for the tests that drive the JS clients
 
 
 @pytest.fixture

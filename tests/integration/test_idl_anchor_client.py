@@ -24,13 +24,11 @@ strings), u8/u16/u32 plain numbers, `[u8; N]` a list of numbers, `bytes` a Buffe
 from __future__ import annotations
 
 import base64
-import fcntl
 import hashlib
 import json
 import random
-import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from enum import IntEnum
 from pathlib import Path
@@ -87,12 +85,12 @@ from hybridmarket.program.instructions import (
     VoteArgs,
 )
 
+from .node_tool import TOOL
+
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-TOOL = ROOT / "tools" / "anchor-check"
 IDL_PATH = ROOT / "idl" / "hybridmarket.json"
-STAMP = TOOL / "node_modules" / ".hybridmarket-installed"
 ANCHOR_PIN = json.loads((TOOL / "package.json").read_text())["dependencies"]["@coral-xyz/anchor"]
 
 
@@ -452,43 +450,6 @@ def _request() -> dict[str, Any]:
 
 
 # ---- the Node side -------------------------------------------------------------------------
-
-
-def _install_digest() -> str:
-    h = hashlib.sha256()
-    for name in ("package.json", "package-lock.json", ".npmrc"):
-        h.update((TOOL / name).read_bytes())
-    return h.hexdigest()
-
-
-@pytest.fixture(scope="session")
-def anchor_check_tool() -> Iterator[str]:
-    """`node`, with tools/anchor-check installed (`npm ci`, redone only when the lock changes)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed to run the official Anchor TS client")
-    digest = _install_digest()
-    with open(TOOL / ".install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not (STAMP.is_file() and STAMP.read_text() == digest):
-                proc = subprocess.run(
-                    [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                    cwd=TOOL,
-                    capture_output=True,
-                    text=True,
-                    timeout=600,
-                    check=False,
-                )
-                if proc.returncode != 0:
-                    pytest.fail(
-                        f"npm ci in {TOOL} failed ({proc.returncode}):\n"
-                        f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-                    )
-                STAMP.write_text(digest)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    yield node
 
 
 @pytest.fixture(scope="module")

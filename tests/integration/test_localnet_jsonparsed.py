@@ -67,7 +67,7 @@ from tests.integration.localnet_fixtures import (
     v0_tx,
     wait_status,
 )
-from tests.integration.test_idl_anchor_client import TOOL, anchor_check_tool  # noqa: F401
+from tests.integration.node_tool import TOOL
 
 pytestmark = pytest.mark.integration
 SYSTEM = "11111111111111111111111111111111"
@@ -509,7 +509,7 @@ async def test_get_account_info_json_parsed_shapes(v: LocalValidator) -> None:
     assert gpa and all(a["account"]["data"][1] == "base64" for a in gpa)
 
 
-async def test_web3js_get_parsed(v: LocalValidator, anchor_check_tool: str) -> None:  # noqa: F811
+async def test_web3js_get_parsed(v: LocalValidator, anchor_check_tool: str) -> None:
     url = v.rpc_url
     faucet = faucet_of(v)
     payer = await funded(url, faucet)
