@@ -301,7 +301,7 @@ err_t init_account(Ctx *c, uint64_t idx, uint64_t payer, uint64_t space, err_t e
 
 /* log.c */
 void log_str(const char *s);
-void log_anchor_error(const Ctx *c, err_t code, bool known_ix);
+void log_anchor_error(const Ctx *c, err_t code);
 void log_instruction_name(uint64_t ix);
 
 /* events.c: `emit!` = sol_log_data(discriminator + borsh). */

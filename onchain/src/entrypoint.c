@@ -106,11 +106,9 @@ static void deserialize(const uint8_t *input, Account *store, Ctx *c, uint64_t *
     c->program_id = (const SolPubkey *)p;
 }
 
-static err_t process(Ctx *c, uint64_t n_accounts, const uint8_t *data, uint64_t data_len,
-                     bool *known_ix) {
+static err_t process(Ctx *c, uint64_t n_accounts, const uint8_t *data, uint64_t data_len) {
     int64_t ix = data_len >= 8 ? find_instruction(load_u64(data)) : -1;
     if (ix < 0) return ERR_INSTRUCTION_FALLBACK_NOT_FOUND;
-    *known_ix = true;
     c->ix = (uint64_t)ix;
     log_instruction_name(c->ix);
     set_specs(c);
@@ -134,8 +132,7 @@ uint64_t entrypoint(const uint8_t *input) {
     const uint8_t *data;
     uint64_t data_len;
     deserialize(input, store, &c, &n_accounts, &data, &data_len);
-    bool known_ix = false;
-    err_t e = process(&c, n_accounts, data, data_len, &known_ix);
-    if (e != OK) log_anchor_error(&c, e, known_ix);
+    err_t e = process(&c, n_accounts, data, data_len);
+    if (e != OK) log_anchor_error(&c, e);
     return e;
 }

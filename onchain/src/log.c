@@ -33,6 +33,8 @@ void log_instruction_name(uint64_t ix) {
 #undef CASE
 }
 
+/* The instruction's file name; only errors of a dispatched instruction reach it (the one
+ * error before dispatch, InstructionFallbackNotFound, is < 1000 and says "occurred"). */
 static const char *instruction_file(uint64_t ix) {
 #define CASE(i, snake, camel, d) \
     case i:                      \
@@ -62,7 +64,7 @@ err_t fail_account(Ctx *c, uint64_t idx, err_t code) {
     return code;
 }
 
-void log_anchor_error(const Ctx *c, err_t code, bool known_ix) {
+void log_anchor_error(const Ctx *c, err_t code) {
     const char *name, *message;
     error_text(code, &name, &message);
     Line l;
@@ -76,7 +78,7 @@ void log_anchor_error(const Ctx *c, err_t code, bool known_ix) {
     } else {
         /* Anchor names the source line of the `require!`; the model's convention: 40 + n % 100 */
         put(&l, "AnchorError thrown in programs/hybridmarket/src/instructions/");
-        put(&l, known_ix ? instruction_file(c->ix) : "lib");
+        put(&l, instruction_file(c->ix));
         put(&l, ".rs:");
         put_u64_dec(&l, 40 + code % 100);
         put(&l, ". ");
