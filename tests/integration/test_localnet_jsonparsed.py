@@ -53,6 +53,7 @@ from hybridmarket.localnet.parsed import (
 from hybridmarket.localnet.validator import LocalValidator
 from hybridmarket.program.ids import PROGRAM_ID, config_pda
 from hybridmarket.program.runtime import rent_exempt_minimum
+from hybridmarket.sbf import loader, program_binary
 from tests.integration.localnet_fixtures import (
     SOL,
     faucet_of,
@@ -279,7 +280,7 @@ async def _landed(url: str, resp: dict[str, Any]) -> str:
 async def _config_signature(url: str) -> str:
     for _ in range(200):
         rows = await rpc(
-            url, "getSignaturesForAddress", [str(PROGRAM_ID), {"commitment": "confirmed"}]
+            url, "getSignaturesForAddress", [str(config_pda()[0]), {"commitment": "confirmed"}]
         )
         if rows:
             sig: str = rows[-1]["signature"]
@@ -457,18 +458,25 @@ async def test_get_account_info_json_parsed_shapes(v: LocalValidator) -> None:
     await _config_signature(url)
     jp = {"encoding": "jsonParsed", "commitment": "confirmed"}
     got = await rpc(url, "getAccountInfo", [str(PROGRAM_ID), jp])
+    programdata = str(loader.programdata_address(PROGRAM_ID))
+    program_state = {"type": "program", "info": {"programData": programdata}}
     assert got["value"] == {
-        "lamports": got["value"]["lamports"],
-        "data": {
-            "program": "bpf-upgradeable-loader",
-            "parsed": {"type": "uninitialized"},
-            "space": 36,
-        },
+        "lamports": rent_exempt_minimum(36),
+        "data": {"program": "bpf-upgradeable-loader", "parsed": program_state, "space": 36},
         "owner": str(BPF_UPGRADEABLE_LOADER),
         "executable": True,
         "rentEpoch": 18446744073709551615,
         "space": 36,
     }
+    # The program-data account the genesis deploy wrote: the slot, the admin as upgrade
+    # authority, the shipped ELF (with room to grow to twice its size).
+    pd = (await rpc(url, "getAccountInfo", [programdata, jp]))["value"]
+    assert pd["owner"] == str(BPF_UPGRADEABLE_LOADER) and not pd["executable"]
+    info = pd["data"]["parsed"]["info"]
+    assert pd["data"]["parsed"]["type"] == "programData"
+    assert info["slot"] == 1 and info["authority"] == str(v.keys.admin.pubkey())
+    elf = program_binary()
+    assert base64.b64decode(info["data"][0]) == elf + bytes(len(elf))
     plain = await rpc(url, "getAccountInfo", [str(wallet.pubkey()), {**jp, "encoding": "base64"}])
     parsed = await rpc(url, "getAccountInfo", [str(wallet.pubkey()), jp])
     assert parsed["value"] == plain["value"]
@@ -486,14 +494,14 @@ async def test_get_account_info_json_parsed_shapes(v: LocalValidator) -> None:
     unsliced = await rpc(
         url, "getAccountInfo", [str(PROGRAM_ID), {**jp, "dataSlice": {"offset": 0, "length": 1}}]
     )
-    assert unsliced["value"]["data"]["parsed"] == {"type": "uninitialized"}
+    assert unsliced["value"]["data"]["parsed"] == program_state
     missing = str(Keypair().pubkey())
     many = await rpc(
         url, "getMultipleAccounts", [[str(wallet.pubkey()), str(PROGRAM_ID), missing], jp]
     )
     assert [a and a["data"] for a in many["value"]] == [
         ["", "base64"],
-        {"program": "bpf-upgradeable-loader", "parsed": {"type": "uninitialized"}, "space": 36},
+        {"program": "bpf-upgradeable-loader", "parsed": program_state, "space": 36},
         None,
     ]
     resp = await rpc_raw(
@@ -568,7 +576,10 @@ async def test_web3js_get_parsed(v: LocalValidator, anchor_check_tool: str) -> N
     assert wallet["value"]["lamports"] == SOL + 9
     assert program["value"]["data"] == {
         "program": "bpf-upgradeable-loader",
-        "parsed": {"type": "uninitialized"},
+        "parsed": {
+            "type": "program",
+            "info": {"programData": str(loader.programdata_address(PROGRAM_ID))},
+        },
         "space": 36,
     }
     assert program["value"]["owner"] == str(BPF_UPGRADEABLE_LOADER)

@@ -1,8 +1,10 @@
 """The validator's ledger in memory: accounts, slots, commitment levels, the status cache.
 
 One `Bank` owns the whole chain state and is only touched from the event loop thread, so there
-are no locks. Transactions are executed the moment they arrive, into the open slot (the
-*processed* state). Every `slot_ms` the validator calls `close_slot()`: the slot is written to
+are no locks. Transactions are executed by Agave's SVM (`SvmExecutor`, which holds the current
+state) the moment they arrive, into the open slot (the *processed* state); the bank keeps its
+own copy of every account a transaction wrote, for older commitments, `getProgramAccounts` and
+persistence. Every `slot_ms` the validator calls `close_slot()`: the slot is written to
 disk in one SQLite transaction and then becomes *confirmed*; it becomes *finalized*
 `finalize_depth` slots later.
 
@@ -31,11 +33,11 @@ from solders.pubkey import Pubkey
 from hybridmarket.localnet.executor import (
     Account,
     ExecOutcome,
-    Executor,
     ParsedTx,
+    SvmExecutor,
+    dropped,
 )
 from hybridmarket.localnet.store import LedgerStore, SlotRow
-from hybridmarket.program.runtime import Clock
 
 MAX_PROCESSING_AGE = 150
 STATUS_CACHE_SLOTS = 300
@@ -59,10 +61,18 @@ class TxRecord:
     def meta_json(self) -> dict[str, Any]:
         return meta_json(self.outcome)
 
+    @property
+    def all_keys(self) -> list[Pubkey]:
+        """The static keys, then the addresses loaded from lookup tables."""
+        o = self.outcome
+        if not o.loaded_writable and not o.loaded_readonly:
+            return self.ptx.keys
+        return [*self.ptx.keys, *o.loaded_writable, *o.loaded_readonly]
+
 
 def meta_json(o: ExecOutcome) -> dict[str, Any]:
     """`meta` of getTransaction, as Agave's UiTransactionStatusMeta."""
-    return {
+    meta = {
         "err": o.err,
         "status": {"Ok": None} if o.err is None else {"Err": o.err},
         "fee": o.fee,
@@ -73,9 +83,15 @@ def meta_json(o: ExecOutcome) -> dict[str, Any]:
         "preTokenBalances": [],
         "postTokenBalances": [],
         "rewards": [],
-        "loadedAddresses": {"writable": [], "readonly": []},
+        "loadedAddresses": {
+            "writable": [str(k) for k in o.loaded_writable],
+            "readonly": [str(k) for k in o.loaded_readonly],
+        },
         "computeUnitsConsumed": o.compute_units,
     }
+    if o.return_data is not None:
+        meta["returnData"] = o.return_data
+    return meta
 
 
 @dataclass(slots=True)
@@ -105,7 +121,7 @@ class Bank:
     def __init__(
         self,
         store: LedgerStore,
-        executor: Executor,
+        executor: SvmExecutor,
         *,
         finalize_depth: int = 32,
         time_fn: Callable[[], float] = time.time,
@@ -139,16 +155,21 @@ class Bank:
         for pk, acct in accounts.items():
             st.before[pk] = None
             self._put(pk, acct)
+            self.executor.set_account(pk, acct)
         self.current = st
+        self.executor.set_clock(0, now)
         self.slots[0] = st
         self._remember_blockhash(0, genesis_hash)
         self.store.set_meta("genesis_hash", str(genesis_hash))
         self.close_slot()
 
     def load(self) -> None:
-        """Rebuild memory from the store after a restart: persisted slots become finalized."""
-        for pk, acct in self.store.load_accounts():
+        """Rebuild memory and the SVM's state from the store after a restart: persisted slots
+        become finalized."""
+        restored = list(self.store.load_accounts())
+        for pk, acct in restored:
             self._put(pk, acct)
+        self.executor.restore(restored)
         self.genesis_hash = Hash.from_string(self.store.get_meta("genesis_hash") or "")
         self.clock_offset = int(self.store.get_meta("clock_offset") or 0)
         rows = self.store.load_recent_slots(BLOCKHASH_QUEUE_SLOTS)
@@ -179,10 +200,8 @@ class Bank:
             raise ValueError("the clock only moves forward")
         self.clock_offset += seconds
         self.current.block_time = max(self.current.block_time, self._now())
+        self.executor.set_clock(self.current.slot, self.current.block_time)
         return self.current.block_time
-
-    def clock(self) -> Clock:
-        return Clock(slot=self.current.slot, unix_timestamp=self.current.block_time)
 
     # --- accounts -----------------------------------------------------------------------------
 
@@ -206,6 +225,13 @@ class Bank:
             return self.confirmed_slot
         return self.finalized_slot
 
+    def account(self, pk: Pubkey) -> Account | None:
+        """The processed state: the bank's copy, else the SVM's own (builtins, sysvars)."""
+        acct = self.accounts.get(pk)
+        if acct is None:
+            return self.executor.account(pk)
+        return acct
+
     def account_at(self, pk: Pubkey, slot: int) -> Account | None:
         cur = self.current.slot
         if slot < cur:
@@ -214,7 +240,7 @@ class Bank:
                 st = slots.get(s)
                 if st is not None and pk in st.before:
                     return st.before[pk]
-        return self.accounts.get(pk)
+        return self.account(pk)
 
     def program_accounts_at(self, owner: Pubkey, slot: int) -> list[tuple[Pubkey, Account]]:
         candidates = set(self.owner_index.get(owner, ()))
@@ -261,27 +287,48 @@ class Bank:
     def check(self, ptx: ParsedTx, *, check_status: bool = True) -> ExecOutcome | None:
         """Status cache and blockhash checks; an unloaded outcome if the tx must be dropped."""
         if check_status and bytes(ptx.signature) in self.status:
-            return ExecOutcome(loaded=False, err="AlreadyProcessed")
+            return dropped("AlreadyProcessed")
         if not self.blockhash_valid(ptx.blockhash):
-            return ExecOutcome(loaded=False, err="BlockhashNotFound")
+            return dropped("BlockhashNotFound")
         return None
 
-    def simulate(self, ptx: ParsedTx, *, check_blockhash: bool = True) -> ExecOutcome:
+    def simulate(
+        self, ptx: ParsedTx, *, check_blockhash: bool = True
+    ) -> tuple[ExecOutcome, dict[Pubkey, Account]]:
+        """The SVM's simulation against the processed state: the outcome and the post-state
+        of the accounts it loaded. Nothing is committed."""
         if check_blockhash and not self.blockhash_valid(ptx.blockhash):
-            return ExecOutcome(loaded=False, err="BlockhashNotFound")
-        return self.executor.execute(ptx, self.accounts.get, self.clock())
+            return dropped("BlockhashNotFound"), {}
+        return self.executor.simulate(ptx, self.account)
 
     def process(self, ptx: ParsedTx) -> tuple[ExecOutcome, TxRecord | None]:
         """Check, execute and (if it loaded) commit one transaction into the open slot."""
-        dropped = self.check(ptx)
-        if dropped is not None:
-            return dropped, None
-        outcome = self.executor.execute(ptx, self.accounts.get, self.clock())
+        refused = self.check(ptx)
+        if refused is not None:
+            return refused, None
+        outcome = self.executor.execute(ptx, self.account)
         if not outcome.loaded:
             return outcome, None
-        return outcome, self.commit(ptx, outcome)
+        return outcome, self._record(ptx, outcome)
 
-    def commit(self, ptx: ParsedTx, outcome: ExecOutcome) -> TxRecord:
+    def preflight(self, ptx: ParsedTx) -> tuple[ExecOutcome, TxRecord | None]:
+        """`sendTransaction` with preflight: executed once; committed only if it succeeded.
+        A failure is reported to the sender and leaves nothing behind (its fee is undone in
+        the SVM), as a preflight simulation that fails keeps the transaction from the leader.
+        """
+        refused = self.check(ptx)
+        if refused is not None:
+            return refused, None
+        outcome = self.executor.execute(ptx, self.account)
+        if outcome.err is not None:
+            if outcome.loaded:
+                self.executor.revert(outcome, self.account)
+            return outcome, None
+        return outcome, self._record(ptx, outcome)
+
+    def _record(self, ptx: ParsedTx, outcome: ExecOutcome) -> TxRecord:
+        """Record a transaction the SVM has committed: before-images, the bank's copy of the
+        accounts it wrote, the status cache, listeners."""
         st = self.current
         before = st.before
         accounts = self.accounts
@@ -327,7 +374,7 @@ class Bank:
                     dumps(meta_json(o), separators=(",", ":")),
                 )
             )
-            for key in rec.ptx.keys:
+            for key in rec.all_keys:
                 addr_rows.append((bytes(key), st.slot, rec.index, rec.sig_bytes))
         accounts = self.accounts
         changed = [(pk, accounts.get(pk) or Account(0, pk, b"", False)) for pk in st.before]
@@ -366,6 +413,7 @@ class Bank:
         st = SlotState(slot, prev.slot, h, max(prev.block_time, self._now()), prev.block_height + 1)
         self.slots[slot] = st
         self.current = st
+        self.executor.set_clock(slot, st.block_time)
         self._remember_blockhash(st.block_height, h)
         while self.status_order and self.status_order[0][0] < slot - STATUS_CACHE_SLOTS:
             _, sigs = self.status_order.popleft()

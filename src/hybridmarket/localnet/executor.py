@@ -1,61 +1,81 @@
-"""Transaction execution: wire parsing, fees, the system program, the market program, rent.
+"""Transaction execution on Agave's SVM (LiteSVM): wire parsing, then the real runtime.
 
-What a Solana runtime does with one transaction, in Agave's order:
+What stays ours is only what an RPC node does before and around the runtime:
 
-1. *Sanitize* the wire bytes (`parse_wire`): signature count, header, account indices.
-2. *Load* (`execute`): validate the fee payer (exists, system-owned, pays the fee, stays rent
-   exempt) and the invoked programs. A load failure drops the transaction: no fee, no record.
-3. *Execute* the instructions in order on a scratch copy of the accounts. The system program is
-   run here (Agave's log lines and errors); the market program is the Python model
-   (`hybridmarket.program.processor.process_instruction`), whose results are checked the way the
-   runtime checks a BPF program's (lamports conserved, only writable accounts changed, only the
-   owner spends or writes).
-4. *Rent check*: every writable account that changed ends at 0 lamports or rent exempt, else
-   `InsufficientFundsForRent {account_index}`.
+1. *Sanitize* the wire bytes (`parse_wire`), so that `sendTransaction` answers a malformed
+   transaction with Agave's RPC error texts before anything runs.
+2. *Execute* (`SvmExecutor.execute`): the transaction, from its wire bytes, goes to LiteSVM,
+   which verifies the signatures, loads and charges the fee payer, runs the compute-budget
+   instructions, the system program, the upgradeable loader and the program binary with real
+   compute-unit metering, and checks rent. Everything in the outcome (error, logs, compute
+   units, fee, inner instructions, return data) is the SVM's.
+3. *Read back* what the transaction wrote: every account it could write (its writable keys,
+   lookup-table addresses included, sysvars and builtins left out) is read from the SVM and
+   compared with the validator's copy; the accounts that changed are the outcome's `writes`,
+   which the bank records per slot for older commitments and persists.
 
-A failed transaction keeps only the fee payer's fee; its logs and error are still returned so
-the caller can record them. Signature verification and the blockhash/status-cache checks live in
-the bank, which owns that state. Nothing here does I/O.
+A transaction the SVM refuses before charging a fee (bad signature, unknown or broke fee
+payer, missing lookup table) is *not loaded*: it is dropped and never recorded, as a leader
+drops it. One that failed after the fee was charged is recorded with its error; only its fee
+stays (the SVM commits nothing else). The blockhash and status-cache checks are the bank's,
+which owns slots; the SVM's own blockhash check and history are off.
 """
 
 from __future__ import annotations
 
-import logging
-import struct
-from collections.abc import Callable, Sequence
+import base64
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Any, NamedTuple
 
 import base58
+from solders.account import Account as SvmAccount
+from solders.address_lookup_table_account import AddressLookupTable
+from solders.clock import Clock as SvmClock
 from solders.hash import Hash
+from solders.litesvm import LiteSVM
 from solders.message import Message, MessageV0
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
-
-from hybridmarket.localnet.errors import TxErr, instruction_error, instruction_error_text
-from hybridmarket.program.runtime import (
-    SYSTEM_PROGRAM_ID,
-    AccountInfo,
-    Clock,
-    rent_exempt_minimum,
+from solders.transaction_metadata import (
+    FailedTransactionMetadata,
+    InnerInstruction,
+    SimulatedTransactionInfo,
+    TransactionMetadata,
 )
 
-log = logging.getLogger(__name__)
+from hybridmarket.localnet.errors import TxErr
+from hybridmarket.program.runtime import SYSTEM_PROGRAM_ID
 
-LAMPORTS_PER_SIGNATURE = 5000
 PACKET_DATA_SIZE = 1232
-LOG_MESSAGES_BYTES_LIMIT = 10 * 1000
-SYSTEM_PROGRAM_CU = 150
-COMPUTE_BUDGET_CU = 150
-MAX_PERMITTED_DATA_LENGTH = 10 * 1024 * 1024
-DEFAULT_INSTRUCTION_CU_LIMIT = 200_000
-MAX_COMPUTE_UNIT_LIMIT = 1_400_000
 
-COMPUTE_BUDGET_ID = Pubkey.from_string("ComputeBudget111111111111111111111111111111")
 NATIVE_LOADER_ID = Pubkey.from_string("NativeLoader1111111111111111111111111111111")
+SYSVAR_OWNER_ID = Pubkey.from_string("Sysvar1111111111111111111111111111111111111")
 BPF_LOADER_UPGRADEABLE_ID = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
-SYSTEM_ID_STR = str(SYSTEM_PROGRAM_ID)
+ADDRESS_LOOKUP_TABLE_ID = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
+# Transaction errors with which the runtime refuses a transaction before charging its fee.
+NOT_LOADED = frozenset(
+    {
+        "AccountNotFound",
+        "InsufficientFundsForFee",
+        "InvalidAccountForFee",
+        "SignatureFailure",
+        "AlreadyProcessed",
+        "BlockhashNotFound",
+        "SanitizeFailure",
+        "AddressLookupTableNotFound",
+        "InvalidAddressLookupTableOwner",
+        "InvalidAddressLookupTableData",
+        "InvalidAddressLookupTableIndex",
+        "UnsupportedVersion",
+        "MissingSignatureForFee",
+    }
+)
+# The runtime's own accounts: never written by a transaction, never the validator's to keep.
+RESERVED_OWNERS = frozenset({NATIVE_LOADER_ID, SYSVAR_OWNER_ID})
 
 
 class Account(NamedTuple):
@@ -68,6 +88,18 @@ class Account(NamedTuple):
 
 
 EMPTY_ACCOUNT = Account(0, SYSTEM_PROGRAM_ID, b"", False)
+
+
+def from_svm(acc: SvmAccount | None) -> Account | None:
+    if acc is None or acc.lamports == 0:
+        return None
+    return Account(acc.lamports, acc.owner, bytes(acc.data), acc.executable)
+
+
+def to_svm(acct: Account | None) -> SvmAccount:
+    if acct is None or acct.lamports == 0:
+        return SvmAccount.default()
+    return SvmAccount(acct.lamports, acct.data, acct.owner, acct.executable, 0)
 
 
 class TransactionParseError(Exception):
@@ -85,9 +117,9 @@ class ParsedTx:
     raw: bytes
     tx: VersionedTransaction
     signatures: list[Signature]
-    keys: list[Pubkey]
+    keys: list[Pubkey]  # the static keys; lookup-table addresses come at execution
     num_signers: int
-    writable: list[bool]
+    writable: list[bool]  # per static key: writable by the message header
     instructions: list[tuple[int, bytes, bytes]]  # (program index, account indices, data)
     blockhash: Hash
     version: int | None  # None for legacy, 0 for v0
@@ -98,12 +130,8 @@ class ParsedTx:
         return self.signatures[0]
 
 
-def _demoted(key: Pubkey, builtin_programs: frozenset[Pubkey]) -> bool:
-    return key in builtin_programs
-
-
-def parse_wire(raw: bytes, builtin_programs: frozenset[Pubkey] = frozenset()) -> ParsedTx:
-    """Deserialize and sanitize one wire transaction (legacy or v0)."""
+def parse_wire(raw: bytes) -> ParsedTx:
+    """Deserialize and sanitize one wire transaction (legacy or v0), with Agave's RPC texts."""
     try:
         tx = VersionedTransaction.from_bytes(raw)
     except Exception as exc:  # solders raises its own error types
@@ -121,12 +149,15 @@ def parse_wire(raw: bytes, builtin_programs: frozenset[Pubkey] = frozenset()) ->
     sigs = list(tx.signatures)
     n_keys = len(keys)
     is_v0 = isinstance(msg, MessageV0)
-    has_lookups = bool(msg.address_table_lookups) if isinstance(msg, MessageV0) else False
+    lookups = msg.address_table_lookups if isinstance(msg, MessageV0) else []
+    n_loaded = sum(len(lk.writable_indexes) + len(lk.readonly_indexes) for lk in lookups)
+    n_all = n_keys + n_loaded
     sane = (
         n_req >= 1
         and len(sigs) == n_req
         and n_ro_signed < n_req
-        and n_req + n_ro_unsigned <= n_keys <= 256
+        and n_req + n_ro_unsigned <= n_keys
+        and n_all <= 256
         and len(set(keys)) == n_keys
     )
     instructions: list[tuple[int, bytes, bytes]] = []
@@ -134,9 +165,8 @@ def parse_wire(raw: bytes, builtin_programs: frozenset[Pubkey] = frozenset()) ->
         for ix in msg.instructions:
             pidx = ix.program_id_index
             accts = bytes(ix.accounts)
-            # Lookup-table accounts would extend the index space; we load no tables.
-            bad = pidx == 0 or pidx >= n_keys or (accts and max(accts) >= n_keys)
-            if bad and not has_lookups:
+            # A program must be a static key; accounts may index the loaded addresses too.
+            if pidx == 0 or pidx >= n_keys or (accts and max(accts) >= n_all):
                 sane = False
                 break
             instructions.append((pidx, accts, bytes(ix.data)))
@@ -145,13 +175,9 @@ def parse_wire(raw: bytes, builtin_programs: frozenset[Pubkey] = frozenset()) ->
             "invalid transaction: Transaction failed to sanitize accounts offsets correctly",
             sanitize=True,
         )
-    invoked = {keys[p] for p, _, _ in instructions if p < n_keys}
-    writable = []
-    for i, key in enumerate(keys):
-        w = i < n_req - n_ro_signed if i < n_req else i < n_keys - n_ro_unsigned
-        if w and (key in invoked or _demoted(key, builtin_programs)):
-            w = False
-        writable.append(w)
+    writable = [
+        i < n_req - n_ro_signed if i < n_req else i < n_keys - n_ro_unsigned for i in range(n_keys)
+    ]
     return ParsedTx(
         raw=raw,
         tx=tx,
@@ -162,42 +188,16 @@ def parse_wire(raw: bytes, builtin_programs: frozenset[Pubkey] = frozenset()) ->
         instructions=instructions,
         blockhash=msg.recent_blockhash,
         version=0 if is_v0 else None,
-        has_lookups=has_lookups,
+        has_lookups=bool(lookups),
     )
-
-
-class LogCollector:
-    """Agave's LogCollector: at 10,000 bytes a single `Log truncated` line, then nothing."""
-
-    __slots__ = ("lines", "size", "truncated")
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.size = 0
-        self.truncated = False
-
-    def add(self, line: str) -> None:
-        if self.truncated:
-            return
-        size = self.size + len(line.encode()) if not line.isascii() else self.size + len(line)
-        if size >= LOG_MESSAGES_BYTES_LIMIT:
-            self.truncated = True
-            self.lines.append("Log truncated")
-        else:
-            self.size = size
-            self.lines.append(line)
-
-    def extend(self, lines: Sequence[str]) -> None:
-        for line in lines:
-            self.add(line)
 
 
 @dataclass(slots=True)
 class ExecOutcome:
     """What executing (or trying to load) one transaction produced.
 
-    `loaded` is False when the transaction failed before execution (fee payer or program
-    loading): such a transaction is dropped, never recorded, and charges nothing.
+    `loaded` is False when the runtime refused the transaction before charging its fee: such a
+    transaction is dropped, never recorded, and changes nothing.
     """
 
     loaded: bool
@@ -208,382 +208,278 @@ class ExecOutcome:
     pre_balances: list[int] = field(default_factory=list)
     post_balances: list[int] = field(default_factory=list)
     inner_instructions: list[dict[str, Any]] = field(default_factory=list)
-    writes: dict[Pubkey, Account] = field(default_factory=dict)
+    return_data: dict[str, Any] | None = None
+    writes: dict[Pubkey, Account | None] = field(default_factory=dict)
+    loaded_writable: list[Pubkey] = field(default_factory=list)
+    loaded_readonly: list[Pubkey] = field(default_factory=list)
     loaded_accounts_data_size: int = 0
+    pre_accounts: list[Account | None] = field(default_factory=list)  # per key, before
 
 
-class _InstrFail(Exception):
-    def __init__(self, err: Any):
-        super().__init__(str(err))
-        self.err = err
+def dropped(err: TxErr) -> ExecOutcome:
+    return ExecOutcome(loaded=False, err=err)
 
 
-ProgramRunner = Callable[[Pubkey, Sequence[AccountInfo], bytes, Clock], Any]
+Loader = Callable[[Pubkey], Account | None]
 
 
-def compute_fee(ptx: ParsedTx) -> int:
-    """5000 lamports per signature plus the prioritization fee (ComputeBudget price × limit)."""
-    fee = LAMPORTS_PER_SIGNATURE * len(ptx.signatures)
-    price = 0
-    limit: int | None = None
-    non_budget = 0
-    for pidx, _accts, data in ptx.instructions:
-        if ptx.keys[pidx] == COMPUTE_BUDGET_ID:
-            if len(data) >= 5 and data[0] == 2:
-                limit = struct.unpack_from("<I", data, 1)[0]
-            elif len(data) >= 9 and data[0] == 3:
-                price = struct.unpack_from("<Q", data, 1)[0]
-        else:
-            non_budget += 1
-    if price:
-        if limit is None:
-            limit = DEFAULT_INSTRUCTION_CU_LIMIT * non_budget
-        limit = min(limit, MAX_COMPUTE_UNIT_LIMIT)
-        fee += (price * limit + 999_999) // 1_000_000
-    return fee
+def _compiled_json(ii: InnerInstruction) -> dict[str, Any]:
+    ci = ii.instruction()
+    return {
+        "programIdIndex": ci.program_id_index,
+        "accounts": list(bytes(ci.accounts)),
+        "data": base58.b58encode(bytes(ci.data)).decode(),
+        "stackHeight": ii.stack_height(),
+    }
 
 
-def _is_rent_ok(acct: Account) -> bool:
-    return acct.lamports == 0 or acct.lamports >= rent_exempt_minimum(len(acct.data))
+def _inner_json(meta: TransactionMetadata) -> list[dict[str, Any]]:
+    out = []
+    for index, inner in enumerate(meta.inner_instructions()):
+        if inner:
+            out.append(
+                {
+                    "index": index,
+                    "instructions": [_compiled_json(ii) for ii in inner],
+                }
+            )
+    return out
 
 
-class Executor:
-    """Runs transactions against an account loader. Stateless apart from its configuration."""
+def _return_data_json(meta: TransactionMetadata) -> dict[str, Any] | None:
+    rd = meta.return_data()
+    data = bytes(rd.data)
+    if not data:
+        return None
+    return {"programId": str(rd.program_id), "data": [base64.b64encode(data).decode(), "base64"]}
 
-    def __init__(self, market_program_id: Pubkey | None, market_runner: ProgramRunner | None):
-        self.market_program_id = market_program_id
-        self.market_runner = market_runner
-        self.builtin_programs = frozenset(
-            k for k in (SYSTEM_PROGRAM_ID, COMPUTE_BUDGET_ID, market_program_id) if k is not None
+
+class SvmExecutor:
+    """One LiteSVM holding the chain's current (processed) state, and how to run it.
+
+    The validator keeps its own copy of every account a transaction or genesis wrote (for
+    older commitments, `getProgramAccounts` and persistence); the SVM holds the same state plus
+    its own builtins and sysvars, which `account` falls back to. Not thread-safe: the
+    validator calls it from its event loop only.
+    """
+
+    def __init__(self) -> None:
+        self.svm = (
+            LiteSVM()
+            .with_mainnet_features()
+            .with_sigverify(True)
+            .with_blockhash_check(False)
+            .with_transaction_history(0)
         )
+        self.busy = 0.0  # seconds spent executing and simulating, for the validator's stats
 
-    def execute(
-        self, ptx: ParsedTx, load: Callable[[Pubkey], Account | None], clock: Clock
-    ) -> ExecOutcome:
-        keys = ptx.keys
-        fee = compute_fee(ptx)
-        accounts: list[Account] = []
-        data_size = 0
-        for k in keys:
-            a = load(k)
-            if a is None:
-                a = EMPTY_ACCOUNT
-            accounts.append(a)
-            data_size += len(a.data)
-        if ptx.has_lookups:
-            return ExecOutcome(loaded=False, err="AddressLookupTableNotFound")
-        # Fee payer: exists, system-owned with no data, can pay, stays rent exempt.
-        payer = accounts[0]
-        if payer.lamports == 0:
-            return ExecOutcome(loaded=False, err="AccountNotFound")
-        if payer.owner != SYSTEM_PROGRAM_ID or payer.data:
-            return ExecOutcome(loaded=False, err="InvalidAccountForFee")
-        if payer.lamports < fee:
-            return ExecOutcome(loaded=False, err="InsufficientFundsForFee")
-        payer_after_fee = payer._replace(lamports=payer.lamports - fee)
-        if not _is_rent_ok(payer_after_fee):
-            return ExecOutcome(loaded=False, err={"InsufficientFundsForRent": {"account_index": 0}})
-        # Programs: present and executable.
-        for pidx, _a, _d in ptx.instructions:
-            prog = accounts[pidx]
-            if prog.lamports == 0:
-                return ExecOutcome(loaded=False, err="ProgramAccountNotFound")
-            if not prog.executable:
-                return ExecOutcome(loaded=False, err="InvalidProgramForExecution")
+    # --- state --------------------------------------------------------------------------------
 
-        pre_balances = [a.lamports for a in accounts]
-        work = list(accounts)
-        work[0] = payer_after_fee
-        logs = LogCollector()
-        cu = 0
-        err: TxErr | None = None
-        inner: list[dict[str, Any]] = []
-        for ix_index, (pidx, acct_idx, data) in enumerate(ptx.instructions):
-            program_id = keys[pidx]
+    def account(self, pk: Pubkey) -> Account | None:
+        """The SVM's own state of an account (builtins and sysvars included)."""
+        return from_svm(self.svm.get_account(pk))
+
+    def set_account(self, pk: Pubkey, acct: Account | None) -> None:
+        self.svm.set_account(pk, to_svm(acct))
+
+    def restore(self, accounts: list[tuple[Pubkey, Account]]) -> None:
+        """Load persisted accounts back into a fresh SVM. Program-data goes in before the
+        program accounts that name it, so the SVM's program cache finds the ELF."""
+        for pk, acct in sorted(accounts, key=lambda item: item[1].executable):
+            self.svm.set_account(pk, to_svm(acct))
+
+    def set_clock(self, slot: int, unix_timestamp: int) -> None:
+        c = self.svm.get_clock()
+        if (c.slot, c.unix_timestamp) != (slot, unix_timestamp):
+            self.svm.set_clock(
+                SvmClock(
+                    slot=slot,
+                    epoch_start_timestamp=c.epoch_start_timestamp,
+                    epoch=c.epoch,
+                    leader_schedule_epoch=c.leader_schedule_epoch,
+                    unix_timestamp=unix_timestamp,
+                )
+            )
+
+    # --- transactions -------------------------------------------------------------------------
+
+    def _loaded_addresses(self, ptx: ParsedTx, load: Loader) -> tuple[list[Pubkey], list[Pubkey]]:
+        """Resolve a v0 message's lookup tables from the current state (the SVM checks the
+        tables' validity itself; an address that cannot be resolved here makes the SVM refuse
+        the transaction, so nothing is read back for it)."""
+        writable: list[Pubkey] = []
+        readonly: list[Pubkey] = []
+        msg = ptx.tx.message
+        assert isinstance(msg, MessageV0)
+        for lk in msg.address_table_lookups:
+            table = load(lk.account_key)
+            if table is None or table.owner != ADDRESS_LOOKUP_TABLE_ID:
+                return [], []
             try:
-                if program_id == SYSTEM_PROGRAM_ID:
-                    cu += SYSTEM_PROGRAM_CU
-                    logs.add(f"Program {SYSTEM_ID_STR} invoke [1]")
-                    try:
-                        _system_instruction(ptx, work, acct_idx, data, logs)
-                    except _InstrFail as f:
-                        logs.add(f"Program {SYSTEM_ID_STR} failed: {instruction_error_text(f.err)}")
-                        raise
-                    logs.add(f"Program {SYSTEM_ID_STR} success")
-                elif program_id == COMPUTE_BUDGET_ID:
-                    cu += COMPUTE_BUDGET_CU
-                    logs.add(f"Program {program_id} invoke [1]")
-                    logs.add(f"Program {program_id} success")
-                elif program_id == self.market_program_id and self.market_runner is not None:
-                    used, ix_inner = self._run_market(
-                        ptx, work, program_id, acct_idx, data, clock, logs
-                    )
-                    cu += used
-                    if ix_inner:
-                        inner.append({"index": ix_index, "instructions": ix_inner})
-                else:
-                    logs.add(f"Program {program_id} invoke [1]")
-                    logs.add(f"Program {program_id} failed: Unsupported program id")
-                    raise _InstrFail("UnsupportedProgramId")
-            except _InstrFail as f:
-                err = instruction_error(ix_index, f.err)
-                break
-        if err is None:
-            for i, (before, after) in enumerate(zip(accounts, work, strict=True)):
-                if ptx.writable[i] and after is not before and not _is_rent_ok(after):
-                    if after == before:
-                        continue
-                    err = {"InsufficientFundsForRent": {"account_index": i}}
-                    break
-        writes: dict[Pubkey, Account] = {}
-        if err is None:
-            for i, (before, after) in enumerate(zip(accounts, work, strict=True)):
-                if after is not before and after != before:
-                    writes[keys[i]] = after
-            post = [a.lamports for a in work]
-        else:
-            writes[keys[0]] = payer_after_fee
-            post = list(pre_balances)
-            post[0] = payer_after_fee.lamports
-            inner = []
+                addrs = AddressLookupTable.deserialize(table.data).addresses
+                writable += [addrs[i] for i in bytes(lk.writable_indexes)]
+                readonly += [addrs[i] for i in bytes(lk.readonly_indexes)]
+            except (ValueError, IndexError):
+                return [], []
+        return writable, readonly
+
+    def execute(self, ptx: ParsedTx, load: Loader) -> ExecOutcome:
+        """Run one transaction in the SVM, which commits it to its own state if it loads.
+        `load` reads the validator's copy of an account (for balances and changes)."""
+        keys = ptx.keys
+        loaded_w: list[Pubkey] = []
+        loaded_r: list[Pubkey] = []
+        if ptx.has_lookups:
+            loaded_w, loaded_r = self._loaded_addresses(ptx, load)
+        all_keys = [*keys, *loaded_w, *loaded_r] if ptx.has_lookups else keys
+        pre = [load(k) for k in all_keys]
+        payer = keys[0]
+        payer_before = pre[0].lamports if pre[0] is not None else 0
+        t0 = perf_counter()
+        result = self.svm.send_transaction(ptx.tx)
+        self.busy += perf_counter() - t0
+        if isinstance(result, FailedTransactionMetadata):
+            meta = result.meta()
+            payer_after = self.svm.get_balance(payer) or 0
+            if payer_after == payer_before:
+                return dropped(json.loads(result.to_json())["err"])
+            err = json.loads(result.to_json())["err"]
+            payer_now = from_svm(self.svm.get_account(payer))
+            writes: dict[Pubkey, Account | None] = {payer: payer_now}
+            balances = [a.lamports if a is not None else 0 for a in pre]
+            post = list(balances)
+            post[0] = payer_after
+            return ExecOutcome(
+                loaded=True,
+                err=err,
+                logs=list(meta.logs()),
+                compute_units=meta.compute_units_consumed(),
+                fee=meta.fee(),
+                pre_balances=balances,
+                post_balances=post,
+                writes=writes,
+                return_data=_return_data_json(meta),
+                loaded_writable=loaded_w,
+                loaded_readonly=loaded_r,
+                pre_accounts=pre,
+            )
+        assert isinstance(result, TransactionMetadata)
+        n_static = len(keys)
+        writable = ptx.writable
+        get = self.svm.get_account
+        writes = {}
+        post_balances = []
+        for i, k in enumerate(all_keys):
+            before = pre[i]
+            may_write = (writable[i] if i < n_static else i < n_static + len(loaded_w)) and (
+                before is None or before.owner not in RESERVED_OWNERS
+            )
+            if may_write:
+                after = from_svm(get(k))
+                if after != before:
+                    writes[k] = after
+                post_balances.append(after.lamports if after is not None else 0)
+            else:
+                post_balances.append(before.lamports if before is not None else 0)
         return ExecOutcome(
             loaded=True,
-            err=err,
-            logs=logs.lines,
-            compute_units=cu,
-            fee=fee,
-            pre_balances=pre_balances,
-            post_balances=post,
-            inner_instructions=inner,
+            err=None,
+            logs=list(result.logs()),
+            compute_units=result.compute_units_consumed(),
+            fee=result.fee(),
+            pre_balances=[a.lamports if a is not None else 0 for a in pre],
+            post_balances=post_balances,
+            inner_instructions=_inner_json(result),
+            return_data=_return_data_json(result),
             writes=writes,
-            loaded_accounts_data_size=data_size,
+            loaded_writable=loaded_w,
+            loaded_readonly=loaded_r,
+            loaded_accounts_data_size=sum(len(a.data) for a in pre if a is not None),
+            pre_accounts=pre,
         )
 
-    def _run_market(
-        self,
-        ptx: ParsedTx,
-        work: list[Account],
-        program_id: Pubkey,
-        acct_idx: bytes,
-        data: bytes,
-        clock: Clock,
-        logs: LogCollector,
-    ) -> tuple[int, list[dict[str, Any]]]:
-        keys = ptx.keys
-        n_signers = ptx.num_signers
-        writable = ptx.writable
-        infos = [
-            AccountInfo(
-                key=keys[i],
-                lamports=work[i].lamports,
-                owner=work[i].owner,
-                data=work[i].data,
-                is_signer=i < n_signers,
-                is_writable=writable[i],
-                executable=work[i].executable,
-            )
-            for i in acct_idx
-        ]
-        assert self.market_runner is not None
+    def revert(self, outcome: ExecOutcome, load: Loader) -> None:
+        """Undo what a loaded transaction committed to the SVM (a failed preflight's fee):
+        every account it wrote goes back to the validator's copy."""
+        for pk in outcome.writes:
+            self.svm.set_account(pk, to_svm(load(pk)))
+
+    def fee_for_message(self, msg: Message | MessageV0) -> int:
+        """The fee the runtime would charge for `msg` (`getFeeForMessage`): the SVM computes it
+        before loading anything, so a simulation of the unsigned message reports it whatever
+        the outcome. Compute-budget rules (the unit price, the default unit limit of builtin
+        and other instructions) are the SVM's, not a copy of them."""
+        n = msg.header.num_required_signatures
+        tx = VersionedTransaction.populate(msg, [Signature.default()] * n)
+        self.svm.with_sigverify(False)
         try:
-            result = self.market_runner(program_id, infos, data, clock)
-        except Exception:
-            log.exception("market program raised")
-            logs.add(f"Program {program_id} invoke [1]")
-            logs.add(f"Program {program_id} failed: Program failed to complete")
-            raise _InstrFail("ProgramFailedToComplete") from None
-        out_logs = list(result.logs)
-        if result.error is not None:
-            logs.extend(out_logs)
-            raise _InstrFail(result.error.to_json())
-        problem = _verify_program_result(program_id, infos, result.accounts)
-        if problem is not None:
-            if out_logs and out_logs[-1].endswith(" success"):
-                out_logs[-1] = f"Program {program_id} failed: {instruction_error_text(problem)}"
-            logs.extend(out_logs)
-            raise _InstrFail(problem)
-        logs.extend(out_logs)
-        for i, post in zip(acct_idx, result.accounts, strict=True):
-            cur = work[i]
-            if post.lamports != cur.lamports or post.owner != cur.owner or post.data != cur.data:
-                work[i] = Account(post.lamports, post.owner, bytes(post.data), cur.executable)
-        inner: list[dict[str, Any]] = []
-        for entry in getattr(result, "inner_instructions", ()) or ():
-            compiled = _compile_inner(entry, keys)
-            if compiled is not None:
-                inner.append(compiled)
-        return int(result.compute_units), inner
+            result = self.svm.simulate_transaction(tx)
+        finally:
+            self.svm.with_sigverify(True)
+        meta = result.meta()
+        return int(meta.fee())
 
-
-def _compile_inner(entry: Any, keys: list[Pubkey]) -> dict[str, Any] | None:
-    """An inner instruction reported by the model, as `meta.innerInstructions[].instructions[]`."""
-    try:
-        program_id, account_keys, data, stack_height = entry
-        index = {k: i for i, k in enumerate(keys)}
-        return {
-            "programIdIndex": index[program_id],
-            "accounts": [index[k] for k in account_keys],
-            "data": base58.b58encode(bytes(data)).decode(),
-            "stackHeight": stack_height,
-        }
-    except (KeyError, ValueError, TypeError):
-        return None
-
-
-def _verify_program_result(
-    program_id: Pubkey, before: Sequence[AccountInfo], after: Sequence[AccountInfo]
-) -> str | None:
-    """The runtime's checks on a program's account changes; the error name or None."""
-    if len(after) != len(before):
-        return "NotEnoughAccountKeys"
-    pre_total = 0
-    post_total = 0
-    seen: set[Pubkey] = set()
-    for pre, post in zip(before, after, strict=True):
-        if post.key != pre.key:
-            return "ModifiedProgramId"
-        if pre.key not in seen:
-            seen.add(pre.key)
-            pre_total += pre.lamports
-            post_total += post.lamports
-        if post.lamports < 0:
-            return "ArithmeticOverflow"
-        changed_l = post.lamports != pre.lamports
-        changed_d = post.data != pre.data
-        changed_o = post.owner != pre.owner
-        if not (changed_l or changed_d or changed_o):
-            continue
-        if pre.executable:
-            return "ExecutableModified"
-        if not pre.is_writable:
-            if changed_l:
-                return "ReadonlyLamportChange"
-            if changed_d:
-                return "ReadonlyDataModified"
-            return "ModifiedProgramId"
-        fresh_system = pre.owner == SYSTEM_PROGRAM_ID and not pre.data
-        if changed_o and not (
-            (fresh_system and post.owner == program_id)  # assign through a system CPI
-            or pre.owner == program_id  # the owner closes or hands over its account
-        ):
-            return "ModifiedProgramId"
-        # Debits of others' accounts only through a system transfer signed by them.
-        if (
-            post.lamports < pre.lamports
-            and pre.owner != program_id
-            and not (pre.owner == SYSTEM_PROGRAM_ID and pre.is_signer and not pre.data)
-        ):
-            return "ExternalAccountLamportSpend"
-        if changed_d and program_id not in (post.owner, pre.owner):
-            return "ExternalAccountDataModified"
-    if pre_total != post_total:
-        return "UnbalancedInstruction"
-    return None
-
-
-# --- the system program --------------------------------------------------------------------
-
-
-def _addr(key: Pubkey) -> str:
-    return f"Address {{ address: {key}, base: None }}"
-
-
-def _system_instruction(
-    ptx: ParsedTx, work: list[Account], acct_idx: bytes, data: bytes, logs: LogCollector
-) -> None:
-    if len(data) < 4:
-        raise _InstrFail("InvalidInstructionData")
-    tag = struct.unpack_from("<I", data)[0]
-    n_signers = ptx.num_signers
-    if tag == 2:  # Transfer { lamports }
-        if len(data) < 12:
-            raise _InstrFail("InvalidInstructionData")
-        if len(acct_idx) < 2:
-            raise _InstrFail("NotEnoughAccountKeys")
-        lamports = struct.unpack_from("<Q", data, 4)[0]
-        _transfer(ptx, work, acct_idx[0], acct_idx[1], lamports, logs)
-    elif tag == 0:  # CreateAccount { lamports, space, owner }
-        if len(data) < 52:
-            raise _InstrFail("InvalidInstructionData")
-        if len(acct_idx) < 2:
-            raise _InstrFail("NotEnoughAccountKeys")
-        lamports, space = struct.unpack_from("<QQ", data, 4)
-        owner = Pubkey.from_bytes(data[20:52])
-        frm, to = acct_idx[0], acct_idx[1]
-        if work[to].lamports > 0:
-            logs.add(f"Create Account: account {_addr(ptx.keys[to])} already in use")
-            raise _InstrFail({"Custom": 0})
-        _allocate(ptx, work, to, space, logs)
-        _assign(ptx, work, to, owner, logs)
-        _transfer(ptx, work, frm, to, lamports, logs)
-    elif tag == 1:  # Assign { owner }
-        if len(data) < 36:
-            raise _InstrFail("InvalidInstructionData")
-        if len(acct_idx) < 1:
-            raise _InstrFail("NotEnoughAccountKeys")
-        _assign(ptx, work, acct_idx[0], Pubkey.from_bytes(data[4:36]), logs)
-    elif tag == 8:  # Allocate { space }
-        if len(data) < 12:
-            raise _InstrFail("InvalidInstructionData")
-        if len(acct_idx) < 1:
-            raise _InstrFail("NotEnoughAccountKeys")
-        _allocate(ptx, work, acct_idx[0], struct.unpack_from("<Q", data, 4)[0], logs)
-    else:
-        raise _InstrFail("InvalidInstructionData")
-    del n_signers
-
-
-def _transfer(
-    ptx: ParsedTx, work: list[Account], frm: int, to: int, lamports: int, logs: LogCollector
-) -> None:
-    src = work[frm]
-    if frm >= ptx.num_signers:
-        logs.add(f"Transfer: `from` account {ptx.keys[frm]} must sign")
-        raise _InstrFail("MissingRequiredSignature")
-    if src.data:
-        logs.add("Transfer: `from` must not carry data")
-        raise _InstrFail("InvalidArgument")
-    if lamports > src.lamports:
-        logs.add(f"Transfer: insufficient lamports {src.lamports}, need {lamports}")
-        raise _InstrFail({"Custom": 1})
-    if lamports == 0:
-        return
-    if src.owner != SYSTEM_PROGRAM_ID:
-        raise _InstrFail("ExternalAccountLamportSpend")
-    if not ptx.writable[frm] or not ptx.writable[to]:
-        raise _InstrFail("ReadonlyLamportChange")
-    if frm == to:
-        return
-    work[frm] = src._replace(lamports=src.lamports - lamports)
-    dst = work[to]
-    work[to] = dst._replace(lamports=dst.lamports + lamports)
-
-
-def _allocate(ptx: ParsedTx, work: list[Account], idx: int, space: int, logs: LogCollector) -> None:
-    acct = work[idx]
-    if idx >= ptx.num_signers:
-        logs.add(f"Allocate: 'to' account {_addr(ptx.keys[idx])} must sign")
-        raise _InstrFail("MissingRequiredSignature")
-    if acct.data or acct.owner != SYSTEM_PROGRAM_ID:
-        logs.add(f"Allocate: account {_addr(ptx.keys[idx])} already in use")
-        raise _InstrFail({"Custom": 0})
-    if space > MAX_PERMITTED_DATA_LENGTH:
-        logs.add(f"Allocate: requested {space}, max allowed {MAX_PERMITTED_DATA_LENGTH}")
-        raise _InstrFail({"Custom": 3})
-    if space and not ptx.writable[idx]:
-        raise _InstrFail("ReadonlyDataModified")
-    work[idx] = acct._replace(data=bytes(space))
-
-
-def _assign(
-    ptx: ParsedTx, work: list[Account], idx: int, owner: Pubkey, logs: LogCollector
-) -> None:
-    acct = work[idx]
-    if acct.owner == owner:
-        return
-    if idx >= ptx.num_signers:
-        logs.add(f"Assign: account {_addr(ptx.keys[idx])} must sign")
-        raise _InstrFail("MissingRequiredSignature")
-    if acct.owner != SYSTEM_PROGRAM_ID or not ptx.writable[idx]:
-        raise _InstrFail("ModifiedProgramId")
-    work[idx] = acct._replace(owner=owner)
+    def simulate(self, ptx: ParsedTx, load: Loader) -> tuple[ExecOutcome, dict[Pubkey, Account]]:
+        """The SVM's simulation: the outcome and the post-state of every account it loaded."""
+        loaded_w: list[Pubkey] = []
+        loaded_r: list[Pubkey] = []
+        if ptx.has_lookups:
+            loaded_w, loaded_r = self._loaded_addresses(ptx, load)
+        all_keys = [*ptx.keys, *loaded_w, *loaded_r]
+        pre = [load(k) for k in all_keys]
+        balances = [a.lamports if a is not None else 0 for a in pre]
+        # simulateTransaction verifies signatures only when asked (the RPC layer does that).
+        self.svm.with_sigverify(False)
+        try:
+            result = self.svm.simulate_transaction(ptx.tx)
+        finally:
+            self.svm.with_sigverify(True)
+        if isinstance(result, FailedTransactionMetadata):
+            meta = result.meta()
+            err = json.loads(result.to_json())["err"]
+            loaded = not (isinstance(err, str) and err in NOT_LOADED)
+            post = list(balances)
+            if loaded and balances:
+                post[0] = max(0, balances[0] - meta.fee())
+            return (
+                ExecOutcome(
+                    loaded=loaded,
+                    err=err,
+                    logs=list(meta.logs()),
+                    compute_units=meta.compute_units_consumed(),
+                    fee=meta.fee(),
+                    pre_balances=balances,
+                    post_balances=post,
+                    return_data=_return_data_json(meta),
+                    loaded_writable=loaded_w,
+                    loaded_readonly=loaded_r,
+                    loaded_accounts_data_size=sum(len(a.data) for a in pre if a is not None),
+                ),
+                {},
+            )
+        assert isinstance(result, SimulatedTransactionInfo)
+        meta = result.meta()
+        posts: dict[Pubkey, Account] = {}
+        for pk, acc in result.post_accounts():
+            a = from_svm(acc)
+            posts[pk] = a if a is not None else EMPTY_ACCOUNT
+        post_balances = [
+            posts[k].lamports if k in posts else b for k, b in zip(all_keys, balances, strict=True)
+        ]
+        return (
+            ExecOutcome(
+                loaded=True,
+                err=None,
+                logs=list(meta.logs()),
+                compute_units=meta.compute_units_consumed(),
+                fee=meta.fee(),
+                pre_balances=balances,
+                post_balances=post_balances,
+                inner_instructions=_inner_json(meta),
+                return_data=_return_data_json(meta),
+                loaded_writable=loaded_w,
+                loaded_readonly=loaded_r,
+                loaded_accounts_data_size=sum(len(a.data) for a in pre if a is not None),
+            ),
+            posts,
+        )

@@ -1,4 +1,5 @@
-"""A fresh ledger's first slots: keypair files, genesis accounts, funding, GlobalConfig.
+"""A fresh ledger's first slots: keypair files, genesis accounts, funding, the program's deploy,
+GlobalConfig.
 
 Key files are Solana CLI keypairs (`solana-keygen` format: a JSON array of 64 integers, as
 `Keypair.to_json()` writes) with mode 0600, in the ledger directory:
@@ -8,11 +9,15 @@ Key files are Solana CLI keypairs (`solana-keygen` format: a JSON array of 64 in
 - `backend-authority.json`: the backend's signing key (approve/finalize/cancel).
 - `protocol-fee-wallet.json`: receives the protocol fee.
 
-Slot 0 holds the genesis accounts (faucet, system program, compute-budget program, the market
-program's executable account). Slot 1 holds real, signed transactions: the faucet funds the
-three keys, then the admin initialises the program's GlobalConfig. They go through the same
-pipeline as any client's, so an indexer sees them (and the ConfigInitialized event) like any
-other transaction.
+Slot 0 holds the genesis accounts: the faucet and, when the program is deployed, its program
+account, empty and owned by the upgradeable loader (the one step of a deploy that needs the
+program id's secret key, which a fixed address derived from a hash has none of; on a real
+cluster `hybridmarket deploy` creates it with the program keypair). The builtins and sysvars are
+the SVM's own. Slot 1 holds real, signed transactions: the faucet funds the three keys, then
+deploys the program binary through `BPFLoaderUpgradeable` (buffer, writes, deploy, with the
+admin as upgrade authority), as `solana program deploy` does. Slot 2 holds the admin's
+`initialize_config`. They go through the same pipeline as any client's, so an indexer sees
+them (and the ConfigInitialized event) like any other transaction.
 """
 
 from __future__ import annotations
@@ -34,13 +39,9 @@ from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
 from hybridmarket.chain.keys import load_or_create_keypair
-from hybridmarket.localnet.executor import (
-    BPF_LOADER_UPGRADEABLE_ID,
-    COMPUTE_BUDGET_ID,
-    NATIVE_LOADER_ID,
-    Account,
-)
-from hybridmarket.program.runtime import LAMPORTS_PER_SOL, SYSTEM_PROGRAM_ID
+from hybridmarket.localnet.executor import Account
+from hybridmarket.program.runtime import LAMPORTS_PER_SOL, SYSTEM_PROGRAM_ID, rent_exempt_minimum
+from hybridmarket.sbf import loader
 
 log = logging.getLogger(__name__)
 
@@ -86,15 +87,41 @@ def prepare_keys(
 
 
 def genesis_accounts(faucet: Pubkey, program_id: Pubkey | None) -> dict[Pubkey, Account]:
-    accounts = {
-        faucet: Account(FAUCET_LAMPORTS, SYSTEM_PROGRAM_ID, b""),
-        SYSTEM_PROGRAM_ID: Account(1, NATIVE_LOADER_ID, b"system_program", True),
-        COMPUTE_BUDGET_ID: Account(1, NATIVE_LOADER_ID, b"compute_budget_program", True),
-    }
+    accounts = {faucet: Account(FAUCET_LAMPORTS, SYSTEM_PROGRAM_ID, b"")}
     if program_id is not None:
-        # Stands in for an upgradeable program account (its ProgramData is not modelled).
-        accounts[program_id] = Account(1_141_440, BPF_LOADER_UPGRADEABLE_ID, bytes(36), True)
+        # An Uninitialized upgradeable-loader account of the program's size, rent exempt:
+        # what the deploy's `create_account` would leave.
+        accounts[program_id] = Account(
+            rent_exempt_minimum(loader.PROGRAM_SIZE), loader.LOADER_ID, bytes(loader.PROGRAM_SIZE)
+        )
     return accounts
+
+
+def deploy_transactions(
+    keys: GenesisKeys, program_id: Pubkey, elf: bytes, blockhash: Hash
+) -> list[VersionedTransaction]:
+    """The program's deploy as signed transactions: the faucet pays, the admin is the upgrade
+    authority. The program account exists already (`genesis_accounts`), so the final step is
+    `DeployWithMaxDataLen` without its `create_account`."""
+    buffer = Keypair()
+    plan = loader.plan_deploy(
+        elf,
+        payer=keys.faucet.pubkey(),
+        program_id=program_id,
+        buffer=buffer.pubkey(),
+        authority=keys.admin.pubkey(),
+    )
+    signers = {k.pubkey(): k for k in (keys.faucet, keys.admin, buffer)}
+    txs = []
+    last = plan.steps[-1]
+    for step in plan.steps:
+        ixs = list(step.instructions)
+        if step is last:
+            ixs = [ix for ix in ixs if ix.program_id == loader.LOADER_ID]
+        msg = Message.new_with_blockhash(ixs, keys.faucet.pubkey(), blockhash)
+        needed = msg.account_keys[: msg.header.num_required_signatures]
+        txs.append(VersionedTransaction(msg, [signers[k] for k in needed]))
+    return txs
 
 
 def load_config_file(path: Path | None) -> dict[str, Any]:
@@ -139,12 +166,12 @@ def config_instruction(
     params_cls: Any = program_accounts.ConfigParams
     params = params_cls.default(keys.backend.pubkey(), keys.fee_wallet.pubkey())
     if overrides:
-        params = _apply_overrides(params, overrides)
+        params = apply_overrides(params, overrides)
     make: Callable[..., Instruction] = builders.initialize_config
     return make(keys.admin.pubkey(), params, program_id)
 
 
-def _apply_overrides(params: Any, overrides: dict[str, Any]) -> Any:
+def apply_overrides(params: Any, overrides: dict[str, Any]) -> Any:
     import dataclasses
 
     converted: dict[str, Any] = {}

@@ -5,9 +5,9 @@ Shapes follow Agave's RPC (see shared/SOLANA.md §2): `{"context": {"slot", "api
 `id` echoed as sent (0 included), batches answered as arrays. `handle_payload` takes the parsed
 JSON body and returns the JSON-ready response; the HTTP server does the bytes.
 
-Everything here runs synchronously on the event loop: a `sendTransaction` is verified,
-executed and committed to the open slot before its response is written, which is also why
-preflight needs no separate simulation (see `send_transaction`).
+Everything here runs synchronously on the event loop: a `sendTransaction` is executed by the
+SVM and committed to the open slot before its response is written, which is also why
+preflight needs no separate simulation (see `Bank.preflight`).
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from hybridmarket.localnet.executor import (
     ExecOutcome,
     ParsedTx,
     TransactionParseError,
-    compute_fee,
     parse_wire,
 )
 from hybridmarket.localnet.faults import Faults
@@ -239,7 +238,7 @@ def _simulate_value(
         "logs": outcome.logs,
         "accounts": accounts,
         "unitsConsumed": outcome.compute_units,
-        "returnData": None,
+        "returnData": outcome.return_data,
         "innerInstructions": outcome.inner_instructions if inner else None,
         "replacementBlockhash": replacement,
         "loadedAccountsDataSize": outcome.loaded_accounts_data_size,
@@ -327,7 +326,7 @@ class RpcHandler:
                     "hybridmarket_clearFaults": self.tc_clear_faults,
                     "hybridmarket_getFaults": lambda p: self.v.faults.to_json(),
                     "hybridmarket_getClock": self.tc_get_clock,
-                    "hybridmarket_getStats": lambda p: self.v.stats.to_json(),
+                    "hybridmarket_getStats": lambda p: self.v.stats_json(),
                 }
             )
 
@@ -527,26 +526,13 @@ class RpcHandler:
             raise invalid_params("invalid message: failed to deserialize") from None
         if not self.bank.blockhash_valid(msg.recent_blockhash):
             return {"context": self._context(slot), "value": None}
-        n_sigs = msg.header.num_required_signatures
-        keys = list(msg.account_keys)
-        fake = ParsedTx(
-            raw=b"",
-            tx=None,  # type: ignore[arg-type]
-            signatures=[Signature.default()] * n_sigs,
-            keys=keys,
-            num_signers=n_sigs,
-            writable=[],
-            instructions=[
-                (ix.program_id_index, bytes(ix.accounts), bytes(ix.data)) for ix in msg.instructions
-            ],
-            blockhash=msg.recent_blockhash,
-            version=None,
-            has_lookups=False,
-        )
-        try:
-            fee = compute_fee(fake)
-        except IndexError:
-            raise invalid_params("invalid message: account index out of range") from None
+        n_keys = len(msg.account_keys)
+        if any(
+            ix.program_id_index >= n_keys or any(i >= n_keys for i in bytes(ix.accounts))
+            for ix in msg.instructions
+        ):
+            raise invalid_params("invalid message: account index out of range")
+        fee = self.v.executor.fee_for_message(msg)
         return {"context": self._context(slot), "value": fee}
 
     # --- transactions -------------------------------------------------------------------------
@@ -554,7 +540,7 @@ class RpcHandler:
     def _parse_tx(self, p: list[Any], cfg: dict[str, Any]) -> ParsedTx:
         raw = decode_tx_param(_required(p, 0, "transaction"), cfg.get("encoding"))
         try:
-            return parse_wire(raw, self.v.executor.builtin_programs)
+            return parse_wire(raw)
         except TransactionParseError as exc:
             raise invalid_params(str(exc)) from None
 
@@ -567,38 +553,32 @@ class RpcHandler:
         if cfg.get("preflightCommitment") is not None:
             commitment_of({"commitment": cfg["preflightCommitment"]})
         t1 = perf_counter()
-        sig_ok = all(ptx.tx.verify_with_results())
-        t2 = perf_counter()
         stats.decode += t1 - t0
-        stats.sigverify += t2 - t1
         stats.transactions += 1
         bank = self.bank
         if cfg.get("skipPreflight"):
-            # Like a leader: bad signatures and unloadable transactions are dropped silently.
-            if sig_ok:
-                bank.process(ptx)
-            stats.execute += perf_counter() - t2
+            # Like a leader: transactions that do not load (bad signatures included) are
+            # dropped silently; failed ones land with their error.
+            bank.process(ptx)
+            stats.execute += perf_counter() - t1
             return str(ptx.signature)
-        if not sig_ok:
+        outcome, rec = bank.preflight(ptx)
+        stats.execute += perf_counter() - t1
+        if rec is not None:
+            return str(ptx.signature)
+        # The RPC node verifies signatures before its preflight simulation.
+        if outcome.err == "SignatureFailure" or (
+            not outcome.loaded and not all(ptx.tx.verify_with_results())
+        ):
             raise RpcError(
                 errs.TRANSACTION_SIGNATURE_VERIFICATION_FAILURE,
                 "Transaction signature verification failure",
             )
-        # Preflight and execution see the same state (one thread, nothing runs in between),
-        # so the preflight *is* the execution: commit on success, report on failure.
-        outcome = bank.check(ptx)
-        if outcome is None:
-            outcome = bank.executor.execute(ptx, bank.accounts.get, bank.clock())
-        if not outcome.loaded or outcome.err is not None:
-            stats.execute += perf_counter() - t2
-            raise RpcError(
-                errs.SEND_TRANSACTION_PREFLIGHT_FAILURE,
-                f"Transaction simulation failed: {errs.transaction_error_text(outcome.err)}",
-                _simulate_value(outcome),
-            )
-        bank.commit(ptx, outcome)
-        stats.execute += perf_counter() - t2
-        return str(ptx.signature)
+        raise RpcError(
+            errs.SEND_TRANSACTION_PREFLIGHT_FAILURE,
+            f"Transaction simulation failed: {errs.transaction_error_text(outcome.err)}",
+            _simulate_value(outcome),
+        )
 
     def simulate_transaction(self, params: Any) -> Any:
         p = _params(params)
@@ -608,6 +588,7 @@ class RpcHandler:
         replace = bool(cfg.get("replaceRecentBlockhash"))
         if sig_verify and replace:
             raise invalid_params("sigVerify may not be used with replaceRecentBlockhash")
+        # Checked here, so that the SVM's simulation runs without it (the default is off).
         if sig_verify and not all(ptx.tx.verify_with_results()):
             raise RpcError(
                 errs.TRANSACTION_SIGNATURE_VERIFICATION_FAILURE,
@@ -619,7 +600,7 @@ class RpcHandler:
         if replace:
             h, last_valid = bank.latest_blockhash(PROCESSED)
             replacement = {"blockhash": str(h), "lastValidBlockHeight": last_valid}
-        outcome = bank.simulate(ptx, check_blockhash=not replace)
+        outcome, posts = bank.simulate(ptx, check_blockhash=not replace)
         accounts = None
         acfg = cfg.get("accounts")
         if isinstance(acfg, dict) and acfg.get("addresses") is not None:
@@ -627,7 +608,7 @@ class RpcHandler:
             enc = acfg.get("encoding") or "base64"
             accounts = []
             for pk in addrs:
-                acct = outcome.writes.get(pk) or bank.accounts.get(pk)
+                acct = posts[pk] if pk in posts else bank.account(pk)
                 accounts.append(
                     None if acct is None or acct.lamports == 0 else encode_account(acct, enc, None)
                 )
@@ -755,7 +736,7 @@ class RpcHandler:
             tx = parsed_transaction(vtx, meta)
             meta = parsed_meta(meta, all_account_keys(vtx, meta))
         else:
-            tx = tx_json(parse_wire(stored.raw, self.v.executor.builtin_programs))
+            tx = tx_json(parse_wire(stored.raw))
         out: dict[str, Any] = {
             "slot": stored.slot,
             "transaction": tx,
@@ -778,7 +759,7 @@ class RpcHandler:
         ix = transfer(TransferParams(from_pubkey=faucet.pubkey(), to_pubkey=pk, lamports=lamports))
         msg = Message.new_with_blockhash([ix], faucet.pubkey(), h)
         vtx = VersionedTransaction(msg, [faucet])
-        ptx = parse_wire(bytes(vtx), self.v.executor.builtin_programs)
+        ptx = parse_wire(bytes(vtx))
         outcome, _rec = bank.process(ptx)
         if not outcome.loaded:
             raise RpcError(

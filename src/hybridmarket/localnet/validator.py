@@ -1,5 +1,6 @@
-"""The embedded validator: wires the bank, the ledger store, JSON-RPC over HTTP, PubSub over
-WebSocket and the slot clock into one object that runs on the caller's event loop.
+"""The embedded validator: wires Agave's SVM (with the program binary deployed at genesis), the
+bank, the ledger store, JSON-RPC over HTTP, PubSub over WebSocket and the slot clock into one
+object that runs on the caller's event loop.
 
 In-process (tests, `hybridmarket up`)::
 
@@ -32,13 +33,15 @@ from typing import Any
 from solders.hash import Hash
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
 
 from hybridmarket.localnet.bank import Bank
-from hybridmarket.localnet.executor import Executor, ProgramRunner, parse_wire
+from hybridmarket.localnet.executor import SvmExecutor, parse_wire
 from hybridmarket.localnet.faults import Faults
 from hybridmarket.localnet.genesis import (
     GenesisKeys,
     config_transaction,
+    deploy_transactions,
     funding_transaction,
     genesis_accounts,
     load_config_file,
@@ -49,20 +52,13 @@ from hybridmarket.localnet.pubsub import PubSub
 from hybridmarket.localnet.rpc import RpcHandler
 from hybridmarket.localnet.store import LedgerStore
 from hybridmarket.program.ids import PROGRAM_ID
+from hybridmarket.sbf import program_binary
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LEDGER = Path(".hybridmarket/ledger")
 DEFAULT_RPC_PORT = 8899
 LEDGER_DB = "ledger.sqlite"
-
-
-def load_market_runner() -> ProgramRunner:
-    """The program model's entry point."""
-    from hybridmarket.program.processor import process_instruction
-
-    runner: ProgramRunner = process_instruction
-    return runner
 
 
 @dataclass(slots=True)
@@ -75,8 +71,8 @@ class Stats:
     http: float = 0.0  # whole request handling, including the stages below except persist
     json: float = 0.0  # JSON decode of bodies and encode of answers
     decode: float = 0.0  # base64/base58 and wire parsing of transactions
-    sigverify: float = 0.0
-    execute: float = 0.0  # checks, execution, commit to the open slot, processed notifications
+    execute: float = 0.0  # checks, the SVM (signatures included), commit, processed notifications
+    svm: float = 0.0  # of which the SVM itself (kept by the executor, copied in by getStats)
     persist: float = 0.0  # closing slots: SQLite writes and confirmed/finalized notifications
 
     def to_json(self) -> dict[str, Any]:
@@ -99,8 +95,10 @@ class LocalValidator:
         admin_keypair: str | os.PathLike[str] | None = None,
         backend_keypair: str | os.PathLike[str] | None = None,
         program_id: Pubkey = PROGRAM_ID,
-        market_runner: ProgramRunner | bool | None = True,
+        program: bytes | bool = True,
     ):
+        """`program`: the ELF deployed at `program_id` at genesis (True: the shipped binary;
+        False: none, for a deploy through `hybridmarket deploy`)."""
         self.ledger_dir = Path(ledger_dir)
         self.host = host
         self.requested_rpc_port = rpc_port
@@ -115,9 +113,10 @@ class LocalValidator:
         self.admin_keypair = Path(admin_keypair) if admin_keypair is not None else None
         self.backend_keypair = Path(backend_keypair) if backend_keypair is not None else None
         self.program_id = program_id
-        if market_runner is True:
-            market_runner = load_market_runner()
-        self.executor = Executor(program_id, market_runner or None)
+        self.program_elf: bytes | None = (
+            program_binary() if program is True else (bytes(program) if program else None)
+        )
+        self.executor = SvmExecutor()
         self.faults = Faults()
         self.stats = Stats()
         self.rpc_port = 0
@@ -156,6 +155,10 @@ class LocalValidator:
     @property
     def key_paths(self) -> dict[str, Path]:
         return dict(self.keys.paths) if self.keys is not None else {}
+
+    def stats_json(self) -> dict[str, Any]:
+        self.stats.svm = self.executor.busy
+        return self.stats.to_json()
 
     def info(self) -> dict[str, Any]:
         return {
@@ -204,25 +207,29 @@ class LocalValidator:
         assert self._bank is not None and self.keys is not None
         bank = self._bank
         keys = self.keys
+        elf = self.program_elf
         genesis_hash = Hash(hashlib.sha256(os.urandom(32)).digest())
-        program = self.program_id if self.executor.market_runner is not None else None
+        program = self.program_id if elf is not None else None
         bank.create_genesis(genesis_accounts(keys.faucet.pubkey(), program), genesis_hash)
         blockhash = bank.current.blockhash
-        funding = parse_wire(bytes(funding_transaction(keys, blockhash)))
-        outcome, _ = bank.process(funding)
-        if outcome.err is not None:
-            raise RuntimeError(f"genesis funding failed: {outcome.err}")
-        if self.executor.market_runner is not None:
-            overrides = load_config_file(self.config_file)
-            tx = config_transaction(keys, self.program_id, overrides, blockhash)
-            if tx is not None:
-                ptx = parse_wire(bytes(tx), self.executor.builtin_programs)
-                outcome, _ = bank.process(ptx)
-                if outcome.err is not None:
-                    raise RuntimeError(
-                        f"initialize_config failed: {outcome.err}\n" + "\n".join(outcome.logs)
-                    )
+        txs = [funding_transaction(keys, blockhash)]
+        if elf is not None:
+            txs += deploy_transactions(keys, self.program_id, elf, blockhash)
+        for tx in txs:
+            self._genesis_tx(tx, "funding and deploy")
         bank.close_slot()
+        if elf is not None:
+            # A deployed program can be invoked from the next slot on.
+            overrides = load_config_file(self.config_file)
+            init = config_transaction(keys, self.program_id, overrides, bank.current.blockhash)
+            if init is not None:
+                self._genesis_tx(init, "initialize_config")
+            bank.close_slot()
+
+    def _genesis_tx(self, tx: VersionedTransaction, what: str) -> None:
+        outcome, _ = self.bank.process(parse_wire(bytes(tx)))
+        if outcome.err is not None:
+            raise RuntimeError(f"genesis {what} failed: {outcome.err}\n" + "\n".join(outcome.logs))
 
     async def start(self) -> None:
         self._open_ledger()
