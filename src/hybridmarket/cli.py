@@ -11,6 +11,7 @@ import typer
 
 from hybridmarket import __version__
 from hybridmarket.api import cli as _api_cli
+from hybridmarket.chain.deploy_cli import deploy as _deploy_command
 from hybridmarket.indexer import cli as _indexer_cli
 from hybridmarket.ipfs.cli import app as _ipfs_app
 from hybridmarket.localnet.cli import localnet as _localnet_command
@@ -111,6 +112,7 @@ app.command("worker")(_worker_cli.worker)
 app.command("verify-tally")(_worker_cli.verify_tally)
 app.command("snapshot")(_snapshot_cli.snapshot)
 app.command("api")(_api_cli.api)
+app.command("deploy")(_deploy_command)
 
 
 @app.command("backup")

@@ -39,6 +39,7 @@ async def run_localnet(
     backend_keypair: Path | None = None,
     ready_file: Path | None = None,
     quiet: bool = False,
+    program: bool = True,
 ) -> None:
     """Start the validator and serve until SIGINT/SIGTERM; then stop cleanly."""
     validator = LocalValidator(
@@ -53,6 +54,7 @@ async def run_localnet(
         config_file=config,
         admin_keypair=admin_keypair,
         backend_keypair=backend_keypair,
+        program=program,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -62,7 +64,10 @@ async def run_localnet(
     async with validator:
         info = validator.info()
         if not quiet:
-            print(f"Program Id: {info['program_id']}")
+            if program:
+                print(f"Program Id: {info['program_id']}")
+            else:
+                print("Program: none (deploy one with `hybridmarket deploy --url RPC_URL ...`)")
             print(f"Ledger location: {info['ledger']}")
             print(f"JSON RPC URL: {info['rpc_url']}")
             print(f"WebSocket PubSub URL: {info['ws_url']}")
@@ -107,6 +112,13 @@ def localnet(
     ] = None,
     admin_keypair: Annotated[Path | None, typer.Option("--admin-keypair")] = None,
     backend_keypair: Annotated[Path | None, typer.Option("--backend-keypair")] = None,
+    no_program: Annotated[
+        bool,
+        typer.Option(
+            "--no-program",
+            help="Start a fresh ledger without the program (for `hybridmarket deploy`).",
+        ),
+    ] = False,
     ready_file: Annotated[Path | None, typer.Option("--ready-file", hidden=True)] = None,
     quiet: Annotated[bool, typer.Option("--quiet")] = False,
     log_level: Annotated[str, typer.Option("--log-level")] = "WARNING",
@@ -128,6 +140,7 @@ def localnet(
             backend_keypair=backend_keypair,
             ready_file=ready_file,
             quiet=quiet,
+            program=not no_program,
         )
     )
 
