@@ -10,8 +10,9 @@ Reports:
 - throughput: transactions / (last confirmation − first send), and the same for acceptance
   (send → all answered);
 - the validator's own cost per transaction by stage, from `hybridmarket_getStats`: JSON,
-  decoding, signature verification, execution, persistence, and the rest of the HTTP/RPC path,
-  each as a share of the total;
+  decoding, the SVM (Agave's runtime: signature verification, fees, the program binary), the
+  bank's bookkeeping around it (checks, reading back what the transaction wrote, notifications),
+  persistence, and the rest of the HTTP/RPC path, each as a share of the total;
 - a baseline in the same run: system-program transfers through the same path, so the figures
   read as a ratio (buy_shares vs transfer) that does not depend on the machine.
 
@@ -256,12 +257,12 @@ def breakdown(stats: dict[str, Any]) -> dict[str, float]:
     stages = {
         "json": stats["json"],
         "decode": stats["decode"],
-        "sigverify": stats["sigverify"],
-        "execute": stats["execute"],
+        "svm": stats["svm"],
+        "bank": stats["execute"] - stats["svm"],
         "persist": stats["persist"],
     }
     stages["http/rpc"] = max(
-        0.0, stats["http"] - stats["json"] - stats["decode"] - stats["sigverify"] - stats["execute"]
+        0.0, stats["http"] - stats["json"] - stats["decode"] - stats["execute"]
     )
     return {k: v / n * 1e6 for k, v in stages.items()}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,10 @@ from solders.keypair import Keypair
 
 from hybridmarket.chain.keys import load_keypair as read_keypair
 from hybridmarket.localnet.process import ValidatorProcess
+from hybridmarket.program import builders
+from hybridmarket.program.accounts import MarketAccount
+from hybridmarket.program.ids import PROGRAM_ID, market_pda
+from hybridmarket.program.runtime import rent_exempt_minimum
 from tests.integration.localnet_fixtures import (
     SOL,
     b64,
@@ -46,6 +51,11 @@ async def test_kill_9_keeps_confirmed(proc: ValidatorProcess) -> None:
     target = await funded(url, faucet, SOL)
     genesis = await rpc(url, "getGenesisHash")
     bh = await latest_blockhash(url)
+    # A market proposed before the crash (program state in the ledger).
+    market_id = hashlib.sha256(b"survives kill -9").digest()
+    propose = builders.propose_market(payer.pubkey(), market_id, SOL, SOL, payer.pubkey())
+    await wait_status(url, (await send(url, legacy_tx([propose], payer, bh)))["result"])
+    market = market_pda(market_id)[0]
     amounts = {}
     confirmed_seen: set[str] = set()
     stop = asyncio.Event()
@@ -132,13 +142,23 @@ async def test_kill_9_keeps_confirmed(proc: ValidatorProcess) -> None:
     got = await rpc(url, "getBalance", [str(target.pubkey()), {"commitment": "confirmed"}])
     assert got["value"] == SOL + sum(amounts[s] for s in landed)
     got = await rpc(url, "getBalance", [str(payer.pubkey()), {"commitment": "confirmed"}])
-    assert got["value"] == 100 * SOL - sum(amounts[s] + 5000 for s in landed)
+    proposal = rent_exempt_minimum(MarketAccount.SPACE) + 5000  # the market's rent, the fee
+    assert got["value"] == 100 * SOL - sum(amounts[s] + 5000 for s in landed) - proposal
     tx = await rpc(url, "getTransaction", [landed[0], {"commitment": "confirmed"}])
     assert tx["meta"]["err"] is None and tx["meta"]["logMessages"]
     # The blockhash from before the crash is still recent: new transactions can use it.
     fresh = legacy_tx([transfer_ix(payer.pubkey(), target.pubkey(), 1)], payer, bh)
     sig = (await send(url, fresh))["result"]
     await wait_status(url, sig)
+    # The SVM was rebuilt from the ledger: the program and its accounts are back, and run.
+    got = await rpc(url, "getAccountInfo", [str(market), {"encoding": "base64"}])
+    assert got["value"]["owner"] == str(PROGRAM_ID)
+    vote = builders.submit_proposal_vote(payer.pubkey(), market_id, True)
+    sig = (await send(url, legacy_tx([vote], payer, await latest_blockhash(url))))["result"]
+    st = await wait_status(url, sig)
+    assert st["err"] is None
+    tx = await rpc(url, "getTransaction", [sig, {"commitment": "confirmed"}])
+    assert any(line.startswith("Program data: ") for line in tx["meta"]["logMessages"])
 
 
 async def test_clean_stop_keeps_processed(proc: ValidatorProcess) -> None:

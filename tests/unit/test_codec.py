@@ -6,11 +6,13 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import base58
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from solders.pubkey import Pubkey
 
+from hybridmarket.codec import base58 as b58
 from hybridmarket.codec import borsh as B  # noqa: N812 (short alias for a dense test)
 from hybridmarket.codec.anchor import (
     account_discriminator,
@@ -165,3 +167,9 @@ def test_fixed_offsets_for_memcmp_filters() -> None:
     assert MarketAccount.OFFSET_STATE == 8 + 32 + 32
     for cls in (UserPosition, VoteRecord):
         assert cls.SCHEMA[0][0] == "market" and cls.OFFSET_MARKET == 8
+
+
+@given(st.binary(max_size=1300), st.integers(min_value=0, max_value=4))
+def test_base58_encode_is_the_base58_package_s(data: bytes, zeros: int) -> None:
+    data = bytes(zeros) + data
+    assert b58.encode(data) == base58.b58encode(data).decode()

@@ -26,7 +26,7 @@ from hybridmarket.localnet.genesis import (
     deploy_transactions,
     genesis_accounts,
 )
-from hybridmarket.localnet.store import LedgerStore
+from hybridmarket.localnet.store import LedgerStore, LedgerVersionError
 from hybridmarket.program import builders
 from hybridmarket.program.accounts import ConfigParams
 from hybridmarket.program.ids import PROGRAM_ID, config_pda
@@ -234,3 +234,12 @@ def test_blockhash_expiry(store: LedgerStore) -> None:
     assert not bank.blockhash_valid(h)
     assert bank.account_at(Pubkey.new_unique(), 0) is None
     assert rent_exempt_minimum(0) == bank.executor.svm.minimum_balance_for_rent_exemption(0)
+
+
+def test_a_ledger_of_another_version_is_refused_with_what_to_do(store: LedgerStore) -> None:
+    store.check_version()  # a new ledger is stamped with this version
+    _bank(store, _keys())
+    store.check_version()
+    store.set_meta("ledger_version", "1")
+    with pytest.raises(LedgerVersionError, match=r"version 1 .* start a fresh one with --reset"):
+        store.check_version()

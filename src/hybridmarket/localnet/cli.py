@@ -124,25 +124,31 @@ def localnet(
     log_level: Annotated[str, typer.Option("--log-level")] = "WARNING",
 ) -> None:
     """Run the embedded local Solana validator (JSON-RPC + WebSocket) in the foreground."""
+    from hybridmarket.localnet.store import LedgerVersionError
+
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(name)s %(message)s")
-    asyncio.run(
-        run_localnet(
-            ledger,
-            rpc_port=rpc_port,
-            ws_port=ws_port,
-            bind_address=bind_address,
-            reset=reset,
-            slot_ms=slot_ms,
-            finalize_depth=finalize_depth,
-            enable_test_controls=enable_test_controls,
-            config=config,
-            admin_keypair=admin_keypair,
-            backend_keypair=backend_keypair,
-            ready_file=ready_file,
-            quiet=quiet,
-            program=not no_program,
+    try:
+        asyncio.run(
+            run_localnet(
+                ledger,
+                rpc_port=rpc_port,
+                ws_port=ws_port,
+                bind_address=bind_address,
+                reset=reset,
+                slot_ms=slot_ms,
+                finalize_depth=finalize_depth,
+                enable_test_controls=enable_test_controls,
+                config=config,
+                admin_keypair=admin_keypair,
+                backend_keypair=backend_keypair,
+                ready_file=ready_file,
+                quiet=quiet,
+                program=not no_program,
+            )
         )
-    )
+    except LedgerVersionError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
 
 
 def main() -> None:

@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any, NamedTuple
 
-import base58
 from solders.account import Account as SvmAccount
 from solders.address_lookup_table_account import AddressLookupTable
 from solders.clock import Clock as SvmClock
@@ -47,6 +46,7 @@ from solders.transaction_metadata import (
     TransactionMetadata,
 )
 
+from hybridmarket.codec.base58 import encode as b58encode
 from hybridmarket.localnet.errors import TxErr
 from hybridmarket.program.runtime import SYSTEM_PROGRAM_ID
 
@@ -228,7 +228,7 @@ def _compiled_json(ii: InnerInstruction) -> dict[str, Any]:
     return {
         "programIdIndex": ci.program_id_index,
         "accounts": list(bytes(ci.accounts)),
-        "data": base58.b58encode(bytes(ci.data)).decode(),
+        "data": b58encode(bytes(ci.data)),
         "stackHeight": ii.stack_height(),
     }
 

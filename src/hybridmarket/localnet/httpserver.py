@@ -86,6 +86,7 @@ class HttpRpcProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.held = False
         self.pending: list[asyncio.TimerHandle] = []
+        self.out: list[bytes] | None = None  # answers batched while a read is handled
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -106,13 +107,33 @@ class HttpRpcProtocol(asyncio.Protocol):
         t = self.transport
         if t is None or t.is_closing():
             return
+        if self.out is not None:
+            # Inside data_received: answers to pipelined requests leave in one write.
+            self.out.append(data)
+            if not keep_alive:
+                self._flush()
+                t.close()
+            return
         t.write(data)
         if not keep_alive:
             t.close()
 
+    def _flush(self) -> None:
+        out, self.out = self.out, None
+        t = self.transport
+        if out and t is not None and not t.is_closing():
+            t.write(b"".join(out) if len(out) > 1 else out[0])
+
     def data_received(self, data: bytes) -> None:
         if self.held:
             return
+        self.out = []
+        try:
+            self._receive(data)
+        finally:
+            self._flush()
+
+    def _receive(self, data: bytes) -> None:
         buf = self.buf
         buf += data
         while self.transport is not None and not self.held:
@@ -144,8 +165,7 @@ class HttpRpcProtocol(asyncio.Protocol):
                 elif lname == "transfer-encoding" and "chunked" in value.lower():
                     chunked = True
                 elif lname == "expect" and "100-continue" in value.lower():
-                    assert self.transport is not None
-                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    self._write(b"HTTP/1.1 100 Continue\r\n\r\n", True)
             if chunked or clen < 0:
                 self._write(_response(411, b"", keep_alive=False), False)
                 return

@@ -27,6 +27,8 @@ from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.transaction import VersionedTransaction
 
+from hybridmarket.codec.base58 import encode as b58encode
+
 SYSTEM_PROGRAM = Pubkey.from_string("11111111111111111111111111111111")
 BPF_LOADER = Pubkey.from_string("BPFLoader2111111111111111111111111111111111")
 BPF_UPGRADEABLE_LOADER = Pubkey.from_string("BPFLoaderUpgradeab1e11111111111111111111111")
@@ -104,7 +106,7 @@ class _Reader:
         return str(Pubkey.from_bytes(self.take(32)))
 
     def hash(self) -> str:
-        return base58.b58encode(self.take(32)).decode()
+        return str(Pubkey.from_bytes(self.take(32)))
 
     def string(self) -> str:
         try:
@@ -441,7 +443,7 @@ def parse_instruction(
     return {
         "programId": str(program_id),
         "accounts": [str(keys[i]) for i in accounts],
-        "data": base58.b58encode(data).decode(),
+        "data": b58encode(data),
         "stackHeight": stack_height,
     }
 

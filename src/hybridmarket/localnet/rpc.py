@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import logging
 from collections.abc import Callable
 from time import perf_counter
@@ -28,6 +29,7 @@ from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
 from solders.transaction import VersionedTransaction
 
+from hybridmarket.codec.base58 import encode as b58encode
 from hybridmarket.localnet import errors as errs
 from hybridmarket.localnet.bank import CONFIRMED, FINALIZED, PROCESSED, Bank
 from hybridmarket.localnet.errors import RpcError, invalid_params
@@ -126,6 +128,14 @@ def _b58_bytes(value: Any, size: int) -> bytes:
     """Decode a base58 parameter of exactly `size` bytes, with Agave's error messages."""
     if not isinstance(value, str):
         raise invalid_params("Invalid param: Invalid")
+    # Valid keys and signatures decode in solders (Rust); only a bad one takes the slow path,
+    # which tells an invalid string from one of the wrong size.
+    if size == 32 and 32 <= len(value) <= 44:
+        with contextlib.suppress(ValueError):
+            return bytes(Pubkey.from_string(value))
+    elif size == 64 and 64 <= len(value) <= 88:
+        with contextlib.suppress(ValueError):
+            return bytes(Signature.from_string(value))
     try:
         raw = base58.b58decode(value)
     except ValueError:
@@ -171,7 +181,7 @@ def encode_account(
                 "Encoded binary (base 58) data should be less than 128 bytes, please use "
                 "Base64 encoding."
             )
-        b58 = base58.b58encode(data).decode()
+        b58 = b58encode(data)
         encoded = b58 if enc == "binary" else [b58, "base58"]
     elif enc == "base64+zstd":
         raise invalid_params("Invalid params: base64+zstd encoding is not supported here.")
@@ -266,7 +276,7 @@ def tx_json(ptx: ParsedTx) -> dict[str, Any]:
             {
                 "programIdIndex": pidx,
                 "accounts": list(accts),
-                "data": base58.b58encode(data).decode(),
+                "data": b58encode(data),
                 "stackHeight": None,
             }
             for pidx, accts, data in ptx.instructions
@@ -730,7 +740,7 @@ class RpcHandler:
         if encoding == "base64":
             tx = [base64.b64encode(stored.raw).decode(), "base64"]
         elif encoding == "base58":
-            tx = [base58.b58encode(stored.raw).decode(), "base58"]
+            tx = [b58encode(stored.raw), "base58"]
         elif encoding == "jsonParsed":
             vtx = VersionedTransaction.from_bytes(stored.raw)
             tx = parsed_transaction(vtx, meta)

@@ -12,7 +12,9 @@ Why SQLite in WAL mode, committed per slot:
   transaction at 1,000+ tx/s: a few `executemany` calls every 400 ms.
 
 Tables: `accounts` (current state; all accounts are also held in memory), `slots` (blockhash,
-parent, block time), `transactions` (wire bytes + meta JSON, by signature), and
+parent, block time), `transactions` (wire bytes + meta JSON, appended in slot order, with a
+unique index by signature: rows of a kilobyte or two land at the end of the table instead of at
+random places of a B-tree keyed by signature), and
 `address_signatures` (every account key of every transaction, ordered by (slot, index in slot))
 which serves getSignaturesForAddress paging. `meta` holds the genesis hash, the clock offset and
 the like.
@@ -43,14 +45,24 @@ CREATE TABLE IF NOT EXISTS slots (
     block_time INTEGER NOT NULL, block_height INTEGER NOT NULL, tx_count INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS transactions (
-    signature BLOB PRIMARY KEY, slot INTEGER NOT NULL, idx INTEGER NOT NULL,
+    signature BLOB NOT NULL UNIQUE, slot INTEGER NOT NULL, idx INTEGER NOT NULL,
     raw BLOB NOT NULL, version INTEGER, err TEXT, meta TEXT NOT NULL
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS address_signatures (
     address BLOB NOT NULL, slot INTEGER NOT NULL, idx INTEGER NOT NULL, signature BLOB NOT NULL,
     PRIMARY KEY (address, slot, idx)
 ) WITHOUT ROWID;
 """
+
+
+# 2: the program is a binary deployed by the upgradeable loader and run by the SVM; the
+# transactions table is appended to. Version-1 ledgers hold a stand-in program account the SVM
+# cannot run.
+LEDGER_VERSION = "2"
+
+
+class LedgerVersionError(RuntimeError):
+    """The ledger on disk was written by another version of the validator."""
 
 
 @dataclass(slots=True)
@@ -101,6 +113,18 @@ class LedgerStore:
 
     def is_empty(self) -> bool:
         return self.db.execute("SELECT 1 FROM slots LIMIT 1").fetchone() is None
+
+    def check_version(self) -> None:
+        """Stamp a new ledger with `LEDGER_VERSION`; refuse an existing one of another version."""
+        found = self.get_meta("ledger_version")
+        if self.is_empty():
+            self.set_meta("ledger_version", LEDGER_VERSION)
+        elif found != LEDGER_VERSION:
+            raise LedgerVersionError(
+                f"{self.path.parent} holds a ledger of version {found or 1} and this validator "
+                f"reads version {LEDGER_VERSION}; start a fresh one with --reset "
+                "(`hybridmarket localnet --reset` or `hybridmarket up --reset`)"
+            )
 
     # --- load ---------------------------------------------------------------------------------
 

@@ -191,6 +191,11 @@ class LocalValidator:
             shutil.rmtree(self.ledger_dir)
         self.ledger_dir.mkdir(parents=True, exist_ok=True)
         self._store = LedgerStore(self.ledger_dir / LEDGER_DB)
+        try:
+            self._store.check_version()
+        except BaseException:
+            self._close_store()
+            raise
         self._bank = Bank(self._store, self.executor, finalize_depth=self.finalize_depth)
         self.keys = prepare_keys(
             self.ledger_dir, admin_keypair=self.admin_keypair, backend_keypair=self.backend_keypair
