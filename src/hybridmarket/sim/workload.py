@@ -77,7 +77,7 @@ from hybridmarket.program.accounts import (
     VoteRecord,
 )
 from hybridmarket.program.errors import MarketError
-from hybridmarket.program.ids import PROGRAM_ID, market_pda
+from hybridmarket.program.ids import market_pda
 from hybridmarket.program.processor import outstanding_claims, payout
 from hybridmarket.program.runtime import rent_exempt_minimum
 
@@ -340,10 +340,6 @@ class MarketRecord:
     trades: int = 0  # successful buys and sells
     evidence: bytes = b""  # the resolver's evidence document (canonical JSON)
     evidence_cid: bytes = b""  # its binary CIDv1 (raw, sha2-256), as put on chain
-
-    @property
-    def market_address(self) -> Pubkey:
-        return market_pda(self.market_id)[0]
 
 
 @dataclass(slots=True)
@@ -1123,6 +1119,7 @@ class _Engine:
         progress: Progress | None,
     ) -> None:
         self.client = client
+        self.program_id = client.program_id
         self.admin = admin
         self.backend = backend
         self.faucet = faucet
@@ -1182,7 +1179,11 @@ class _Engine:
         authority = self.backend if lm.plan.index % 2 == 0 else self.admin
         mid = lm.rec.market_id
         rec = await self._send(
-            "cancel_market", ix.cancel_market(authority.pubkey(), mid), authority, lm, failure
+            "cancel_market",
+            ix.cancel_market(authority.pubkey(), mid, program_id=self.program_id),
+            authority,
+            lm,
+            failure,
         )
         if failure is None and _accepted(rec):
             lm.rec.state = MarketState.Cancelled
@@ -1269,8 +1270,14 @@ class _Engine:
     async def _admin(self) -> None:
         admin, pk = self.admin, self.admin.pubkey()
         ff = self.cfg.failed_fraction > 0
-        await self._send("update_config", ix.update_config(pk, self.program_config.params()), admin)
-        paused = await self._send("set_paused", ix.set_paused(pk, True), admin)
+        await self._send(
+            "update_config",
+            ix.update_config(pk, self.program_config.params(), program_id=self.program_id),
+            admin,
+        )
+        paused = await self._send(
+            "set_paused", ix.set_paused(pk, True, program_id=self.program_id), admin
+        )
         try:
             if ff and _accepted(paused):
                 probe = hashlib.sha256(b"paused-probe" + os.urandom(16)).digest()
@@ -1278,13 +1285,17 @@ class _Engine:
                 liquidity = max(
                     lmsr.min_initial_liquidity(b), self.program_config.min_initial_liquidity
                 )
-                propose = ix.propose_market(pk, probe, b, liquidity, pk)
+                propose = ix.propose_market(pk, probe, b, liquidity, pk, program_id=self.program_id)
                 await self._send("propose_market", propose, admin, failure=Failure.PAUSED)
         finally:
             if _accepted(paused):
-                await self._send("set_paused", ix.set_paused(pk, False), admin)
+                await self._send(
+                    "set_paused", ix.set_paused(pk, False, program_id=self.program_id), admin
+                )
         if ff:
-            init = ix.initialize_config(pk, self.program_config.params())
+            init = ix.initialize_config(
+                pk, self.program_config.params(), program_id=self.program_id
+            )
             await self._send("initialize_config", init, admin, failure=Failure.REINITIALIZE)
 
     async def _propose(self) -> None:
@@ -1292,7 +1303,12 @@ class _Engine:
             p = lm.plan
             creator = self.wallets[p.creator]
             propose = ix.propose_market(
-                creator.pubkey(), lm.rec.market_id, p.b, p.liquidity, lm.rec.resolver
+                creator.pubkey(),
+                lm.rec.market_id,
+                p.b,
+                p.liquidity,
+                lm.rec.resolver,
+                program_id=self.program_id,
             )
             if _accepted(await self._send("propose_market", propose, creator, lm)):
                 lm.rec.state = MarketState.Proposed
@@ -1305,7 +1321,7 @@ class _Engine:
 
             async def cast(w: int, like: bool, failure: Failure | None = None) -> None:
                 kp = self.wallets[w]
-                vote = ix.submit_proposal_vote(kp.pubkey(), mid, like)
+                vote = ix.submit_proposal_vote(kp.pubkey(), mid, like, program_id=self.program_id)
                 rec = await self._send("submit_proposal_vote", vote, kp, lm, failure)
                 if failure is None and _accepted(rec):
                     lm.likes += like
@@ -1330,7 +1346,9 @@ class _Engine:
             if not p.fate.approved:
                 return
             if Failure.BAD_COUNTS in p.failures:
-                bad = ix.approve_market(pk, mid, lm.likes + lm.dislikes + 1, 0)
+                bad = ix.approve_market(
+                    pk, mid, lm.likes + lm.dislikes + 1, 0, program_id=self.program_id
+                )
                 await self._send("approve_market", bad, backend, lm, Failure.BAD_COUNTS)
             total = lm.likes + lm.dislikes
             if total < cfg.min_proposal_votes or lm.likes * BPS < (
@@ -1338,7 +1356,7 @@ class _Engine:
             ):
                 log.warning("workload.not_approvable", market=mid.hex(), likes=lm.likes)
                 return
-            approve = ix.approve_market(pk, mid, lm.likes, lm.dislikes)
+            approve = ix.approve_market(pk, mid, lm.likes, lm.dislikes, program_id=self.program_id)
             if _accepted(await self._send("approve_market", approve, backend, lm)):
                 lm.rec.state = MarketState.Approved
                 lm.rec.proposal_likes, lm.rec.proposal_dislikes = lm.likes, lm.dislikes
@@ -1355,10 +1373,10 @@ class _Engine:
                 return
             if Failure.UNAUTHORIZED in p.failures:
                 intruder = self.wallets[p.intruder]
-                bad = ix.activate_market(intruder.pubkey(), mid)
+                bad = ix.activate_market(intruder.pubkey(), mid, program_id=self.program_id)
                 await self._send("activate_market", bad, intruder, lm, Failure.UNAUTHORIZED)
             creator = self.wallets[p.creator]
-            activate = ix.activate_market(creator.pubkey(), mid)
+            activate = ix.activate_market(creator.pubkey(), mid, program_id=self.program_id)
             if _accepted(await self._send("activate_market", activate, creator, lm)):
                 lm.rec.state = MarketState.Active
 
@@ -1406,13 +1424,17 @@ class _Engine:
         if sell is not None:
             side, shares, q = sell
             floor = q.total * (BPS - slip) // BPS
-            order = ix.sell_shares(kp.pubkey(), mid, side, shares, floor, fee_wallet)
+            order = ix.sell_shares(
+                kp.pubkey(), mid, side, shares, floor, fee_wallet, program_id=self.program_id
+            )
             if _accepted(await self._send("sell_shares", order, kp, lm)):
                 lm.apply(op.wallet, side, -shares)
             return
         q = lmsr.quote_buy(lm.q_yes, lm.q_no, lm.plan.b, op.outcome, op.shares, self.fees)
         cap = q.total + -(-q.total * slip // BPS)
-        order = ix.buy_shares(kp.pubkey(), mid, op.outcome, op.shares, cap, fee_wallet)
+        order = ix.buy_shares(
+            kp.pubkey(), mid, op.outcome, op.shares, cap, fee_wallet, program_id=self.program_id
+        )
         if _accepted(await self._send("buy_shares", order, kp, lm)):
             lm.apply(op.wallet, op.outcome, op.shares)
 
@@ -1423,7 +1445,9 @@ class _Engine:
             kp = self.wallets[w]
             held = lm.holdings[w][_side(op.outcome)]
             shares = held + 1 + rng.randrange(max(1, lm.plan.b // 100))
-            order = ix.sell_shares(kp.pubkey(), mid, op.outcome, shares, 0, fee_wallet)
+            order = ix.sell_shares(
+                kp.pubkey(), mid, op.outcome, shares, 0, fee_wallet, program_id=self.program_id
+            )
             await self._send("sell_shares", order, kp, lm, Failure.OVERSELL)
             return
         # Slippage: the exact quote, one lamport short (or an oversell with no position yet).
@@ -1431,11 +1455,21 @@ class _Engine:
         sell = self._sell_choice(lm, op)
         if sell is not None:
             side, shares, q = sell
-            order = ix.sell_shares(kp.pubkey(), mid, side, shares, q.total + 1, fee_wallet)
+            order = ix.sell_shares(
+                kp.pubkey(), mid, side, shares, q.total + 1, fee_wallet, program_id=self.program_id
+            )
             await self._send("sell_shares", order, kp, lm, Failure.SLIPPAGE)
             return
         q = lmsr.quote_buy(lm.q_yes, lm.q_no, lm.plan.b, op.outcome, op.shares, self.fees)
-        order = ix.buy_shares(kp.pubkey(), mid, op.outcome, op.shares, q.total - 1, fee_wallet)
+        order = ix.buy_shares(
+            kp.pubkey(),
+            mid,
+            op.outcome,
+            op.shares,
+            q.total - 1,
+            fee_wallet,
+            program_id=self.program_id,
+        )
         await self._send("buy_shares", order, kp, lm, Failure.SLIPPAGE)
 
     async def _cancel_active(self) -> None:
@@ -1463,7 +1497,9 @@ class _Engine:
     async def _resolve_one(self, lm: _Live, failure: Failure | None = None) -> None:
         kp = self.wallets[lm.plan.resolver]
         evidence, cid = self._evidence(lm)
-        resolve = ix.resolve_market(kp.pubkey(), lm.rec.market_id, lm.plan.outcome, cid)
+        resolve = ix.resolve_market(
+            kp.pubkey(), lm.rec.market_id, lm.plan.outcome, cid, program_id=self.program_id
+        )
         rec = await self._send("resolve_market", resolve, kp, lm, failure)
         if failure is None and _accepted(rec):
             lm.rec.state = MarketState.Resolving
@@ -1480,14 +1516,14 @@ class _Engine:
     async def _open_dispute(self, lm: _Live) -> None:
         p, mid = lm.plan, lm.rec.market_id
         initiator = self.wallets[p.initiator]
-        dispute = ix.initiate_dispute(initiator.pubkey(), mid)
+        dispute = ix.initiate_dispute(initiator.pubkey(), mid, program_id=self.program_id)
         if not _accepted(await self._send("initiate_dispute", dispute, initiator, lm)):
             return
         lm.rec.state = MarketState.Disputed
 
         async def cast(w: int, wrong: bool, failure: Failure | None = None) -> None:
             kp = self.wallets[w]
-            vote = ix.submit_dispute_vote(kp.pubkey(), mid, wrong)
+            vote = ix.submit_dispute_vote(kp.pubkey(), mid, wrong, program_id=self.program_id)
             rec = await self._send("submit_dispute_vote", vote, kp, lm, failure)
             if failure is None and _accepted(rec):
                 lm.agree += wrong
@@ -1504,7 +1540,9 @@ class _Engine:
                 await self._open_dispute(lm)
             elif Failure.NOT_DISPUTABLE in p.failures:
                 kp = self.wallets[p.initiator]
-                dispute = ix.initiate_dispute(kp.pubkey(), lm.rec.market_id)
+                dispute = ix.initiate_dispute(
+                    kp.pubkey(), lm.rec.market_id, program_id=self.program_id
+                )
                 await self._send("initiate_dispute", dispute, kp, lm, Failure.NOT_DISPUTABLE)
 
         await self._each(self._in([MarketState.Resolving], lambda f: f.resolves_early), one)
@@ -1530,7 +1568,12 @@ class _Engine:
         if lm.rec.state is MarketState.Disputed:
             agree, disagree = lm.agree, lm.disagree
         finalize = ix.finalize_market(
-            backend.pubkey(), lm.rec.market_id, lm.rec.resolver, agree, disagree
+            backend.pubkey(),
+            lm.rec.market_id,
+            lm.rec.resolver,
+            agree,
+            disagree,
+            program_id=self.program_id,
         )
         rec = await self._send("finalize_market", finalize, backend, lm, failure)
         if failure is None and _accepted(rec):
@@ -1576,7 +1619,7 @@ class _Engine:
                 if pos.has_claimed:
                     return
                 kp = self.wallets[w]
-                order = ix.claim_winnings(kp.pubkey(), lm.rec.market_id)
+                order = ix.claim_winnings(kp.pubkey(), lm.rec.market_id, program_id=self.program_id)
                 if amount == 0:
                     if twin:
                         await self._send("claim_winnings", order, kp, lm, Failure.NOTHING_TO_CLAIM)
@@ -1593,7 +1636,9 @@ class _Engine:
 
     async def _withdraw(self) -> None:
         markets = self._ended()
-        raws = await self.client.get_multiple_raw([lm.rec.market_address for lm in markets])
+        raws = await self.client.get_multiple_raw(
+            [market_pda(lm.rec.market_id, self.program_id)[0] for lm in markets]
+        )
 
         async def one(lm: _Live, raw: tuple[int, Pubkey, bytes] | None) -> None:
             if raw is None:
@@ -1604,7 +1649,9 @@ class _Engine:
             if available <= 0:
                 return
             creator = self.wallets[lm.plan.creator]
-            order = ix.withdraw_liquidity(creator.pubkey(), lm.rec.market_id)
+            order = ix.withdraw_liquidity(
+                creator.pubkey(), lm.rec.market_id, program_id=self.program_id
+            )
             rec = await self._send("withdraw_liquidity", order, creator, lm)
             if Failure.DOUBLE_WITHDRAW in lm.plan.failures and _accepted(rec):
                 await self._send("withdraw_liquidity", order, creator, lm, Failure.DOUBLE_WITHDRAW)
@@ -1646,8 +1693,6 @@ async def run_workload(
     `faucet` funds the wallets by transfer (None: by requestAirdrop). `progress(phase, done,
     total)` is called as confirmations come in.
     """
-    if client.program_id != PROGRAM_ID:
-        raise ValueError("the workload builds instructions for the default PROGRAM_ID only")
     engine = _Engine(
         client,
         admin=admin,
@@ -1802,7 +1847,15 @@ async def trickle(
 
     async def buy(w: int, book: _Book, outcome: bool, shares: int, cap: int) -> None:
         kp = wallets[w]
-        order = ix.buy_shares(kp.pubkey(), book.market_id, outcome, shares, cap, fee_wallet)
+        order = ix.buy_shares(
+            kp.pubkey(),
+            book.market_id,
+            outcome,
+            shares,
+            cap,
+            fee_wallet,
+            program_id=client.program_id,
+        )
         rec = await sender.send("buy_shares", [order], kp, market_id=book.market_id)
         if _accepted(rec):
             if outcome:
@@ -1816,7 +1869,15 @@ async def trickle(
 
     async def sell(w: int, book: _Book, outcome: bool, shares: int, floor: int) -> None:
         kp = wallets[w]
-        order = ix.sell_shares(kp.pubkey(), book.market_id, outcome, shares, floor, fee_wallet)
+        order = ix.sell_shares(
+            kp.pubkey(),
+            book.market_id,
+            outcome,
+            shares,
+            floor,
+            fee_wallet,
+            program_id=client.program_id,
+        )
         rec = await sender.send("sell_shares", [order], kp, market_id=book.market_id)
         if _accepted(rec):
             if outcome:
