@@ -32,5 +32,7 @@ async def service_context(
         verify(url)
         pool = make_pool(url, max_size=pool_size or settings.db_pool_size, name=name)
         await stack.enter_async_context(pool)
-        client = await stack.enter_async_context(ChainClient(settings.rpc_url()))
+        client = await stack.enter_async_context(
+            ChainClient(settings.rpc_url(), program_id=settings.program_id)
+        )
         yield Context(settings, url, pool, client)

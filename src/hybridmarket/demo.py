@@ -138,7 +138,7 @@ async def seed(
 
     ledger = settings.data_dir / "ledger"
     async with (
-        ChainClient(settings.rpc_url()) as client,
+        ChainClient(settings.rpc_url(), program_id=settings.program_id) as client,
         httpx.AsyncClient(base_url=base_url, timeout=60) as http,
     ):
         progress("demo", "seeding", "markets, votes, trades, resolutions, disputes (a few seconds)")
@@ -236,7 +236,7 @@ async def run_demo(
         return
     progress("demo", "live", "a trade every few seconds, a comment now and then")
     async with (
-        ChainClient(settings.rpc_url()) as client,
+        ChainClient(settings.rpc_url(), program_id=settings.program_id) as client,
         httpx.AsyncClient(base_url=base_url, timeout=30) as http,
     ):
         chatter = asyncio.create_task(_chatter(http, wallets, active, stop))

@@ -2,15 +2,39 @@
 defaults so that nothing needs configuring on one machine.
 
 `DATABASE_URL`, `SOLANA_RPC_URL` (+ `SOLANA_WS_URL`), `REDIS_URL`, `IPFS_API_URL` switch each part
-from its embedded default to a real server (DESIGN.md §1).
+from its embedded default to a real server (DESIGN.md §1); `PROGRAM_ID` names the program's
+address on that cluster, the one id every part of a process uses.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, PlainSerializer, PlainValidator, ValidationError, WithJsonSchema
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from solders.pubkey import Pubkey
+
+from hybridmarket.program.ids import PROGRAM_ID
+
+
+def _public_key(value: object) -> Pubkey:
+    if isinstance(value, Pubkey):
+        return value
+    if isinstance(value, str):
+        try:
+            return Pubkey.from_string(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"not a base58 public key (32 bytes, as `solana address` prints): {value!r}")
+
+
+PublicKey = Annotated[
+    Pubkey,
+    PlainValidator(_public_key),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema({"type": "string", "format": "base58 public key"}),
+]
 
 
 class Settings(BaseSettings):
@@ -35,6 +59,12 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         None, alias="REDIS_URL", description="Redis for shared rate limits and cache signals."
+    )
+    program_id: PublicKey = Field(
+        PROGRAM_ID,
+        alias="PROGRAM_ID",
+        description="The program's address on the cluster (base58); default the IDL's address, "
+        "where the local validator deploys it. Every part builds, reads and indexes under it.",
     )
     rpc_port: int = Field(8899, alias="HYBRIDMARKET_RPC_PORT")
     # The API
@@ -122,6 +152,16 @@ def ws_url_for(rpc_url: str) -> str:
         host = netloc.rsplit(":", 1)[0]
         netloc = f"{host}:{parts.port + 1}"
     return urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def settings_errors(error: ValidationError) -> list[str]:
+    """`VARIABLE: what is wrong with it`, one line per invalid environment variable."""
+    out = []
+    for e in error.errors():
+        name = ".".join(str(part) for part in e["loc"]) or "settings"
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        out.append(f"{name}: {msg}")
+    return out
 
 
 def load_settings() -> Settings:

@@ -56,8 +56,19 @@ async def run_up(settings: Settings, *, demo: bool = False) -> None:
     from hybridmarket.db.migrate import migrate
     from hybridmarket.db.schema import verify
     from hybridmarket.localnet.process import ValidatorProcess
+    from hybridmarket.program.ids import PROGRAM_ID
     from hybridmarket.signals import redis_publisher
     from hybridmarket.worker.runner import JOB_NAMES, Worker
+
+    if settings.solana_rpc_url is None and settings.program_id != PROGRAM_ID:
+        # The embedded validator deploys the program at the IDL's address only.
+        raise typer.Exit(
+            _fail(
+                f"PROGRAM_ID={settings.program_id} needs SOLANA_RPC_URL: the embedded validator "
+                f"deploys the program at {PROGRAM_ID}; unset PROGRAM_ID or point SOLANA_RPC_URL "
+                "at the cluster where it is deployed"
+            )
+        )
 
     logs.configure("warning")
     stop = asyncio.Event()
@@ -110,10 +121,16 @@ async def run_up(settings: Settings, *, demo: bool = False) -> None:
             update["rate_limits"] = DEMO_RATE_LIMITS
         shared = settings.model_copy(update=update)
         async with AsyncExitStack() as stack:
-            client = await stack.enter_async_context(ChainClient(rpc_url))
+            client = await stack.enter_async_context(
+                ChainClient(rpc_url, program_id=settings.program_id)
+            )
             if not await client.is_healthy():
                 raise typer.Exit(_fail(f"the Solana RPC at {rpc_url} is not healthy"))
-            _line("validator", "ready", f"{rpc_url}  (WebSocket {ws_url})")
+            _line(
+                "validator",
+                "ready",
+                f"{rpc_url}  (WebSocket {ws_url}; program {settings.program_id})",
+            )
             pool = await stack.enter_async_context(make_pool(url, max_size=settings.db_pool_size))
             publish = await stack.enter_async_context(redis_publisher(settings.redis_url))
             worker = Worker(Context(shared, url, pool, client), ws_url=ws_url, signer=signer)

@@ -57,7 +57,11 @@ def create_app(settings: Settings) -> FastAPI:
                 make_pool(url, max_size=settings.db_pool_size, name="api")
             )
             client = await stack.enter_async_context(
-                ChainClient(settings.rpc_url(), policy=api_rpc_policy(settings.rpc_deadline))
+                ChainClient(
+                    settings.rpc_url(),
+                    program_id=settings.program_id,
+                    policy=api_rpc_policy(settings.rpc_deadline),
+                )
             )
             limiter = limiter_from_url(settings.redis_url)
             stack.push_async_callback(limiter.close)

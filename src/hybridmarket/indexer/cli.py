@@ -14,7 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from hybridmarket.settings import Settings
+from hybridmarket.settings import Settings, settings_errors
 
 T = TypeVar("T")
 DataDir = Annotated[
@@ -46,7 +46,15 @@ def run_cli(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def _settings(data_dir: Path | None) -> Settings:
-    s = Settings()
+    """The settings from the environment; a bad variable is one line per error and exit code 2."""
+    from pydantic import ValidationError
+
+    try:
+        s = Settings()
+    except ValidationError as e:
+        for line in settings_errors(e):
+            typer.echo(f"error: {line}", err=True)
+        raise typer.Exit(2) from None
     if data_dir is not None:
         s.data_dir = data_dir
     return s

@@ -48,7 +48,6 @@ from hybridmarket.indexer.model import (
     position_keys_of,
 )
 from hybridmarket.program.events import MarketProposed, decode_event
-from hybridmarket.program.ids import PROGRAM_ID
 from hybridmarket.signals import CHANNEL
 
 log = structlog.get_logger(__name__)
@@ -576,16 +575,18 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 
 async def indexer_health(
     pool: AsyncConnectionPool,
-    client: ChainClient | None,
+    client: ChainClient,
     *,
+    ask_chain: bool = True,
     max_lag_slots: int = 150,
 ) -> dict[str, Any]:
-    """What `/health` reports about the indexer: slots, lag in slots and seconds, dead letters,
-    and `ok` (the database reflects the chain within `max_lag_slots`, about a minute)."""
+    """What `/health` reports about the indexer of `client.program_id`: slots, lag in slots and
+    seconds, dead letters, and `ok` (the database reflects the chain within `max_lag_slots`,
+    about a minute). `ask_chain=False` (the RPC is known to be down): the database's side only."""
     async with pool.connection() as conn:
-        h = await q.health(conn, str(client.program_id if client else PROGRAM_ID), "confirmed")
+        h = await q.health(conn, str(client.program_id), "confirmed")
     chain_slot: int | None = None
-    if client is not None:
+    if ask_chain:
         try:
             chain_slot = await client.get_slot()
         except ChainError as e:

@@ -129,7 +129,13 @@ async def approve_with_tally(
             return None
         tid, cid = await tallies.publish(conn, s.ipfs, t)
     return await s.sender.execute(
-        b.approve_market(s.sender.signer.pubkey(), bytes.fromhex(mid), likes, dislikes),
+        b.approve_market(
+            s.sender.signer.pubkey(),
+            bytes.fromhex(mid),
+            likes,
+            dislikes,
+            program_id=s.client.program_id,
+        ),
         action="approve_market",
         market_id=mid,
         arguments={"likes": likes, "dislikes": dislikes},
@@ -166,7 +172,12 @@ async def finalize_disputed(
         tid, cid = await tallies.publish(conn, s.ipfs, t)
     return await s.sender.execute(
         b.finalize_market(
-            s.sender.signer.pubkey(), bytes.fromhex(mid), acc.resolver, agree, disagree
+            s.sender.signer.pubkey(),
+            bytes.fromhex(mid),
+            acc.resolver,
+            agree,
+            disagree,
+            program_id=s.client.program_id,
         ),
         action="finalize_market",
         market_id=mid,
@@ -198,7 +209,12 @@ async def finalize_undisputed(
     """Finalize one RESOLVING market whose dispute period passed (the caller checked): no
     counts, the proposed outcome stands."""
     return await s.sender.execute(
-        b.finalize_market(s.sender.signer.pubkey(), bytes.fromhex(mid), acc.resolver),
+        b.finalize_market(
+            s.sender.signer.pubkey(),
+            bytes.fromhex(mid),
+            acc.resolver,
+            program_id=s.client.program_id,
+        ),
         action="finalize_market",
         market_id=mid,
         arguments={"agree": None, "disagree": None},
@@ -241,7 +257,9 @@ async def aggregate_proposals(s: Services) -> dict[str, Any]:
             out["approved" if r.outcome == "confirmed" else r.outcome] += 1
         elif decision == "cancel":
             r = await s.sender.execute(
-                b.cancel_market(s.sender.signer.pubkey(), bytes.fromhex(mid)),
+                b.cancel_market(
+                    s.sender.signer.pubkey(), bytes.fromhex(mid), program_id=s.client.program_id
+                ),
                 action="cancel_market",
                 market_id=mid,
                 arguments={},

@@ -343,7 +343,9 @@ async def cancel(
         raise _wrong_state(acc, "cancellation", "a state that is not FINALIZED or CANCELLED")
     r = await _send(
         s.sender.execute(
-            b.cancel_market(s.sender.signer.pubkey(), bytes.fromhex(market_id)),
+            b.cancel_market(
+                s.sender.signer.pubkey(), bytes.fromhex(market_id), program_id=s.client.program_id
+            ),
             action=action,
             market_id=market_id,
             arguments={},

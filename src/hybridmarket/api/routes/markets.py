@@ -456,13 +456,18 @@ async def create_market(
     owner = Pubkey.from_string(creator)
     resolver = Pubkey.from_string(body.resolver) if body.resolver else owner
     ix = b.propose_market(
-        owner, bytes.fromhex(market_id), body.b_parameter, body.initial_liquidity, resolver
+        owner,
+        bytes.fromhex(market_id),
+        body.b_parameter,
+        body.initial_liquidity,
+        resolver,
+        program_id=st.client.program_id,
     )
     tx, last_valid = await st.client.build_unsigned([ix], owner)
     st.cache.invalidate([market_id])
     return {
         "market_id": market_id,
-        "address": str(market_pda(bytes.fromhex(market_id))[0]),
+        "address": str(market_pda(bytes.fromhex(market_id), st.client.program_id)[0]),
         "canonical_metadata": canonical.decode(),
         "transaction": tx,
         "last_valid_block_height": last_valid,

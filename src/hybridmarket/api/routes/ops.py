@@ -18,8 +18,8 @@ router = APIRouter(tags=["operations"])
 
 
 _REPORT = (
-    "database, chain, redis (with REDIS_URL), indexer (lag) and last job runs; "
-    "`status` is ok or degraded"
+    "database, chain (its RPC and the program id), redis (with REDIS_URL), indexer (lag) and "
+    "last job runs; `status` is ok or degraded"
 )
 
 
@@ -49,6 +49,7 @@ async def health(st: Annotated[ApiState, Depends(state)]) -> JSONResponse:
         out["chain"] = {"ok": await st.client.is_healthy(), "rpc": st.client.rpc_url}
     except Exception as e:
         out["chain"] = {"ok": False, "error": type(e).__name__}
+    out["chain"]["program_id"] = str(st.client.program_id)
     ok &= bool(out["chain"]["ok"])
     if st.settings.redis_url:  # the rate limits' store: without it limited routes answer 503
         try:
@@ -59,7 +60,7 @@ async def health(st: Annotated[ApiState, Depends(state)]) -> JSONResponse:
             out["redis"] = {"ok": False, "error": type(e.__cause__ or e).__name__}
     if out["database"]["ok"]:
         try:
-            idx = await indexer_health(st.pool, st.client if out["chain"]["ok"] else None)
+            idx = await indexer_health(st.pool, st.client, ask_chain=bool(out["chain"]["ok"]))
             out["indexer"] = idx
             ok &= bool(idx["ok"])
         except Exception as e:

@@ -87,8 +87,12 @@ async def vote(
     await rate_limit(st, request, response, "votes", body.wallet)
     await _market_in(st, market_id, "PROPOSED" if body.kind == "proposal" else "DISPUTED")
     user, mid = Pubkey.from_string(body.wallet), bytes.fromhex(market_id)
-    fn = b.submit_proposal_vote if body.kind == "proposal" else b.submit_dispute_vote
-    return await _unsigned(st, fn(user, mid, body.vote), body.wallet)
+    pid = st.client.program_id
+    if body.kind == "proposal":
+        ix = b.submit_proposal_vote(user, mid, body.vote, program_id=pid)
+    else:
+        ix = b.submit_dispute_vote(user, mid, body.vote, program_id=pid)
+    return await _unsigned(st, ix, body.wallet)
 
 
 async def _trade(st: ApiState, market_id: str, body: TradeBody, side: str) -> dict[str, Any]:
@@ -106,12 +110,26 @@ async def _trade(st: ApiState, market_id: str, body: TradeBody, side: str) -> di
         if body.amount is not None:
             max_cost = min(max_cost, body.amount) if body.slippage_bps == 0 else max_cost
         quote["max_cost"] = max_cost
-        ix = b.buy_shares(user, mid, outcome, quote["shares"], max_cost, cfg.protocol_fee_wallet)
+        ix = b.buy_shares(
+            user,
+            mid,
+            outcome,
+            quote["shares"],
+            max_cost,
+            cfg.protocol_fee_wallet,
+            program_id=st.client.program_id,
+        )
     else:
         min_proceeds = quote["total"] - quote["total"] * body.slippage_bps // 10_000
         quote["min_proceeds"] = min_proceeds
         ix = b.sell_shares(
-            user, mid, outcome, quote["shares"], min_proceeds, cfg.protocol_fee_wallet
+            user,
+            mid,
+            outcome,
+            quote["shares"],
+            min_proceeds,
+            cfg.protocol_fee_wallet,
+            program_id=st.client.program_id,
         )
     return {"quote": quote, **await _unsigned(st, ix, body.wallet)}
 
@@ -159,7 +177,13 @@ async def resolve(
     except ValueError:
         raise ApiError(422, "invalid_request", "evidence_cid: not a CID") from None
     outcome = {"yes": True, "no": False, "invalid": None}[body.outcome]
-    ix = b.resolve_market(Pubkey.from_string(body.wallet), bytes.fromhex(market_id), outcome, cid)
+    ix = b.resolve_market(
+        Pubkey.from_string(body.wallet),
+        bytes.fromhex(market_id),
+        outcome,
+        cid,
+        program_id=st.client.program_id,
+    )
     return await _unsigned(st, ix, body.wallet)
 
 
@@ -173,7 +197,9 @@ async def initiate_dispute(
 ) -> dict[str, Any]:
     await rate_limit(st, request, response, "trades", body.wallet)
     await _market_in(st, market_id, "RESOLVING")
-    ix = b.initiate_dispute(Pubkey.from_string(body.wallet), bytes.fromhex(market_id))
+    ix = b.initiate_dispute(
+        Pubkey.from_string(body.wallet), bytes.fromhex(market_id), program_id=st.client.program_id
+    )
     return await _unsigned(st, ix, body.wallet)
 
 
@@ -192,7 +218,9 @@ async def activate(
     m = await _market_in(st, market_id, "APPROVED")
     if m["creator"] != body.wallet:
         raise ApiError(403, "not_creator", "only the market's creator can activate it")
-    ix = b.activate_market(Pubkey.from_string(body.wallet), bytes.fromhex(market_id))
+    ix = b.activate_market(
+        Pubkey.from_string(body.wallet), bytes.fromhex(market_id), program_id=st.client.program_id
+    )
     return {"deposit": m["initial_liquidity"], **await _unsigned(st, ix, body.wallet)}
 
 
@@ -211,7 +239,9 @@ async def claim(
         raise not_found("position", f"of {body.wallet} in {market_id}")
     if acc.has_claimed:
         raise ApiError(409, "already_claimed", "this position has already been claimed")
-    ix = b.claim_winnings(Pubkey.from_string(body.wallet), bytes.fromhex(market_id))
+    ix = b.claim_winnings(
+        Pubkey.from_string(body.wallet), bytes.fromhex(market_id), program_id=st.client.program_id
+    )
     return await _unsigned(st, ix, body.wallet)
 
 
@@ -227,7 +257,9 @@ async def withdraw(
     m = await _market_in(st, market_id, "FINALIZED", "CANCELLED")
     if m["creator"] != body.wallet:
         raise ApiError(403, "not_creator", "only the market's creator can withdraw its liquidity")
-    ix = b.withdraw_liquidity(Pubkey.from_string(body.wallet), bytes.fromhex(market_id))
+    ix = b.withdraw_liquidity(
+        Pubkey.from_string(body.wallet), bytes.fromhex(market_id), program_id=st.client.program_id
+    )
     return await _unsigned(st, ix, body.wallet)
 
 
