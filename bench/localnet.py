@@ -12,7 +12,8 @@ Reports:
 - the validator's own cost per transaction by stage, from `hybridmarket_getStats`: JSON,
   decoding, the SVM (Agave's runtime: signature verification, fees, the program binary), the
   bank's bookkeeping around it (checks, reading back what the transaction wrote, notifications),
-  persistence, and the rest of the HTTP/RPC path, each as a share of the total;
+  the slot's rows for the ledger, and the rest of the HTTP/RPC path, each as a share of the
+  total; and the CPU of the ledger writer process (SQLite), which runs beside the event loop;
 - a baseline in the same run: system-program transfers through the same path, so the figures
   read as a ratio (buy_shares vs transfer) that does not depend on the machine.
 
@@ -227,15 +228,31 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def child_pids(pid: int) -> list[int]:
+    """The validator's children (its ledger writer process)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
 async def measure(
     url: str, pid: int, txs: list[str], sigs: list[str], connections: int, window: int
 ) -> dict[str, Any]:
     rpc = await RawRpc(url).connect()
     before = await rpc.call("hybridmarket_getStats")
+    children = child_pids(pid)
     cpu0 = proc_cpu_seconds(pid)
+    wcpu0 = sum(proc_cpu_seconds(c) for c in children)
     t0, t_ack = await blast(url, txs, connections, window)
     t_conf = await wait_confirmed(rpc, sigs)
     cpu1 = proc_cpu_seconds(pid)
+    wcpu1 = sum(proc_cpu_seconds(c) for c in children)
     after = await rpc.call("hybridmarket_getStats")
     await rpc.close()
     n = len(txs)
@@ -247,6 +264,7 @@ async def measure(
         "accepted_tps": n / (t_ack - t0),
         "confirmed_tps": n / (t_conf - t0),
         "validator_cpu_per_tx_us": (cpu1 - cpu0) / n * 1e6,
+        "writer_cpu_per_tx_us": (wcpu1 - wcpu0) / n * 1e6,
         "stats": delta,
     }
 
@@ -274,7 +292,10 @@ def report(name: str, r: dict[str, Any]) -> None:
         f"  confirmed: {r['confirmed_tps']:8.0f} tx/s  (send -> all confirmed, "
         f"{r['confirm_seconds']:.2f} s)"
     )
-    print(f"  validator CPU per tx: {r['validator_cpu_per_tx_us']:.0f} us (process total)")
+    print(
+        f"  validator CPU per tx: {r['validator_cpu_per_tx_us']:.0f} us (event loop process), "
+        f"+ {r['writer_cpu_per_tx_us']:.0f} us (ledger writer process)"
+    )
     parts = breakdown(r["stats"])
     total = sum(parts.values())
     print(f"  measured stages per tx: {total:.0f} us")

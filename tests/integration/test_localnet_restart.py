@@ -44,6 +44,18 @@ def proc(tmp_path: Path) -> Iterator[ValidatorProcess]:
         p.kill()
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
 async def test_kill_9_keeps_confirmed(proc: ValidatorProcess) -> None:
     faucet = read_keypair(Path(proc.info["keys"]["faucet"]))
     url = proc.rpc_url
@@ -105,12 +117,21 @@ async def test_kill_9_keeps_confirmed(proc: ValidatorProcess) -> None:
     tasks = [asyncio.create_task(sender()), asyncio.create_task(watcher())]
     await asyncio.sleep(1.5)
     slot_before = await rpc(url, "getSlot", [{"commitment": "confirmed"}])
+    writers = _children(proc.pid)
+    assert len(writers) == 1  # the ledger writer process
+    assert b"hybridmarket.localnet.store" in Path(f"/proc/{writers[0]}/cmdline").read_bytes()
     proc.kill()  # SIGKILL mid-stream
     stop.set()
     for t in tasks:
         with contextlib.suppress(httpx2.TransportError):
             await t
     assert len(confirmed_seen) > 50
+    # The writer dies with the validator: no orphan writes into the ledger being restarted.
+    for _ in range(100):
+        if not any(Path(f"/proc/{w}").exists() for w in writers):
+            break
+        await asyncio.sleep(0.05)
+    assert not any(Path(f"/proc/{w}").exists() for w in writers)
 
     proc.restart()
     assert proc.rpc_url == url

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,13 +16,19 @@ from solana.rpc.async_api import AsyncClient
 from solana.rpc.commitment import Confirmed, Processed
 from solana.rpc.core import RPCException
 from solana.rpc.models import MemcmpOpts, TxOpts
+from solders.address_lookup_table_account import (
+    AddressLookupTableAccount,
+    derive_lookup_table_address,
+)
 from solders.hash import Hash
+from solders.instruction import AccountMeta, Instruction
 from solders.keypair import Keypair
-from solders.message import Message
+from solders.message import Message, MessageV0
 from solders.pubkey import Pubkey
 from solders.rpc.errors import SendTransactionPreflightFailureMessage
 from solders.signature import Signature
 from solders.system_program import CreateAccountParams, create_account
+from solders.transaction import VersionedTransaction
 
 from hybridmarket.localnet.validator import LocalValidator
 from hybridmarket.program import builders
@@ -607,3 +614,69 @@ async def test_signed_transaction_from_other_signer(v: LocalValidator) -> None:
     sig = await rpc(url, "sendTransaction", [base58.b58encode(bytes(tx)).decode()])
     assert sig == str(tx.signatures[0])
     await wait_status(url, sig)
+
+
+ALT_PROGRAM = Pubkey.from_string("AddressLookupTab1e1111111111111111111111111")
+
+
+def _alt_ix(tag: int, fields: bytes, metas: list[AccountMeta]) -> Instruction:
+    """The address-lookup-table program's bincode: a u32 variant index, then the fields."""
+    return Instruction(ALT_PROGRAM, struct.pack("<I", tag) + fields, metas)
+
+
+async def test_v0_transaction_through_an_address_lookup_table(
+    v: LocalValidator, client: AsyncClient
+) -> None:
+    """A lookup table created and extended through the SVM's own program (its recent slot
+    checked against our SlotHashes), then a v0 transfer to an address loaded from it: the
+    balances, `loadedAddresses` and the address's signature list name it."""
+    url = v.rpc_url
+    payer = await funded(url, faucet_of(v), 10 * SOL)
+    dest = Keypair().pubkey()
+    recent = await rpc(url, "getSlot", [{"commitment": "finalized"}])
+    table, bump = derive_lookup_table_address(payer.pubkey(), recent)
+    create = _alt_ix(
+        0,
+        struct.pack("<QB", recent, bump),
+        [
+            AccountMeta(table, False, True),
+            AccountMeta(payer.pubkey(), True, False),
+            AccountMeta(payer.pubkey(), True, True),
+            AccountMeta(Pubkey.from_string(SYSTEM), False, False),
+        ],
+    )
+    extend = _alt_ix(
+        2,
+        struct.pack("<Q", 1) + bytes(dest),
+        [
+            AccountMeta(table, False, True),
+            AccountMeta(payer.pubkey(), True, False),
+            AccountMeta(payer.pubkey(), True, True),
+            AccountMeta(Pubkey.from_string(SYSTEM), False, False),
+        ],
+    )
+    resp = await send(url, legacy_tx([create, extend], payer, await latest_blockhash(url)))
+    assert "result" in resp, resp
+    created = await wait_status(url, resp["result"])
+    assert created["err"] is None
+    # Addresses extended in a slot can be looked up from the next one on.
+    await v.wait_for_slot(created["slot"] + 1, "processed")
+    lookup = AddressLookupTableAccount(table, [dest])
+    ix = transfer_ix(payer.pubkey(), dest, SOL)
+    msg = MessageV0.try_compile(payer.pubkey(), [ix], [lookup], await latest_blockhash(url))
+    assert msg.address_table_lookups and dest not in msg.account_keys
+    resp = await send(url, VersionedTransaction(msg, [payer]))
+    assert "result" in resp, resp
+    sig = resp["result"]
+    assert (await wait_status(url, sig))["err"] is None
+    assert (await rpc(url, "getBalance", [str(dest), {"commitment": "confirmed"}]))["value"] == SOL
+    got = await rpc(
+        url,
+        "getTransaction",
+        [sig, {"commitment": "confirmed", "maxSupportedTransactionVersion": 0}],
+    )
+    assert got["meta"]["loadedAddresses"] == {"writable": [str(dest)], "readonly": []}
+    keys = len(got["transaction"]["message"]["accountKeys"])
+    assert got["meta"]["postBalances"][keys] == SOL  # the loaded address comes after the keys
+    listed = await rpc(url, "getSignaturesForAddress", [str(dest), {"commitment": "confirmed"}])
+    assert [r["signature"] for r in listed] == [sig]

@@ -18,7 +18,7 @@ from solders.transaction import VersionedTransaction
 
 from hybridmarket.localnet.bank import MAX_PROCESSING_AGE, Bank
 from hybridmarket.localnet.errors import transaction_error_text
-from hybridmarket.localnet.executor import SvmExecutor, parse_wire
+from hybridmarket.localnet.executor import SvmExecutor, inner_instructions_json, parse_wire
 from hybridmarket.localnet.genesis import (
     FAUCET_LAMPORTS,
     GenesisKeys,
@@ -197,7 +197,9 @@ def test_the_binary_runs_under_the_compute_budget_it_is_given(store: LedgerStore
     assert outcome.compute_units > 150
     config = bank.account(config_pda()[0])
     assert config is not None and config.owner == PROGRAM_ID
-    assert outcome.inner_instructions and outcome.inner_instructions[0]["index"] == 1
+    # The CPI (the system program creating the config account), as getTransaction shows it.
+    (inner,) = inner_instructions_json(outcome.inner_instructions)
+    assert inner["index"] == 1 and inner["instructions"][0]["stackHeight"] == 2
 
 
 def test_restore_from_the_store_runs_the_deployed_program(tmp_path: Path) -> None:

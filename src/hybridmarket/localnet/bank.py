@@ -4,9 +4,10 @@ One `Bank` owns the whole chain state and is only touched from the event loop th
 are no locks. Transactions are executed by Agave's SVM (`SvmExecutor`, which holds the current
 state) the moment they arrive, into the open slot (the *processed* state); the bank keeps its
 own copy of every account a transaction wrote, for older commitments, `getProgramAccounts` and
-persistence. Every `slot_ms` the validator calls `close_slot()`: the slot is written to
-disk in one SQLite transaction and then becomes *confirmed*; it becomes *finalized*
-`finalize_depth` slots later.
+persistence. Every `slot_ms` the validator closes the open slot: it is frozen (the next slot
+opens and takes transactions at once), written to disk in one SQLite transaction by the
+ledger's writer process, and becomes *confirmed* when that write has returned, so what a client
+saw as confirmed is on disk; it becomes *finalized* `finalize_depth` slots later.
 
 Reading an account at an older commitment uses per-slot *before-images*: for each slot that is
 not yet finalized, the state every account had before the slot first changed it. The state at
@@ -20,7 +21,6 @@ for as long as their blockhash is valid (150 slots), as Agave's does.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections import deque
 from collections.abc import Callable
@@ -36,12 +36,14 @@ from hybridmarket.localnet.executor import (
     ParsedTx,
     SvmExecutor,
     dropped,
+    meta_parts,
 )
-from hybridmarket.localnet.store import LedgerStore, SlotRow
+from hybridmarket.localnet.store import LedgerStore, SlotRow, SlotRows, slot_rows
 
 MAX_PROCESSING_AGE = 150
 STATUS_CACHE_SLOTS = 300
 BLOCKHASH_QUEUE_SLOTS = 300
+SLOT_HASHES = 512  # entries of the SlotHashes sysvar (at most what the blockhash queue holds)
 
 PROCESSED = "processed"
 CONFIRMED = "confirmed"
@@ -58,9 +60,6 @@ class TxRecord:
     index: int
     outcome: ExecOutcome
 
-    def meta_json(self) -> dict[str, Any]:
-        return meta_json(self.outcome)
-
     @property
     def all_keys(self) -> list[Pubkey]:
         """The static keys, then the addresses loaded from lookup tables."""
@@ -68,30 +67,6 @@ class TxRecord:
         if not o.loaded_writable and not o.loaded_readonly:
             return self.ptx.keys
         return [*self.ptx.keys, *o.loaded_writable, *o.loaded_readonly]
-
-
-def meta_json(o: ExecOutcome) -> dict[str, Any]:
-    """`meta` of getTransaction, as Agave's UiTransactionStatusMeta."""
-    meta = {
-        "err": o.err,
-        "status": {"Ok": None} if o.err is None else {"Err": o.err},
-        "fee": o.fee,
-        "preBalances": o.pre_balances,
-        "postBalances": o.post_balances,
-        "innerInstructions": o.inner_instructions,
-        "logMessages": o.logs,
-        "preTokenBalances": [],
-        "postTokenBalances": [],
-        "rewards": [],
-        "loadedAddresses": {
-            "writable": [str(k) for k in o.loaded_writable],
-            "readonly": [str(k) for k in o.loaded_readonly],
-        },
-        "computeUnitsConsumed": o.compute_units,
-    }
-    if o.return_data is not None:
-        meta["returnData"] = o.return_data
-    return meta
 
 
 @dataclass(slots=True)
@@ -104,6 +79,15 @@ class SlotState:
     txs: list[TxRecord] = field(default_factory=list)
     before: dict[Pubkey, Account | None] = field(default_factory=dict)
     closed: bool = False
+
+
+@dataclass(slots=True)
+class FrozenSlot:
+    """A closed slot and its rows for `LedgerStore.commit_slot` (picklable, so that the
+    ledger's writer process can take them)."""
+
+    state: SlotState
+    rows: SlotRows
 
 
 class BankListener(Protocol):
@@ -355,36 +339,46 @@ class Bank:
     # --- slots --------------------------------------------------------------------------------
 
     def close_slot(self) -> None:
-        """Freeze the open slot, persist it, mark it confirmed, advance finalized, open the next."""
+        """Freeze the open slot, persist it here, mark it confirmed, advance finalized (the
+        next slot is open from the freeze on). The slot clock does the same with the write in
+        the ledger's writer process."""
+        frozen = self.freeze_slot()
+        self.store.commit_slot(*frozen.rows)
+        self.confirm_slot(frozen)
+
+    def freeze_slot(self) -> FrozenSlot:
+        """Close the open slot to new transactions, gather what must go to disk and open the
+        next slot, so that transactions keep landing while the frozen one is written."""
         st = self.current
         st.closed = True
-        tx_rows: list[tuple[bytes, int, int, bytes, int | None, str | None, str]] = []
-        addr_rows: list[tuple[bytes, int, int, bytes]] = []
-        dumps = json.dumps
-        for rec in st.txs:
-            o = rec.outcome
-            tx_rows.append(
-                (
-                    rec.sig_bytes,
-                    st.slot,
-                    rec.index,
-                    rec.ptx.raw,
-                    rec.ptx.version,
-                    None if o.err is None else dumps(o.err),
-                    dumps(meta_json(o), separators=(",", ":")),
-                )
+        # Only what the transactions are made of: their JSON and address rows are the
+        # writer's work (`LedgerStore.commit_slot`).
+        tx_rows = [
+            (
+                rec.sig_bytes,
+                st.slot,
+                rec.index,
+                rec.ptx.raw,
+                rec.ptx.version,
+                meta_parts(rec.outcome),
             )
-            for key in rec.all_keys:
-                addr_rows.append((bytes(key), st.slot, rec.index, rec.sig_bytes))
+            for rec in st.txs
+        ]
         accounts = self.accounts
-        changed = [(pk, accounts.get(pk) or Account(0, pk, b"", False)) for pk in st.before]
-        self.store.commit_slot(
-            SlotRow(st.slot, st.parent, st.blockhash, st.block_time, st.block_height, len(st.txs)),
-            changed,
+        row = SlotRow(st.slot, st.parent, st.blockhash, st.block_time, st.block_height, len(st.txs))
+        rows = slot_rows(
+            row,
+            [(pk, accounts.get(pk)) for pk in st.before],
             tx_rows,
-            addr_rows,
-            meta={"clock_offset": str(self.clock_offset)},
+            {"clock_offset": str(self.clock_offset)},
         )
+        frozen = FrozenSlot(st, rows)
+        self._open_slot(st)
+        return frozen
+
+    def confirm_slot(self, frozen: FrozenSlot) -> None:
+        """A persisted slot becomes confirmed; finalized follows `finalize_depth` behind."""
+        st = frozen.state
         self.confirmed_slot = st.slot
         for listener in self.listeners:
             listener.on_slot_confirmed(st)
@@ -405,7 +399,6 @@ class Bank:
             if fin is not None:
                 fin.before = {}
                 fin.txs = []
-        self._open_slot(st)
 
     def _open_slot(self, prev: SlotState) -> None:
         slot = prev.slot + 1
@@ -415,6 +408,8 @@ class Bank:
         self.current = st
         self.executor.set_clock(slot, st.block_time)
         self._remember_blockhash(st.block_height, h)
+        # Every slot has a block here, so a block's height is its slot; the open one is not in.
+        self.executor.set_slot_hashes(list(reversed(self.blockhash_order))[1 : SLOT_HASHES + 1])
         while self.status_order and self.status_order[0][0] < slot - STATUS_CACHE_SLOTS:
             _, sigs = self.status_order.popleft()
             for sig in sigs:

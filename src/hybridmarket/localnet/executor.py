@@ -41,7 +41,6 @@ from solders.signature import Signature
 from solders.transaction import VersionedTransaction
 from solders.transaction_metadata import (
     FailedTransactionMetadata,
-    InnerInstruction,
     SimulatedTransactionInfo,
     TransactionMetadata,
 )
@@ -207,7 +206,7 @@ class ExecOutcome:
     fee: int = 0
     pre_balances: list[int] = field(default_factory=list)
     post_balances: list[int] = field(default_factory=list)
-    inner_instructions: list[dict[str, Any]] = field(default_factory=list)
+    inner_instructions: InnerRaw = field(default_factory=list)  # inner_instructions_json()
     return_data: dict[str, Any] | None = None
     writes: dict[Pubkey, Account | None] = field(default_factory=dict)
     loaded_writable: list[Pubkey] = field(default_factory=list)
@@ -221,29 +220,104 @@ def dropped(err: TxErr) -> ExecOutcome:
 
 
 Loader = Callable[[Pubkey], Account | None]
+# Per top-level instruction with CPIs: (index, [(program index, account indices, data, stack
+# height)]).
+InnerRaw = list[tuple[int, list[tuple[int, bytes, bytes, int | None]]]]
 
 
-def _compiled_json(ii: InnerInstruction) -> dict[str, Any]:
-    ci = ii.instruction()
-    return {
-        "programIdIndex": ci.program_id_index,
-        "accounts": list(bytes(ci.accounts)),
-        "data": b58encode(bytes(ci.data)),
-        "stackHeight": ii.stack_height(),
-    }
-
-
-def _inner_json(meta: TransactionMetadata) -> list[dict[str, Any]]:
-    out = []
+def _inner_raw(meta: TransactionMetadata) -> InnerRaw:
+    """The CPIs, per top-level instruction that made any, as plain tuples; their JSON (with
+    base58 data) is made only when it is needed (`inner_instructions_json`), which for a
+    recorded transaction is in the ledger's writer process."""
+    out: InnerRaw = []
     for index, inner in enumerate(meta.inner_instructions()):
         if inner:
-            out.append(
-                {
-                    "index": index,
-                    "instructions": [_compiled_json(ii) for ii in inner],
-                }
-            )
+            calls = []
+            for ii in inner:
+                ci = ii.instruction()
+                calls.append(
+                    (ci.program_id_index, bytes(ci.accounts), bytes(ci.data), ii.stack_height())
+                )
+            out.append((index, calls))
     return out
+
+
+def inner_instructions_json(raw: InnerRaw) -> list[dict[str, Any]]:
+    """`meta.innerInstructions` as Agave writes it."""
+    return [
+        {
+            "index": index,
+            "instructions": [
+                {
+                    "programIdIndex": pidx,
+                    "accounts": list(accounts),
+                    "data": b58encode(data),
+                    "stackHeight": stack_height,
+                }
+                for pidx, accounts, data, stack_height in calls
+            ],
+        }
+        for index, calls in raw
+    ]
+
+
+# Everything `meta_json_from_parts` needs, as builtins (the ledger's writer process takes it).
+MetaParts = tuple[
+    Any,  # err (TransactionError JSON) or None
+    int,  # fee
+    list[int],  # pre balances
+    list[int],  # post balances
+    InnerRaw,
+    list[str],  # logs
+    list[bytes],  # loaded writable addresses
+    list[bytes],  # loaded readonly addresses
+    int,  # compute units
+    dict[str, Any] | None,  # return data
+]
+
+
+def meta_parts(o: ExecOutcome) -> MetaParts:
+    return (
+        o.err,
+        o.fee,
+        o.pre_balances,
+        o.post_balances,
+        o.inner_instructions,
+        o.logs,
+        [bytes(k) for k in o.loaded_writable],
+        [bytes(k) for k in o.loaded_readonly],
+        o.compute_units,
+        o.return_data,
+    )
+
+
+def meta_json_from_parts(parts: MetaParts) -> dict[str, Any]:
+    """`meta` of getTransaction, as Agave's UiTransactionStatusMeta."""
+    err, fee, pre, post, inner, logs, loaded_w, loaded_r, units, return_data = parts
+    meta = {
+        "err": err,
+        "status": {"Ok": None} if err is None else {"Err": err},
+        "fee": fee,
+        "preBalances": pre,
+        "postBalances": post,
+        "innerInstructions": inner_instructions_json(inner),
+        "logMessages": logs,
+        "preTokenBalances": [],
+        "postTokenBalances": [],
+        "rewards": [],
+        "loadedAddresses": {
+            "writable": [str(Pubkey.from_bytes(k)) for k in loaded_w],
+            "readonly": [str(Pubkey.from_bytes(k)) for k in loaded_r],
+        },
+        "computeUnitsConsumed": units,
+    }
+    if return_data is not None:
+        meta["returnData"] = return_data
+    return meta
+
+
+def meta_json(o: ExecOutcome) -> dict[str, Any]:
+    return meta_json_from_parts(meta_parts(o))
 
 
 def _return_data_json(meta: TransactionMetadata) -> dict[str, Any] | None:
@@ -301,6 +375,11 @@ class SvmExecutor:
                 )
             )
 
+    def set_slot_hashes(self, hashes: list[tuple[int, Hash]]) -> None:
+        """The SlotHashes sysvar: the recent slots and their hashes, newest first (what the
+        address-lookup-table program checks a new table's `recent_slot` against)."""
+        self.svm.set_slot_hashes(hashes)
+
     # --- transactions -------------------------------------------------------------------------
 
     def _loaded_addresses(self, ptx: ParsedTx, load: Loader) -> tuple[list[Pubkey], list[Pubkey]]:
@@ -323,55 +402,71 @@ class SvmExecutor:
                 return [], []
         return writable, readonly
 
+    def _keys(self, ptx: ParsedTx, load: Loader) -> tuple[list[Pubkey], list[Pubkey], list[Pubkey]]:
+        """(every key: static, then loaded writable, then loaded readonly; loaded writable;
+        loaded readonly)."""
+        if not ptx.has_lookups:
+            return ptx.keys, [], []
+        loaded_w, loaded_r = self._loaded_addresses(ptx, load)
+        return [*ptx.keys, *loaded_w, *loaded_r], loaded_w, loaded_r
+
+    @staticmethod
+    def _outcome(
+        meta: TransactionMetadata,
+        err: TxErr | None,
+        pre: list[Account | None],
+        post_balances: list[int],
+        loaded: tuple[list[Pubkey], list[Pubkey]],
+        *,
+        writes: dict[Pubkey, Account | None] | None = None,
+    ) -> ExecOutcome:
+        """What the SVM reported for a transaction that loaded (its CPIs only if it
+        succeeded: a failed transaction's effects, inner instructions included, are void)."""
+        return ExecOutcome(
+            loaded=True,
+            err=err,
+            logs=list(meta.logs()),
+            compute_units=meta.compute_units_consumed(),
+            fee=meta.fee(),
+            pre_balances=[a.lamports if a is not None else 0 for a in pre],
+            post_balances=post_balances,
+            inner_instructions=_inner_raw(meta) if err is None else [],
+            return_data=_return_data_json(meta),
+            writes=writes or {},
+            loaded_writable=loaded[0],
+            loaded_readonly=loaded[1],
+            loaded_accounts_data_size=sum(len(a.data) for a in pre if a is not None),
+            pre_accounts=pre,
+        )
+
     def execute(self, ptx: ParsedTx, load: Loader) -> ExecOutcome:
         """Run one transaction in the SVM, which commits it to its own state if it loads.
         `load` reads the validator's copy of an account (for balances and changes)."""
-        keys = ptx.keys
-        loaded_w: list[Pubkey] = []
-        loaded_r: list[Pubkey] = []
-        if ptx.has_lookups:
-            loaded_w, loaded_r = self._loaded_addresses(ptx, load)
-        all_keys = [*keys, *loaded_w, *loaded_r] if ptx.has_lookups else keys
+        all_keys, loaded_w, loaded_r = self._keys(ptx, load)
         pre = [load(k) for k in all_keys]
-        payer = keys[0]
-        payer_before = pre[0].lamports if pre[0] is not None else 0
+        payer = ptx.keys[0]
         t0 = perf_counter()
         result = self.svm.send_transaction(ptx.tx)
         self.busy += perf_counter() - t0
         if isinstance(result, FailedTransactionMetadata):
-            meta = result.meta()
-            payer_after = self.svm.get_balance(payer) or 0
-            if payer_after == payer_before:
-                return dropped(json.loads(result.to_json())["err"])
             err = json.loads(result.to_json())["err"]
-            payer_now = from_svm(self.svm.get_account(payer))
-            writes: dict[Pubkey, Account | None] = {payer: payer_now}
-            balances = [a.lamports if a is not None else 0 for a in pre]
-            post = list(balances)
+            payer_after = self.svm.get_balance(payer) or 0
+            if payer_after == (pre[0].lamports if pre[0] is not None else 0):
+                return dropped(err)  # refused before the fee: nothing happened
+            post = [a.lamports if a is not None else 0 for a in pre]
             post[0] = payer_after
-            return ExecOutcome(
-                loaded=True,
-                err=err,
-                logs=list(meta.logs()),
-                compute_units=meta.compute_units_consumed(),
-                fee=meta.fee(),
-                pre_balances=balances,
-                post_balances=post,
-                writes=writes,
-                return_data=_return_data_json(meta),
-                loaded_writable=loaded_w,
-                loaded_readonly=loaded_r,
-                pre_accounts=pre,
-            )
+            writes = {payer: from_svm(self.svm.get_account(payer))}
+            return self._outcome(result.meta(), err, pre, post, (loaded_w, loaded_r), writes=writes)
         assert isinstance(result, TransactionMetadata)
-        n_static = len(keys)
+        n_static = len(ptx.keys)
+        n_writable = n_static + len(loaded_w)
         writable = ptx.writable
         get = self.svm.get_account
         writes = {}
         post_balances = []
         for i, k in enumerate(all_keys):
             before = pre[i]
-            may_write = (writable[i] if i < n_static else i < n_static + len(loaded_w)) and (
+            may_write = (writable[i] if i < n_static else i < n_writable) and (
                 before is None or before.owner not in RESERVED_OWNERS
             )
             if may_write:
@@ -381,22 +476,7 @@ class SvmExecutor:
                 post_balances.append(after.lamports if after is not None else 0)
             else:
                 post_balances.append(before.lamports if before is not None else 0)
-        return ExecOutcome(
-            loaded=True,
-            err=None,
-            logs=list(result.logs()),
-            compute_units=result.compute_units_consumed(),
-            fee=result.fee(),
-            pre_balances=[a.lamports if a is not None else 0 for a in pre],
-            post_balances=post_balances,
-            inner_instructions=_inner_json(result),
-            return_data=_return_data_json(result),
-            writes=writes,
-            loaded_writable=loaded_w,
-            loaded_readonly=loaded_r,
-            loaded_accounts_data_size=sum(len(a.data) for a in pre if a is not None),
-            pre_accounts=pre,
-        )
+        return self._outcome(result, None, pre, post_balances, (loaded_w, loaded_r), writes=writes)
 
     def revert(self, outcome: ExecOutcome, load: Loader) -> None:
         """Undo what a loaded transaction committed to the SVM (a failed preflight's fee):
@@ -421,11 +501,7 @@ class SvmExecutor:
 
     def simulate(self, ptx: ParsedTx, load: Loader) -> tuple[ExecOutcome, dict[Pubkey, Account]]:
         """The SVM's simulation: the outcome and the post-state of every account it loaded."""
-        loaded_w: list[Pubkey] = []
-        loaded_r: list[Pubkey] = []
-        if ptx.has_lookups:
-            loaded_w, loaded_r = self._loaded_addresses(ptx, load)
-        all_keys = [*ptx.keys, *loaded_w, *loaded_r]
+        all_keys, loaded_w, loaded_r = self._keys(ptx, load)
         pre = [load(k) for k in all_keys]
         balances = [a.lamports if a is not None else 0 for a in pre]
         # simulateTransaction verifies signatures only when asked (the RPC layer does that).
@@ -437,28 +513,13 @@ class SvmExecutor:
         if isinstance(result, FailedTransactionMetadata):
             meta = result.meta()
             err = json.loads(result.to_json())["err"]
-            loaded = not (isinstance(err, str) and err in NOT_LOADED)
+            if isinstance(err, str) and err in NOT_LOADED:
+                return dropped(err), {}
             post = list(balances)
-            if loaded and balances:
-                post[0] = max(0, balances[0] - meta.fee())
-            return (
-                ExecOutcome(
-                    loaded=loaded,
-                    err=err,
-                    logs=list(meta.logs()),
-                    compute_units=meta.compute_units_consumed(),
-                    fee=meta.fee(),
-                    pre_balances=balances,
-                    post_balances=post,
-                    return_data=_return_data_json(meta),
-                    loaded_writable=loaded_w,
-                    loaded_readonly=loaded_r,
-                    loaded_accounts_data_size=sum(len(a.data) for a in pre if a is not None),
-                ),
-                {},
-            )
+            if post:
+                post[0] = max(0, post[0] - meta.fee())
+            return self._outcome(meta, err, pre, post, (loaded_w, loaded_r)), {}
         assert isinstance(result, SimulatedTransactionInfo)
-        meta = result.meta()
         posts: dict[Pubkey, Account] = {}
         for pk, acc in result.post_accounts():
             a = from_svm(acc)
@@ -466,20 +527,5 @@ class SvmExecutor:
         post_balances = [
             posts[k].lamports if k in posts else b for k, b in zip(all_keys, balances, strict=True)
         ]
-        return (
-            ExecOutcome(
-                loaded=True,
-                err=None,
-                logs=list(meta.logs()),
-                compute_units=meta.compute_units_consumed(),
-                fee=meta.fee(),
-                pre_balances=balances,
-                post_balances=post_balances,
-                inner_instructions=_inner_json(meta),
-                return_data=_return_data_json(meta),
-                loaded_writable=loaded_w,
-                loaded_readonly=loaded_r,
-                loaded_accounts_data_size=sum(len(a.data) for a in pre if a is not None),
-            ),
-            posts,
-        )
+        outcome = self._outcome(result.meta(), None, pre, post_balances, (loaded_w, loaded_r))
+        return outcome, posts

@@ -11,11 +11,12 @@ requests are answered in order. Supported: `POST` with `Content-Length` (JSON-RP
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from hybridmarket.localnet import errors as errs
 from hybridmarket.localnet.rpc import TEST_CONTROL_PREFIX
@@ -52,7 +53,7 @@ _CORS = (
 
 
 def _dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+    return orjson.dumps(obj)
 
 
 def _response(
@@ -202,7 +203,7 @@ class HttpRpcProtocol(asyncio.Protocol):
         stats = self.v.stats
         t0 = perf_counter()
         try:
-            payload = json.loads(body)
+            payload = orjson.loads(body)
         except (ValueError, UnicodeDecodeError):
             err = {
                 "jsonrpc": "2.0",

@@ -39,6 +39,7 @@ from hybridmarket.localnet.executor import (
     ExecOutcome,
     ParsedTx,
     TransactionParseError,
+    inner_instructions_json,
     parse_wire,
 )
 from hybridmarket.localnet.faults import Faults
@@ -249,7 +250,7 @@ def _simulate_value(
         "accounts": accounts,
         "unitsConsumed": outcome.compute_units,
         "returnData": outcome.return_data,
-        "innerInstructions": outcome.inner_instructions if inner else None,
+        "innerInstructions": inner_instructions_json(outcome.inner_instructions) if inner else None,
         "replacementBlockhash": replacement,
         "loadedAccountsDataSize": outcome.loaded_accounts_data_size,
         "fee": outcome.fee if outcome.loaded else None,

@@ -22,17 +22,24 @@ the like.
 
 from __future__ import annotations
 
-import json
+import asyncio
+import contextlib
+import socket
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import orjson
 from solders.hash import Hash
 from solders.pubkey import Pubkey
+from solders.transaction import VersionedTransaction
 
-from hybridmarket.localnet.executor import Account
+from hybridmarket.localnet.executor import Account, MetaParts, meta_json_from_parts
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -73,6 +80,45 @@ class SlotRow:
     block_time: int
     block_height: int
     tx_count: int
+
+
+# A recorded transaction: signature, slot, index in the slot, wire bytes, version, meta parts.
+TxRow = tuple[bytes, int, int, bytes, int | None, MetaParts]
+# The arguments of `LedgerStore.commit_slot`, all builtins.
+SlotRows = tuple[
+    tuple[int, int, bytes, int, int, int],
+    list[tuple[bytes, int, bytes, bytes, int]],
+    list[tuple[bytes]],
+    list[TxRow],
+    dict[str, str],
+]
+
+
+def slot_rows(
+    slot: SlotRow,
+    accounts: Iterable[tuple[Pubkey, Account | None]],
+    txs: list[TxRow],
+    meta: dict[str, str],
+) -> SlotRows:
+    """A closed slot as `commit_slot`'s rows: accounts at zero lamports (or None) are deleted."""
+    upserts = []
+    deletes = []
+    for pk, acct in accounts:
+        if acct is None or acct.lamports == 0:
+            deletes.append((bytes(pk),))
+        else:
+            upserts.append(
+                (bytes(pk), acct.lamports, bytes(acct.owner), acct.data, int(acct.executable))
+            )
+    head = (
+        slot.slot,
+        slot.parent,
+        bytes(slot.blockhash),
+        slot.block_time,
+        slot.block_height,
+        slot.tx_count,
+    )
+    return head, upserts, deletes, txs, meta
 
 
 @dataclass(slots=True)
@@ -151,42 +197,48 @@ class LedgerStore:
         for sig, s, err in self.db.execute(
             "SELECT signature, slot, err FROM transactions WHERE slot >= ?", (slot,)
         ):
-            yield bytes(sig), s, (None if err is None else json.loads(err))
+            yield bytes(sig), s, (None if err is None else orjson.loads(err))
 
     # --- write a slot -------------------------------------------------------------------------
 
     def commit_slot(
         self,
-        slot: SlotRow,
-        accounts: Iterable[tuple[Pubkey, Account]],
-        txs: list[tuple[bytes, int, int, bytes, int | None, str | None, str]],
-        address_rows: list[tuple[bytes, int, int, bytes]],
-        meta: dict[str, str] | None = None,
+        slot: tuple[int, int, bytes, int, int, int],
+        upserts: list[tuple[bytes, int, bytes, bytes, int]],
+        deletes: list[tuple[bytes]],
+        transactions: list[TxRow],
+        meta: dict[str, str],
     ) -> None:
-        """Write one closed slot atomically (one SQLite transaction)."""
-        db = self.db
-        upserts = []
-        deletes = []
-        for pk, acct in accounts:
-            if acct.lamports == 0:
-                deletes.append((bytes(pk),))
-            else:
-                upserts.append(
-                    (bytes(pk), acct.lamports, bytes(acct.owner), acct.data, int(acct.executable))
+        """Write one closed slot atomically (one SQLite transaction). The arguments are plain
+        tuples (`slot_rows` makes them), so that they can be sent to the writer process; each
+        transaction's meta JSON and its address rows are made here."""
+        dumps = orjson.dumps
+        txs = []
+        address_rows = []
+        for sig, slot_no, idx, raw, version, parts in transactions:
+            err = parts[0]
+            txs.append(
+                (
+                    sig,
+                    slot_no,
+                    idx,
+                    raw,
+                    version,
+                    None if err is None else dumps(err).decode(),
+                    dumps(meta_json_from_parts(parts)).decode(),
                 )
+            )
+            for key in VersionedTransaction.from_bytes(raw).message.account_keys:
+                address_rows.append((bytes(key), slot_no, idx, sig))
+            for key_bytes in (*parts[6], *parts[7]):  # addresses loaded from lookup tables
+                address_rows.append((key_bytes, slot_no, idx, sig))
+        db = self.db
         db.execute("BEGIN")
         try:
             db.execute(
                 "INSERT INTO slots(slot, parent, blockhash, block_time, block_height, tx_count) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    slot.slot,
-                    slot.parent,
-                    bytes(slot.blockhash),
-                    slot.block_time,
-                    slot.block_height,
-                    slot.tx_count,
-                ),
+                slot,
             )
             if upserts:
                 db.executemany("INSERT OR REPLACE INTO accounts VALUES (?, ?, ?, ?, ?)", upserts)
@@ -196,7 +248,7 @@ class LedgerStore:
                 db.executemany("INSERT INTO transactions VALUES (?, ?, ?, ?, ?, ?, ?)", txs)
             if address_rows:
                 db.executemany("INSERT INTO address_signatures VALUES (?, ?, ?, ?)", address_rows)
-            for k, v in (meta or {}).items():
+            for k, v in meta.items():
                 db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (k, v))
             db.execute("COMMIT")
         except BaseException:
@@ -220,8 +272,8 @@ class LedgerStore:
             idx,
             bytes(raw),
             version,
-            None if err is None else json.loads(err),
-            json.loads(meta),
+            None if err is None else orjson.loads(err),
+            orjson.loads(meta),
             bt,
         )
 
@@ -257,7 +309,7 @@ class LedgerStore:
         sql.append("ORDER BY a.slot DESC, a.idx DESC LIMIT ?")
         args.append(limit)
         return [
-            (bytes(sig), slot, None if err is None else json.loads(err), bt)
+            (bytes(sig), slot, None if err is None else orjson.loads(err), bt)
             for sig, slot, err, bt in self.db.execute(" ".join(sql), args)
         ]
 
@@ -267,7 +319,7 @@ class LedgerStore:
         ).fetchone()
         if row is None:
             return None
-        return int(row[0]), (None if row[1] is None else json.loads(row[1]))
+        return int(row[0]), (None if row[1] is None else orjson.loads(row[1]))
 
     def block_time(self, slot: int) -> int | None:
         row = self.db.execute("SELECT block_time FROM slots WHERE slot = ?", (slot,)).fetchone()
@@ -276,3 +328,126 @@ class LedgerStore:
     def transaction_count(self) -> int:
         row = self.db.execute("SELECT COALESCE(SUM(tx_count), 0) FROM slots").fetchone()
         return int(row[0])
+
+
+# --- the writer process -----------------------------------------------------------------------
+
+
+class LedgerWriterError(RuntimeError):
+    """The ledger's writer process failed or went away."""
+
+
+def _die_with_parent() -> None:
+    """Have the kernel kill this process when the validator dies (`kill -9` included), so no
+    orphan can write a slot the validator never confirmed into a ledger being restarted."""
+    if sys.platform == "linux":
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _writer_main(path: str, conn: Connection) -> None:
+    _die_with_parent()
+    store = LedgerStore(Path(path))
+    try:
+        conn.send(("ready", None))
+        while True:
+            try:
+                rows = conn.recv()
+            except EOFError:
+                return
+            if rows is None:
+                conn.send(("closed", None))
+                return
+            try:
+                store.commit_slot(*rows)
+            except Exception as e:  # reported to the validator, which stops producing slots
+                conn.send(("error", f"{type(e).__name__}: {e}"))
+                return
+            conn.send(("ok", rows[0][0]))
+    finally:
+        store.close()
+
+
+class LedgerWriter:
+    """Writes closed slots in a process of its own, so that SQLite's work (a third of a
+    transaction's cost on the event loop, measured by bench/localnet.py) runs beside the
+    event loop instead of on it. A thread cannot do this: the writes hold the GIL between
+    rows, and every hand-back waits for the loop's switch interval.
+
+    The process is `python -m hybridmarket.localnet.store PATH FD` (not `multiprocessing`,
+    whose spawn would run the caller's `__main__` again); it talks over a socket pair with
+    multiprocessing's `Connection` framing. `commit` sends a slot's rows (plain tuples) and
+    resolves when the process answers that its SQLite transaction committed; one slot at a
+    time, in order. The process dies with the validator."""
+
+    def __init__(self, path: Path, timeout: float = 60.0):
+        parent, child = socket.socketpair()
+        try:
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "hybridmarket.localnet.store",
+                    str(path),
+                    str(child.fileno()),
+                ],
+                pass_fds=(child.fileno(),),
+                stdin=subprocess.DEVNULL,
+            )
+        finally:
+            child.close()
+        self.conn = Connection(parent.detach())
+        if not self.conn.poll(timeout):
+            self.proc.kill()
+            raise LedgerWriterError(f"the ledger writer process did not start in {timeout:.0f}s")
+        kind, _ = self.conn.recv()
+        if kind != "ready":
+            raise LedgerWriterError(f"the ledger writer process said {kind!r}")
+
+    async def commit(self, rows: SlotRows) -> None:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[tuple[str, Any]] = loop.create_future()
+        fd = self.conn.fileno()
+
+        def readable() -> None:
+            loop.remove_reader(fd)
+            try:
+                answer = self.conn.recv()
+            except (EOFError, OSError) as e:
+                if not done.done():
+                    done.set_exception(LedgerWriterError(f"the ledger writer went away: {e}"))
+                return
+            if not done.done():
+                done.set_result(answer)
+
+        self.conn.send(rows)
+        loop.add_reader(fd, readable)
+        try:
+            kind, detail = await done
+        finally:
+            loop.remove_reader(fd)
+        if kind != "ok":
+            raise LedgerWriterError(f"the ledger writer failed: {detail}")
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Let a write in flight finish, then stop the process."""
+        with contextlib.suppress(OSError, EOFError):
+            self.conn.send(None)
+            while self.conn.poll(timeout):
+                kind, _ = self.conn.recv()
+                if kind in ("closed", "error"):
+                    break
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.conn.close()
+
+
+if __name__ == "__main__":
+    _writer_main(sys.argv[1], Connection(int(sys.argv[2])))

@@ -50,7 +50,7 @@ from hybridmarket.localnet.genesis import (
 from hybridmarket.localnet.httpserver import HttpRpcServer
 from hybridmarket.localnet.pubsub import PubSub
 from hybridmarket.localnet.rpc import RpcHandler
-from hybridmarket.localnet.store import LedgerStore
+from hybridmarket.localnet.store import LedgerStore, LedgerWriter
 from hybridmarket.program.ids import PROGRAM_ID
 from hybridmarket.sbf import program_binary
 
@@ -73,7 +73,8 @@ class Stats:
     decode: float = 0.0  # base64/base58 and wire parsing of transactions
     execute: float = 0.0  # checks, the SVM (signatures included), commit, processed notifications
     svm: float = 0.0  # of which the SVM itself (kept by the executor, copied in by getStats)
-    persist: float = 0.0  # closing slots: SQLite writes and confirmed/finalized notifications
+    persist: float = 0.0  # closing slots on the loop: their rows, confirmed/finalized notifications
+    persist_wait: float = 0.0  # waiting for the writer process's SQLite commits (not CPU)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -130,6 +131,7 @@ class LocalValidator:
         self._http: HttpRpcServer | None = None
         self._pubsub: PubSub | None = None
         self._slot_task: asyncio.Task[None] | None = None
+        self._writer: LedgerWriter | None = None
         self.fatal: BaseException | None = None
 
     # --- accessors ----------------------------------------------------------------------------
@@ -250,6 +252,13 @@ class LocalValidator:
             await self._pubsub.stop()
             self._close_store()
             raise
+        try:
+            self._writer = await asyncio.to_thread(LedgerWriter, self.ledger_dir / LEDGER_DB)
+        except BaseException:
+            await self._http.stop()
+            await self._pubsub.stop()
+            self._close_store()
+            raise
         self._slot_task = asyncio.create_task(self._slot_loop(), name="localnet-slots")
 
     async def stop(self) -> None:
@@ -258,6 +267,11 @@ class LocalValidator:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._slot_task
             self._slot_task = None
+        if self._writer is not None:
+            # A slot being written when the clock stopped is finished first: it is on disk
+            # before the open slot below.
+            await asyncio.to_thread(self._writer.close)
+            self._writer = None
         if self._http is not None:
             await self._http.stop()
             self._http = None
@@ -278,12 +292,20 @@ class LocalValidator:
         loop = asyncio.get_running_loop()
         period = self.slot_ms / 1000
         deadline = loop.time() + period
+        bank = self.bank
+        writer = self._writer
+        assert writer is not None
         while True:
             await asyncio.sleep(max(0.0, deadline - loop.time()))
             try:
                 t0 = time.perf_counter()
-                self.bank.close_slot()
-                self.stats.persist += time.perf_counter() - t0
+                frozen = bank.freeze_slot()
+                t1 = time.perf_counter()
+                await writer.commit(frozen.rows)
+                t2 = time.perf_counter()
+                bank.confirm_slot(frozen)
+                self.stats.persist += (t1 - t0) + (time.perf_counter() - t2)
+                self.stats.persist_wait += t2 - t1
                 self.stats.slots += 1
             except Exception as exc:
                 self.fatal = exc
