@@ -85,12 +85,9 @@ def up(
     aggregators, monitor, reconciler, snapshots); the API and the web UI on 127.0.0.1:PORT.
     Running it again keeps all data; --reset starts over.
     """
-    from hybridmarket.settings import Settings
     from hybridmarket.up import run_up
 
-    settings = Settings()
-    if data_dir is not None:
-        settings.data_dir = data_dir
+    settings = _indexer_cli._settings(data_dir)
     settings.rpc_port = rpc_port
     settings.api_port = port
     if reset and settings.data_dir.exists():
