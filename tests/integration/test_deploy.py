@@ -122,14 +122,14 @@ async def test_deploy_init_config_trade_then_upgrade_with_markets(
         assert other != elf
         other_file = tmp_path / "other.so"
         other_file.write_bytes(other)
-        up = await asyncio.to_thread(
-            cli,
+        upgrade = (
             "--url", url,
             "--keypair", str(keys["faucet"]),
             "--program-keypair", str(program_file),
             "--upgrade-authority", str(keys["admin"]),
             "--program", str(other_file),
         )  # fmt: skip
+        up = await asyncio.to_thread(cli, *upgrade)
         assert up.returncode == 0, up.stderr
         assert "upgraded" in up.stderr
         assert f"sha256: {hashlib.sha256(other).hexdigest()}" in up.stdout
@@ -143,14 +143,7 @@ async def test_deploy_init_config_trade_then_upgrade_with_markets(
         assert after is not None and after.shares_yes == 2 * SOL
 
         # The same bytes again: nothing to do.
-        again = await asyncio.to_thread(
-            cli,
-            "--url", url,
-            "--keypair", str(keys["faucet"]),
-            "--program-keypair", str(program_file),
-            "--upgrade-authority", str(keys["admin"]),
-            "--program", str(other_file),
-        )  # fmt: skip
+        again = await asyncio.to_thread(cli, *upgrade)
         assert again.returncode == 0 and "unchanged" in again.stderr
 
         # Errors are one line that says what to do.

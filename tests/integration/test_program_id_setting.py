@@ -1,12 +1,16 @@
-"""A deployment at another address, end to end: the embedded validator runs the shipped binary at a
-fresh program id, and the API, the worker and the indexer, told only `PROGRAM_ID` through
-Settings, take a market from proposal to claim (real validator, PostgreSQL, uvicorn, keys); the
-random workload covers every instruction there."""
+"""A deployment at another address, end to end: the shipped binary runs at a fresh program id,
+deployed there either by the embedded validator's genesis or by `hybridmarket deploy` (a
+validator started without the program, the command over its JSON-RPC, `--init-config`), and the
+API, the worker and the indexer, told only `PROGRAM_ID` through Settings, take a market from
+proposal to claim (real validator, PostgreSQL, uvicorn, keys); the random workload covers every
+instruction there."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +23,7 @@ from solders.pubkey import Pubkey
 from hybridmarket.authority import Signer
 from hybridmarket.canonical import canonical_json
 from hybridmarket.chain import ChainClient
-from hybridmarket.chain.keys import load_keypair
+from hybridmarket.chain.keys import load_keypair, write_keypair
 from hybridmarket.context import Context, service_context
 from hybridmarket.ipfs.cid import cid_from_bytes
 from hybridmarket.localnet.validator import LocalValidator
@@ -40,14 +44,47 @@ EVIDENCE = cid_from_bytes(bytes([0x01, 0x55, 0x12, 0x20]) + hashlib.sha256(b"evi
 
 
 @pytest.fixture
-def program_id() -> Pubkey:
-    return Keypair().pubkey()
+def program_keypair() -> Keypair:
+    return Keypair()
 
 
 @pytest.fixture
-async def validator(tmp_path: Path, program_id: Pubkey) -> AsyncIterator[LocalValidator]:
-    """The shipped binary deployed at `program_id` at genesis, its GlobalConfig initialised."""
-    async with running_validator(tmp_path / "ledger", program_id=program_id) as v:
+def program_id(program_keypair: Keypair) -> Pubkey:
+    return program_keypair.pubkey()
+
+
+@pytest.fixture(params=["genesis"])
+async def validator(
+    request: pytest.FixtureRequest, tmp_path: Path, program_keypair: Keypair
+) -> AsyncIterator[LocalValidator]:
+    """The shipped binary deployed at the program keypair's address with its GlobalConfig
+    initialised: at genesis, or by `hybridmarket deploy --init-config` on a validator started
+    without it."""
+    program_id = program_keypair.pubkey()
+    if request.param == "genesis":
+        async with running_validator(tmp_path / "ledger", program_id=program_id) as v:
+            yield v
+        return
+    async with running_validator(tmp_path / "ledger", program_id=program_id, program=False) as v:
+        keys = v.key_paths
+        key_file = write_keypair(tmp_path / "program-keypair.json", program_keypair)
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [
+                sys.executable, "-m", "hybridmarket", "deploy",
+                "--url", v.rpc_url,
+                "--keypair", str(keys["faucet"]),
+                "--program-keypair", str(key_file),
+                "--upgrade-authority", str(keys["admin"]),
+                "--init-config",
+                "--admin", str(keys["admin"]),
+                "--backend-authority", str(load_keypair(keys["backend_authority"]).pubkey()),
+                "--fee-wallet", str(load_keypair(keys["protocol_fee_wallet"]).pubkey()),
+            ],
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert f"Program Id: {program_id}" in done.stdout
         yield v
 
 
@@ -112,6 +149,7 @@ async def world(validator: LocalValidator, settings: Settings) -> AsyncIterator[
         yield World(validator, ctx, http)
 
 
+@pytest.mark.parametrize("validator", ["genesis", "hybridmarket deploy"], indirect=True)
 async def test_a_market_lifecycle_at_another_program_id(
     world: World, validator: LocalValidator, program_id: Pubkey
 ) -> None:
