@@ -709,6 +709,7 @@ class _Sender:
                 await self._poll_once()
             except ChainError as e:  # keep polling: the timeout bounds how long
                 log.warning("workload.poll_failed", error=str(e))
+                self._give_up(time.time())
             for phase in {r.phase for r in self._pending.values()} | {self.phase}:
                 self.report_progress(phase)
 
@@ -716,6 +717,13 @@ class _Sender:
         rec.status = status
         del self._pending[rec.signature]
         self._settled[rec.phase] = self._settled.get(rec.phase, 0) + 1
+
+    def _give_up(self, now: float) -> None:
+        """A node that does not answer cannot confirm: what it was sent before the timeout is
+        lost (else an unreachable node is polled for ever)."""
+        for rec in list(self._pending.values()):
+            if now - rec.sent_at > self.confirm_timeout:
+                self._done(rec, TxStatus.LOST)
 
     async def _poll_once(self) -> None:
         sigs = list(self._pending)
