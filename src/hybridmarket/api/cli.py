@@ -2,11 +2,45 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
+import uvicorn
 
 from hybridmarket.indexer.cli import DataDir, _settings
+
+GRACEFUL_SHUTDOWN_S = 2
+"""How long a stopping server waits for requests in flight before it cancels them."""
+
+
+class ApiServer(uvicorn.Server):
+    """uvicorn's server, which ends the open live streams as soon as it starts to stop (uvicorn
+    would wait for them, and a browser tab keeps one open for ever) and bounds the wait for
+    the other requests. `handle_signals=False` leaves SIGINT/SIGTERM to the caller, which then
+    sets `should_exit`."""
+
+    def __init__(self, config: uvicorn.Config, *, handle_signals: bool = True) -> None:
+        if config.timeout_graceful_shutdown is None:
+            config.timeout_graceful_shutdown = GRACEFUL_SHUTDOWN_S
+        super().__init__(config)
+        self.handle_signals = handle_signals
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if not self.handle_signals:
+            yield
+            return
+        with super().capture_signals():
+            yield
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        from hybridmarket.api.routes.stream import end_streams
+
+        end_streams(self.config.app)
+        await super().shutdown(sockets)
 
 
 def api(
@@ -23,8 +57,6 @@ def api(
     limits and cache signals), API_DOMAIN (the Sign-In-With-Solana domain), CORS_ORIGINS,
     ADMIN_WALLETS and MODERATOR_WALLETS.
     """
-    import uvicorn
-
     from hybridmarket import logs
     from hybridmarket.api.app import create_app, server_config
 
@@ -40,4 +72,4 @@ def api(
             err=True,
         )
         raise typer.Exit(2)
-    uvicorn.Server(server_config(create_app(settings), settings)).run()
+    ApiServer(server_config(create_app(settings), settings)).run()

@@ -20,6 +20,16 @@ from hybridmarket.api.state import ApiState, state
 
 router = APIRouter(prefix="/api", tags=["stream"], responses=error_responses(422))
 HEARTBEAT_S = 15.0
+# Published to every subscriber when the server stops: each open stream then ends its response.
+_END: dict[str, Any] = {"end_of_stream": True}
+
+
+def end_streams(app: object) -> None:
+    """End every open stream of `app` (a server stopping calls this: uvicorn would otherwise
+    wait for the streams, which a browser tab holds open for ever)."""
+    st = getattr(getattr(app, "state", None), "api", None)
+    if isinstance(st, ApiState):
+        st.hub.publish(_END)
 
 
 def _sse(event: str, data: Any) -> bytes:
@@ -55,6 +65,8 @@ async def stream(
                         return
                     yield b": heartbeat\n\n"
                     continue
+                if change is _END:
+                    return
                 for mid in change.get("markets", []):
                     if wanted and mid not in wanted:
                         continue
