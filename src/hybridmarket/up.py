@@ -1,6 +1,7 @@
 """`hybridmarket up`: every part of the system in one command, in order, with a health check
-between steps and one line per part. Ctrl-C (SIGINT/SIGTERM) stops them all; data stays in the
-data directory for the next run.
+between steps and one line per part. Ctrl-C (SIGINT, or SIGTERM) stops them all within 5 s in
+any phase (starting, seeding, running; open live streams are ended) and exits with status 0; a
+second one cancels what is still stopping. Data stays in the data directory for the next run.
 
 Parts, each embedded unless configured: PostgreSQL (DATABASE_URL), migrated to the code's
 schema; the Solana validator as a child process (SOLANA_RPC_URL); the worker (indexer,
@@ -12,15 +13,26 @@ light trickle of trades and comments keeps it alive.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import signal
+import time
 from contextlib import AsyncExitStack, ExitStack
+from typing import TYPE_CHECKING
 
 import typer
 
 from hybridmarket.settings import Settings
 
+if TYPE_CHECKING:
+    from hybridmarket.localnet.process import ValidatorProcess
+
 DEMO_RATE_LIMITS = "comments=300/60,markets=100/60,votes=300/60,trades=600/60"
+# The 5 s from SIGINT/SIGTERM to exit: the running parts get STOP_GRACE_S to finish on their own
+# (the API its requests, the worker its job) before they are cancelled; then the validator gets
+# VALIDATOR_STOP_S to write its open slot before it is killed; PostgreSQL's fast shutdown is last.
+STOP_GRACE_S = 2.0
+VALIDATOR_STOP_S = 2.0
 
 
 def _line(part: str, status: str, where: str = "") -> None:
@@ -45,20 +57,10 @@ async def _wait_http(url: str, timeout: float = 60.0) -> None:
 
 
 async def run_up(settings: Settings, *, demo: bool = False) -> None:
-    import uvicorn
-
+    """Run every part until SIGINT or SIGTERM; returns once all of them have stopped (within
+    5 s of the signal, in any phase: starting, seeding, running)."""
     from hybridmarket import logs
-    from hybridmarket.api.app import create_app, server_config
-    from hybridmarket.authority import FileKeySource, backend_key_source
-    from hybridmarket.chain.client import ChainClient
-    from hybridmarket.context import Context
-    from hybridmarket.db.connect import database, make_pool
-    from hybridmarket.db.migrate import migrate
-    from hybridmarket.db.schema import verify
-    from hybridmarket.localnet.process import ValidatorProcess
     from hybridmarket.program.ids import PROGRAM_ID
-    from hybridmarket.signals import redis_publisher
-    from hybridmarket.worker.runner import JOB_NAMES, Worker
 
     if settings.solana_rpc_url is None and settings.program_id != PROGRAM_ID:
         # The embedded validator deploys the program at the IDL's address only.
@@ -71,11 +73,50 @@ async def run_up(settings: Settings, *, demo: bool = False) -> None:
         )
 
     logs.configure("warning")
-    stop = asyncio.Event()
+    stop, serving = asyncio.Event(), asyncio.Event()
+    parts = asyncio.create_task(_run_parts(settings, demo, stop, serving))
+
+    def on_signal() -> None:
+        # While the parts start there is nothing to finish, and a second signal means now:
+        # cancel, which unwinds whatever has started (the ExitStacks below).
+        if stop.is_set() or not serving.is_set():
+            parts.cancel()
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
+    try:
+        await parts
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if not stop.is_set() or (task is not None and task.cancelling()):
+            raise  # cancelled from outside, not stopped by a signal
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)
+    typer.echo("Stopped; data kept in " + str(settings.data_dir.resolve()))
+
+
+async def _run_parts(
+    settings: Settings, demo: bool, stop: asyncio.Event, serving: asyncio.Event
+) -> None:
+    """Start every part, set `serving`, run until `stop`, then stop them: the parts get
+    STOP_GRACE_S to finish on their own, then are cancelled; the validator and PostgreSQL are
+    stopped last."""
+    from hybridmarket.api.app import create_app, server_config
+    from hybridmarket.api.cli import ApiServer
+    from hybridmarket.authority import FileKeySource, backend_key_source
+    from hybridmarket.chain.client import ChainClient
+    from hybridmarket.context import Context
+    from hybridmarket.db.connect import database, make_pool
+    from hybridmarket.db.migrate import migrate
+    from hybridmarket.db.schema import verify
+    from hybridmarket.localnet.process import ValidatorProcess
+    from hybridmarket.signals import redis_publisher
+    from hybridmarket.worker.runner import JOB_NAMES, Worker
 
     with ExitStack() as sync_stack:
         url = sync_stack.enter_context(database(settings))
@@ -106,8 +147,11 @@ async def run_up(settings: Settings, *, demo: bool = False) -> None:
                 enable_test_controls=demo,
                 extra_args=tuple(extra),
             )
-            await asyncio.to_thread(proc.start)
-            sync_stack.callback(proc.stop)
+            starting = concurrent.futures.ThreadPoolExecutor(1, "validator-start")
+            started = starting.submit(proc.start)
+            starting.shutdown(wait=False)
+            sync_stack.callback(_stop_validator, proc, started)
+            await asyncio.wrap_future(started)
             rpc_url, ws_url = proc.rpc_url, proc.ws_url
         # Every part below shares these servers (the API must not open the embedded database a
         # second time: pgserver stops it when the last handle in a process closes).
@@ -137,35 +181,55 @@ async def run_up(settings: Settings, *, demo: bool = False) -> None:
             worker.indexer.publish = publish
             first = await worker.indexer.sync()
             _line("indexer", "ready", f"synced to slot {first.synced_slot}, following live")
-            tasks = [asyncio.create_task(worker.run(stop))]
+            # Whatever happens from here, no task outlives this block (it uses the pool).
+            tasks: list[asyncio.Task[None]] = []
+            stack.push_async_callback(_cancel, tasks)
+            tasks.append(asyncio.create_task(worker.run(stop)))
             _line(
                 "worker",
                 "ready",
                 f"backend authority {signer.pubkey()}; jobs: {', '.join(JOB_NAMES)}",
             )
 
-            server = uvicorn.Server(server_config(create_app(shared), shared))
-            # uvicorn captures SIGINT/SIGTERM while it serves and re-raises them when it stops,
-            # which then sets `stop` for the other parts.
-            api_task = asyncio.create_task(server.serve())
+            # SIGINT/SIGTERM are ours (run_up), not uvicorn's: it would swallow the first one.
+            server = ApiServer(server_config(create_app(shared), shared), handle_signals=False)
+            tasks.append(asyncio.create_task(server.serve()))
             base = f"http://{settings.api_host}:{settings.api_port}"
             try:
                 await _wait_http(f"{base}/api/health")
             except RuntimeError as e:
-                stop.set()
                 raise typer.Exit(_fail(str(e))) from None
             _line("api", "ready", f"{base}/api  (OpenAPI {base}/docs)")
+            demo_task = None
             if demo:
                 from hybridmarket.demo import run_demo
 
-                tasks.append(asyncio.create_task(run_demo(shared, base, stop, progress=_line)))
+                demo_task = asyncio.create_task(run_demo(shared, base, stop, progress=_line))
+                tasks.append(demo_task)
             _line("web", "ready", f"{base}/")
             typer.echo(f"\nOpen {base}/ in your browser. Ctrl-C stops every part.")
+            serving.set()
             await stop.wait()
             typer.echo("Stopping...")
-            server.should_exit = True
-            await asyncio.gather(*tasks, api_task, return_exceptions=True)
-    typer.echo("Stopped; data kept in " + str(settings.data_dir.resolve()))
+            if demo_task is not None:
+                demo_task.cancel()  # seeding starts over next time; the trickle has no end
+            server.should_exit = True  # which also ends the open live streams
+            await asyncio.wait(tasks, timeout=STOP_GRACE_S)
+
+
+def _stop_validator(
+    proc: ValidatorProcess, started: concurrent.futures.Future[ValidatorProcess]
+) -> None:
+    # A start cancelled midway goes on in its thread: let it spawn the child before stopping it.
+    while proc.proc is None and not started.done():
+        time.sleep(0.01)
+    proc.stop(VALIDATOR_STOP_S)
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _fail(msg: str) -> int:
