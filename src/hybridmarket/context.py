@@ -1,11 +1,12 @@
 """What a service process opens at start: the database (embedded or DATABASE_URL, migrated to
-the code's schema), a connection pool, and the chain client."""
+the code's schema), a connection pool, the chain client and the change signals (NOTIFY, and
+Redis with REDIS_URL): every writer announces its changes through `Context.signals`."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from psycopg_pool import AsyncConnectionPool
 
@@ -13,6 +14,7 @@ from hybridmarket.chain.client import ChainClient
 from hybridmarket.db.connect import database, make_pool
 from hybridmarket.db.schema import verify
 from hybridmarket.settings import Settings
+from hybridmarket.signals import Signals, signals_for
 
 
 @dataclass
@@ -21,6 +23,8 @@ class Context:
     db_url: str
     pool: AsyncConnectionPool
     client: ChainClient
+    # NOTIFY only unless built by `service_context` (which adds Redis when REDIS_URL is set).
+    signals: Signals = field(default_factory=Signals)
 
 
 @asynccontextmanager
@@ -35,4 +39,5 @@ async def service_context(
         client = await stack.enter_async_context(
             ChainClient(settings.rpc_url(), program_id=settings.program_id)
         )
-        yield Context(settings, url, pool, client)
+        signals = await stack.enter_async_context(signals_for(settings.redis_url))
+        yield Context(settings, url, pool, client, signals)

@@ -49,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
         from hybridmarket.db.connect import database, make_pool
         from hybridmarket.db.schema import verify
         from hybridmarket.ipfs.backends import backend_from_env
+        from hybridmarket.signals import signals_for
 
         async with AsyncExitStack() as stack:
             url = stack.enter_context(database(settings))
@@ -65,6 +66,7 @@ def create_app(settings: Settings) -> FastAPI:
             )
             limiter = limiter_from_url(settings.redis_url)
             stack.push_async_callback(limiter.close)
+            signals = await stack.enter_async_context(signals_for(settings.redis_url))
             cache = Cache(ttl=settings.cache_ttl)
             hub = Hub()
             app.state.api = ApiState(
@@ -79,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
                 limits=limits_with(settings.rate_limits),
                 admins=frozenset(settings.split(settings.admin_wallets)),
                 moderators=frozenset(settings.split(settings.moderator_wallets)),
+                signals=signals,
             )
             stop = asyncio.Event()
             follower = asyncio.create_task(

@@ -1,5 +1,5 @@
 """What every request handler may use: the pool, the chain client, the cache, the limiter,
-the change hub, IPFS and the settings. Built once by the app's lifespan."""
+the change hub and signals, IPFS and the settings. Built once by the app's lifespan."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from hybridmarket.api.stream import Hub
 from hybridmarket.chain.client import ChainClient
 from hybridmarket.ipfs.backends import IpfsBackend
 from hybridmarket.settings import Settings
+from hybridmarket.signals import Signals
 
 
 @dataclass
@@ -29,6 +30,7 @@ class ApiState:
     limits: dict[str, Any] = field(default_factory=dict)
     admins: frozenset[str] = field(default_factory=frozenset)
     moderators: frozenset[str] = field(default_factory=frozenset)
+    signals: Signals = field(default_factory=Signals)  # how a comment is announced
 
 
 async def state(request: Request) -> ApiState:

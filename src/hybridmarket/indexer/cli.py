@@ -141,15 +141,15 @@ async def _run_indexer(settings: Settings, *, once: bool, batch_size: int) -> No
     from hybridmarket.context import service_context
     from hybridmarket.indexer.reconcile import Reconciler
     from hybridmarket.indexer.service import Indexer
-    from hybridmarket.signals import redis_publisher
 
     update, done = _progress_printer()
-    async with (
-        service_context(settings, name="indexer", pool_size=4) as ctx,
-        redis_publisher(settings.redis_url) as publish,
-    ):
+    async with service_context(settings, name="indexer", pool_size=4) as ctx:
         ix = Indexer(
-            ctx.pool, ctx.client, ws_url=settings.ws_url(), batch_size=batch_size, publish=publish
+            ctx.pool,
+            ctx.client,
+            ws_url=settings.ws_url(),
+            batch_size=batch_size,
+            signals=ctx.signals,
         )
         rec = Reconciler(ctx.pool, ctx.client, ix)
         ix.on_reconcile = rec.run
@@ -218,5 +218,5 @@ async def _run_reconcile(
 
     only = set(markets) if markets else None
     async with service_context(settings, name="reconcile", pool_size=2) as ctx:
-        ix = Indexer(ctx.pool, ctx.client)
+        ix = Indexer(ctx.pool, ctx.client, signals=ctx.signals)
         return (await Reconciler(ctx.pool, ctx.client, ix).run(only=only, repair=repair)).summary()

@@ -38,6 +38,7 @@ from hybridmarket.indexer.model import (
 from hybridmarket.indexer.service import Indexer
 from hybridmarket.program.accounts import MarketAccount
 from hybridmarket.program.ids import market_pda
+from hybridmarket.signals import market_changes
 
 log = structlog.get_logger(__name__)
 _MAX_ROUNDS = 5
@@ -157,7 +158,7 @@ class Reconciler:
             report.busy = sorted(wanted)
             log.warning("chain kept moving; reconciliation skipped this run")
             return
-        async with conn.transaction():
+        async with self.indexer.signals.transaction(conn) as announce:
             cached = await q_markets.load(conn, wanted, for_update=True)
             fixes: list[MarketRow] = []
             for mid in sorted(wanted):
@@ -185,6 +186,8 @@ class Reconciler:
                 await q_markets.upsert(conn, fixes)
                 await q_positions.upsert(conn, pos_fixes)
                 report.repaired = len(fixes) + len(pos_fixes)
+                repaired = {m.id for m in fixes} | {p.market_id for p in pos_fixes}
+                announce.extend(market_changes(repaired, report.chain_slot))
             await q_reconcile.record(conn, report.run_id, report.discrepancies)
         for d in report.discrepancies:
             metrics.RECONCILE_DISCREPANCIES.labels(d.field.split(":")[0]).inc()

@@ -48,11 +48,10 @@ from hybridmarket.indexer.model import (
     position_keys_of,
 )
 from hybridmarket.program.events import MarketProposed, decode_event
-from hybridmarket.signals import CHANNEL
+from hybridmarket.signals import Publish, Signals, market_changes
 
 log = structlog.get_logger(__name__)
 
-_NOTIFY_IDS_PER_PAYLOAD = 100  # 100 × 67 bytes stays under PostgreSQL's 8000-byte payload limit
 _DEAD_LETTER_BACKOFF = (1.0, 5.0, 30.0, 120.0, 600.0, 3600.0)
 SIGNATURE_PAGE = 1000
 SLOT_SECONDS = 0.4  # Solana's target slot time, to express a lag in slots as seconds
@@ -86,7 +85,7 @@ class Indexer:
         batch_size: int = 2000,
         fetch_concurrency: int = 16,
         poll_interval: float = 1.0,
-        publish: Callable[[str], Any] | None = None,
+        signals: Signals | None = None,
     ) -> None:
         self.pool = pool
         self.client = client
@@ -96,7 +95,8 @@ class Indexer:
         self.batch_size = batch_size
         self.fetch_concurrency = fetch_concurrency
         self.poll_interval = poll_interval
-        self.publish = publish  # e.g. Redis PUBLISH, called after commit with each payload
+        # Each batch announces the markets it changed (NOTIFY, and Redis when configured).
+        self.signals = signals or Signals()
         self._log_cache: dict[str, LogEntry] = {}
         self._sync_lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -106,6 +106,16 @@ class Indexer:
         # a full reconciliation (after truncated logs) and a repair of some markets (dead letters).
         self.on_reconcile: Callable[[], Any] | None = None
         self.on_repair: Callable[[set[str]], Any] | None = None
+
+    @property
+    def publish(self) -> Publish | None:
+        """The Redis side of `signals`. `up` still sets it with a publisher of its own; it
+        becomes the signals' publisher, so there is still one way to announce."""
+        return self.signals.publish
+
+    @publish.setter
+    def publish(self, publish: Publish | None) -> None:
+        self.signals = Signals(publish)
 
     # ---- fetching ---------------------------------------------------------------------------
     async def _pending_signatures(
@@ -180,8 +190,9 @@ class Indexer:
                 return await self.apply(txs, conn=c, synced_slot=synced_slot)
         started = time.perf_counter()
         try:
-            async with conn.transaction():
+            async with self.signals.transaction(conn) as announce:
                 result = await self._apply_batch(conn, txs, synced_slot)
+                announce.extend(market_changes(result.markets, synced_slot))
         except psycopg.OperationalError:
             raise
         except psycopg.Error as e:
@@ -190,8 +201,9 @@ class Indexer:
             log.warning("batch failed; applying its transactions one by one", error=str(e))
             result = SyncResult()
             for tx in txs:
-                async with conn.transaction():
+                async with self.signals.transaction(conn) as announce:
                     r = await self._apply_isolated(conn, tx)
+                    announce.extend(market_changes(r.markets, tx.slot))
                 result.applied += r.applied
                 result.skipped += r.skipped
                 result.events += r.events
@@ -208,9 +220,6 @@ class Indexer:
                         synced_slot=synced_slot,
                     )
         metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
-        if self.publish is not None and result.markets:
-            for payload in self._payloads(result.markets, result.synced_slot):
-                await _maybe_await(self.publish(payload))
         return result
 
     async def _apply_batch(
@@ -254,8 +263,6 @@ class Indexer:
                 synced_slot=synced_slot,
             )
         result.synced_slot = synced_slot
-        if result.markets:
-            await q.notify(conn, CHANNEL, self._payloads(result.markets, synced_slot))
         return result
 
     async def _apply_isolated(self, conn: AsyncConnection[Any], tx: ChainTx) -> SyncResult:
@@ -365,13 +372,6 @@ class Indexer:
             metrics.EVENTS_APPLIED.labels(name).inc(n)
         for tx in txs:
             metrics.TRANSACTIONS_APPLIED.labels("ok" if tx.err is None else "failed").inc()
-
-    def _payloads(self, markets: set[str], slot: int) -> list[str]:
-        ids = sorted(markets)
-        return [
-            json.dumps({"slot": slot, "markets": ids[i : i + _NOTIFY_IDS_PER_PAYLOAD]})
-            for i in range(0, len(ids), _NOTIFY_IDS_PER_PAYLOAD)
-        ]
 
     # ---- syncing ----------------------------------------------------------------------------
     async def sync(

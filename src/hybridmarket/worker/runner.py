@@ -31,7 +31,7 @@ class Worker:
         self.ctx = ctx
         self.signer = signer or backend_key_source(s.data_dir).load()
         self.sender = AuthoritySender(ctx.pool, ctx.client, self.signer)
-        self.indexer = Indexer(ctx.pool, ctx.client, ws_url=ws_url)
+        self.indexer = Indexer(ctx.pool, ctx.client, ws_url=ws_url, signals=ctx.signals)
         self.reconciler = Reconciler(ctx.pool, ctx.client, self.indexer)
         self.indexer.on_reconcile = self.reconciler.run
         self.indexer.on_repair = lambda ids: self.reconciler.run(only=ids)

@@ -51,6 +51,7 @@ from hybridmarket.db.queries import discussions as q
 from hybridmarket.ipfs.cid import CID
 from hybridmarket.ipfs.errors import BackendError, BlockNotFoundError, IpfsError
 from hybridmarket.ipfs.importer import compute_cid
+from hybridmarket.signals import comment_change
 from hybridmarket.worker.snapshots import format_time
 
 router = APIRouter(
@@ -132,7 +133,7 @@ async def post_comment(
     _check_text("content", body.content, MAX_CONTENT_CHARS)
     await rate_limit(st, request, response, "comments", body.wallet)
     market_id = body.market_id
-    async with st.pool.connection() as conn, conn.transaction():
+    async with st.pool.connection() as conn, st.signals.transaction(conn) as announce:
         if await q.market_state(conn, market_id) is None:
             raise not_found("market", market_id)
         await check_signed(
@@ -155,11 +156,8 @@ async def post_comment(
             signature=_normalise_signature(body.signature),
         )
         out = comment_json(row)
-        await q.notify_comment(
-            conn,
-            market_id,
-            {"id": out["id"], "user_wallet": out["user_wallet"], "created_at": out["created_at"]},
-        )
+        comment = {k: out[k] for k in ("id", "user_wallet", "created_at")}
+        announce.append(comment_change(market_id, comment))
     st.cache.invalidate([market_id])
     response.headers["Location"] = f"/api/discussions/{market_id}"
     return out
@@ -262,7 +260,7 @@ async def delete_comment(
         _check_text("reason", body.reason, MAX_REASON_CHARS)
     moderator = body.wallet in st.moderators
     await rate_limit(st, request, response, "admin" if moderator else "comments", body.wallet)
-    async with st.pool.connection() as conn, conn.transaction():
+    async with st.pool.connection() as conn, st.signals.transaction(conn) as announce:
         row = await q.comment_for_update(conn, comment_id)
         if row is None:
             raise not_found("comment", str(comment_id))
@@ -291,15 +289,16 @@ async def delete_comment(
         if deleted is None:  # unreachable: the row is locked and was not deleted
             raise not_found("comment", str(comment_id))
         market_id = deleted["market_id"]
-        await q.notify_comment(
-            conn,
-            market_id,
-            {
-                "id": str(comment_id),
-                "user_wallet": deleted["user_wallet"],
-                "created_at": format_time(deleted["created_at"]),
-                "deleted_at": format_time(deleted["deleted_at"]),
-            },
+        announce.append(
+            comment_change(
+                market_id,
+                {
+                    "id": str(comment_id),
+                    "user_wallet": deleted["user_wallet"],
+                    "created_at": format_time(deleted["created_at"]),
+                    "deleted_at": format_time(deleted["deleted_at"]),
+                },
+            )
         )
     st.cache.invalidate([market_id])
     return {
