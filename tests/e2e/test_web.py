@@ -587,3 +587,59 @@ async def test_a_browser_wallet_through_the_wallet_standard(world: World, browse
         "data-address", str(kp.pubkey())
     )
     tab.check()
+
+
+async def test_amounts_slippage_comment_length_and_toasts_say_what_is_true(
+    world: World, browser: Browser
+) -> None:
+    """A decimal comma is a decimal comma (never a 10x trade) and an ambiguous "1,500" is
+    refused; changing the slippage re-quotes and an out-of-range one is said; the comment
+    counter counts as the server does (code points: 1,000 emoji fit, not 1,001); an error
+    toast does not outlive its page."""
+    mid = await world.active("Will the harbour freeze over this winter?")
+    tab = await open_tab(browser, world, "amounts")
+    page = tab.page
+    await page.goto(world.url + f"/#/market/{mid}")
+    await wallet_funded(tab)
+    amount = page.get_by_test_id("trade-input")
+    async with page.expect_request(lambda r: "/price" in r.url and "amount=1500000000" in r.url):
+        await amount.fill("1,5")
+    await expect(page.get_by_test_id("quote-total")).to_be_visible()
+    await expect(page.get_by_test_id("trade-submit")).to_be_enabled()
+    await amount.fill("1,500")
+    await expect(page.get_by_test_id("amount-error")).to_contain_text("decimal point")
+    await expect(page.get_by_test_id("trade-submit")).to_be_disabled()
+    async with page.expect_request(lambda r: "/price" in r.url and "amount=2000000000" in r.url):
+        await amount.fill("2")
+    await expect(page.get_by_test_id("quote-total")).to_be_visible()
+    # Slippage: a new value re-quotes; one out of range is refused in words.
+    await page.locator("details.slippage summary").click()
+    slippage = page.get_by_test_id("slippage")
+    async with page.expect_request(lambda r: "/price" in r.url and "amount=2000000000" in r.url):
+        await slippage.fill("5")
+        await slippage.dispatch_event("change")
+    await expect(page.get_by_test_id("quote")).to_contain_text("Max with slippage")
+    await expect(page.get_by_test_id("slippage-error")).to_be_hidden()
+    await slippage.fill("80")
+    await slippage.dispatch_event("change")
+    await expect(page.get_by_test_id("slippage-error")).to_contain_text("0 to 50")
+
+    # 1,000 emoji are 1,000 characters to the server (2,000 UTF-16 units to a textarea).
+    comment = page.get_by_test_id("comment-input")
+    await comment.fill("🌧" * 1001)
+    await expect(page.locator(".char-count")).to_have_text("1001 / 1000")
+    await expect(page.get_by_test_id("comment-post")).to_be_disabled()
+    await comment.fill("🌧" * 1000)
+    await expect(page.locator(".char-count")).to_have_text("1000 / 1000")
+    await page.get_by_test_id("comment-post").click()
+    await expect(page.get_by_test_id("comment")).to_have_count(1)
+    listed = (await world.http.get(f"/api/discussions/{mid}")).json()["discussions"]
+    assert [c["content"] for c in listed] == ["🌧" * 1000]
+
+    # An error toast (posting nothing) is gone once the user has moved to another page.
+    await page.get_by_test_id("comment-post").click()
+    await expect(page.get_by_test_id("toast-error")).to_contain_text("Write something first")
+    await page.goto(world.url + "/#/")
+    await expect(page.get_by_test_id("market-card")).to_have_count(1)
+    await expect(page.get_by_test_id("toast-error")).to_have_count(0)
+    tab.check()

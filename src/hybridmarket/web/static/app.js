@@ -131,6 +131,8 @@ function renderWallet() {
 // ---- routing -----------------------------------------------------------------------------
 
 function route() {
+  // An error belongs to the page it happened on.
+  for (const el of document.querySelectorAll("#toasts .toast-error")) el.remove();
   for (const fn of cleanups) {
     try { fn(); } catch (e) { console.error(e); }
   }

@@ -247,6 +247,34 @@ export function b64encode(bytes) {
   return btoa(bin);
 }
 
+/** An amount a person typed, as integer units of 10^-9 (lamports, or share units): exact, from
+ * the digits, never through a float. "1.5" and "1,5" both mean one and a half (a decimal
+ * comma); "1,500" could mean either 1.5 or fifteen hundred, so it is refused, as is anything
+ * that is not digits with at most one separator: an amount is never reinterpreted (1,5 is
+ * never 15). Returns { units, error }: units is null when the text is empty or invalid, and
+ * error says what is wrong (null when nothing is). */
+export function parseAmount(text) {
+  const s = String(text ?? "").trim();
+  if (!s) return { units: null, error: null };
+  const m = /^(\d*)(?:([.,])(\d*))?$/.exec(s);
+  if (!m || (!m[1] && !m[3])) return { units: null, error: "Enter a number, like 1.5" };
+  const [, whole, sep, frac = ""] = m;
+  if (sep === "," && frac.length === 3 && whole) {
+    return { units: null, error: `Is that ${whole}.${frac} or ${whole}${frac}? Write it with a decimal point` };
+  }
+  if (frac.length > 9) return { units: null, error: "At most 9 decimals" };
+  const units = BigInt(whole || "0") * 1_000_000_000n + BigInt((frac + "000000000").slice(0, 9));
+  if (units > BigInt(Number.MAX_SAFE_INTEGER)) return { units: null, error: "That amount is too large" };
+  return { units: Number(units), error: null };
+}
+
+/** Integer units of 10^-9 as the exact decimal text `parseAmount` reads back ("0.000000001"). */
+export function unitsText(units) {
+  const n = BigInt(units);
+  const frac = (n % 1_000_000_000n).toString().padStart(9, "0").replace(/0+$/, "");
+  return frac ? `${n / 1_000_000_000n}.${frac}` : `${n / 1_000_000_000n}`;
+}
+
 export function debounce(fn, ms) {
   let t = null;
   return (...args) => {

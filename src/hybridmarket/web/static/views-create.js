@@ -3,7 +3,7 @@
 // metadata's canonical JSON (sorted keys, no whitespace, UTF-8), computed here too, since the
 // signed message names it.
 
-import { h, clear, api, sol, sha256Hex, LAMPORTS } from "/static/util.js";
+import { h, clear, api, sol, sha256Hex, parseAmount, unitsText } from "/static/util.js";
 
 const LN2 = Math.LN2;
 
@@ -22,19 +22,24 @@ export function renderCreate(view, ctx) {
   const criteria = h("textarea.input", { rows: 3, maxlength: 2000, placeholder: "Exactly when it resolves YES, NO or invalid, and from which source", "data-testid": "new-criteria" });
   const closes = h("input.input", { type: "datetime-local", "data-testid": "new-closes" });
   const resolver = h("input.input.mono", { placeholder: "Resolver's wallet (default: you)", maxlength: 44, "data-testid": "new-resolver" });
-  const b = h("input.input", { type: "number", min: "0.01", step: "any", value: "5", "data-testid": "new-b" });
-  const liquidity = h("input.input", { type: "number", min: "0.01", step: "any", "data-testid": "new-liquidity" });
+  // Text, not type=number: a number input drops or reinterprets a decimal comma (parseAmount).
+  const b = h("input.input", { type: "text", inputmode: "decimal", autocomplete: "off", value: "5", "data-testid": "new-b" });
+  const liquidity = h("input.input", { type: "text", inputmode: "decimal", autocomplete: "off", "data-testid": "new-liquidity" });
   const minNote = h("span.field-hint.muted");
   const submit = h("button.btn.btn-primary", { type: "submit", "data-testid": "new-submit" }, "Propose market");
 
   function minLiquidity() {
-    const bl = Math.round(Number(b.value) * LAMPORTS);
-    return Number.isFinite(bl) && bl > 0 ? Math.ceil(bl * LN2) : null;
+    const { units: bl } = parseAmount(b.value);
+    return bl && bl > 0 ? Math.ceil(bl * LN2) : null;
   }
   function syncMin() {
     const m = minLiquidity();
-    minNote.textContent = m ? `At least b·ln 2 = ${sol(m, { precise: true })}: the most the market can lose. You deposit it when the market is approved.` : "";
-    if (m && (!liquidity.value || Number(liquidity.value) * LAMPORTS < m)) liquidity.value = String(Math.ceil(m / 1e7) / 100);
+    const { error } = parseAmount(b.value);
+    minNote.textContent = error
+      ? `b: ${error}`
+      : m ? `At least b·ln 2 = ${sol(m, { precise: true })}: the most the market can lose. You deposit it when the market is approved.` : "";
+    const { units: liq } = parseAmount(liquidity.value);
+    if (m && (!liquidity.value || (liq !== null && liq < m))) liquidity.value = unitsText(Math.ceil(m / 1e7) * 1e7);
   }
   b.addEventListener("input", syncMin);
   syncMin();
@@ -67,8 +72,12 @@ export function renderCreate(view, ctx) {
       if (description.value.trim()) meta.description = description.value.trim();
       if (criteria.value.trim()) meta.resolution_criteria = criteria.value.trim();
       if (closes.value) meta.closes_at = new Date(closes.value).toISOString().replace(/\.\d{3}Z$/, "Z");
-      const bl = Math.round(Number(b.value) * LAMPORTS);
-      const liq = Math.round(Number(liquidity.value) * LAMPORTS);
+      const pb = parseAmount(b.value);
+      const pl = parseAmount(liquidity.value);
+      if (pb.error) throw new Error(`b: ${pb.error}`);
+      if (pl.error) throw new Error(`initial liquidity: ${pl.error}`);
+      const bl = pb.units;
+      const liq = pl.units;
       if (!(bl > 0) || !(liq > 0)) throw new Error("give b and the initial liquidity in SOL");
       const marketId = await sha256Hex(canonicalJson(meta));
       const { message, signature } = await wallet.signAction("create_market", marketId, marketId);

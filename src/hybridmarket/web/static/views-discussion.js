@@ -12,17 +12,25 @@ export function renderDiscussion(el, marketId, ctx) {
   const snapsEl = h("div.snapshots", { "data-testid": "snapshots" });
   const moreBtn = h("button.btn.btn-ghost.btn-small", { type: "button", hidden: true }, "Older comments");
   const countEl = h("span.muted.char-count", `0 / ${MAX_CHARS}`);
+  // No maxlength: the browser would count UTF-16 units (an emoji is two), the server counts
+  // Unicode code points; the counter and the Post button use the server's rule.
   const text = h("textarea.input.comment-input", {
-    rows: 3, maxlength: MAX_CHARS, placeholder: "Share evidence or an argument… (signed by your wallet)",
+    rows: 3, placeholder: "Share evidence or an argument… (signed by your wallet)",
     "aria-label": "Your comment", "data-testid": "comment-input",
   });
   const postBtn = h("button.btn.btn-primary", { type: "button", "data-testid": "comment-post" }, "Post");
   let cursor = null;
   let available = true;
 
-  text.addEventListener("input", () => {
-    countEl.textContent = `${[...text.value].length} / ${MAX_CHARS}`;
-  });
+  /** Characters as the server counts them: code points. */
+  function syncCount() {
+    const n = [...text.value].length;
+    countEl.textContent = `${n} / ${MAX_CHARS}`;
+    countEl.classList.toggle("over", n > MAX_CHARS);
+    countEl.title = n > MAX_CHARS ? `${n - MAX_CHARS} characters too many` : "";
+    postBtn.disabled = n > MAX_CHARS;
+  }
+  text.addEventListener("input", syncCount);
 
   function commentEl(c) {
     const mine = wallet.address && c.user_wallet === wallet.address;
@@ -83,7 +91,7 @@ export function renderDiscussion(el, marketId, ctx) {
         body: { marketId, content, wallet: wallet.address, message, signature },
       });
       text.value = "";
-      countEl.textContent = `0 / ${MAX_CHARS}`;
+      syncCount();
       toast("Comment posted", "ok");
       await load();
     });

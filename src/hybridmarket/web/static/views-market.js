@@ -4,7 +4,7 @@
 
 import {
   h, clear, api, pct, sol, signedSol, shares, bps, badge, shortAddr, dateTime, relative,
-  debounce, LAMPORTS, ApiError,
+  debounce, ApiError, parseAmount, unitsText,
 } from "/static/util.js";
 import { PriceChart } from "/static/chart.js";
 import { renderDiscussion } from "/static/views-discussion.js";
@@ -251,8 +251,9 @@ export function renderMarket(view, id, ctx) {
       slippage: Number(localStorage.getItem(SLIPPAGE_KEY) || 100),
     };
     const quoteEl = h("div.quote", { "data-testid": "quote" });
+    // Text, not type=number: a number input silently drops or reinterprets a decimal comma.
     const input = h("input.input.amount-input", {
-      type: "number", min: "0", step: "any", inputmode: "decimal", placeholder: "0.0",
+      type: "text", inputmode: "decimal", autocomplete: "off", placeholder: "0.0",
       "aria-label": "Amount", "data-testid": "trade-input",
     });
     const unitEl = h("span.unit", "SOL");
@@ -275,33 +276,43 @@ export function renderMarket(view, id, ctx) {
       type: "number", min: "0", max: "50", step: "0.1", "aria-label": "Slippage tolerance (%)",
       "data-testid": "slippage", value: String(st.slippage / 100),
     });
+    const slipError = h("p.error.slip-error", { "data-testid": "slippage-error", hidden: true });
+    function setSlippage(v) {
+      st.slippage = v;
+      slipInput.value = String(v / 100);
+      slipError.hidden = true;
+      localStorage.setItem(SLIPPAGE_KEY, String(v));
+      sync();
+      requote(); // the quote's limits depend on it
+    }
     slipInput.addEventListener("change", () => {
-      const v = Math.round(Number(slipInput.value) * 100);
-      if (Number.isFinite(v) && v >= 0 && v <= 5000) {
-        st.slippage = v;
-        localStorage.setItem(SLIPPAGE_KEY, String(v));
-        sync();
+      const text = slipInput.value.trim().replace(",", ".");
+      const v = Math.round(Number(text) * 100);
+      if (text && Number.isFinite(v) && v >= 0 && v <= 5000) {
+        setSlippage(v);
+      } else {
+        slipError.textContent = "Slippage tolerance is a percentage from 0 to 50.";
+        slipError.hidden = false;
       }
     });
     const slipPresets = h("div.seg.seg-small", [50, 100, 200].map((b) => h("button", {
       type: "button", "data-value": String(b),
-      on: { click: () => { st.slippage = b; slipInput.value = String(b / 100); localStorage.setItem(SLIPPAGE_KEY, String(b)); sync(); } },
+      on: { click: () => setSlippage(b) },
     }, `${b / 100}%`)));
     const maxBtn = h("button.btn.btn-small.btn-ghost", {
       type: "button", hidden: true,
       on: {
         click: () => {
           const held = position ? (st.outcome === "yes" ? position.shares_yes : position.shares_no) : 0;
-          input.value = String(held / LAMPORTS);
+          input.value = unitsText(held);
           requote();
         },
       },
     }, "Max");
 
     function units() {
-      const v = Number(input.value);
-      if (!input.value || !Number.isFinite(v) || v <= 0) return null;
-      return Math.round(v * LAMPORTS);
+      const { units: u } = parseAmount(input.value);
+      return u && u > 0 ? u : null;
     }
 
     function sync() {
@@ -332,7 +343,13 @@ export function renderMarket(view, id, ctx) {
       lastQuote = null;
       submit.disabled = true;
       if (quoteCtl) quoteCtl.abort();
-      if (!u) { clear(quoteEl, h("p.muted", "Enter an amount to see a quote.")); return; }
+      if (!u) {
+        const { error } = parseAmount(input.value);
+        clear(quoteEl, error
+          ? h("p.error", { "data-testid": "amount-error" }, error)
+          : h("p.muted", "Enter an amount to see a quote."));
+        return;
+      }
       quoteCtl = new AbortController();
       const params = { outcome: st.outcome, side: st.side };
       params[st.mode === "amount" ? "amount" : "shares"] = u;
@@ -398,7 +415,7 @@ export function renderMarket(view, id, ctx) {
       quoteEl,
       h("details.slippage",
         h("summary", "Slippage tolerance ", slipSummary),
-        h("div.slip-row", slipPresets, h("label.slip-custom", slipInput, "%"))),
+        h("div.slip-row", slipPresets, h("label.slip-custom", slipInput, "%")), slipError),
       submit);
     panel.refresh = () => { sync(); fetchQuote(); };
     panel.refresh();
