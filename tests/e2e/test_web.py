@@ -453,6 +453,7 @@ async def test_resolve_as_the_resolver_then_dispute_and_vote(
 ) -> None:
     me = Keypair()  # the browser's wallet is this market's resolver
     mid = await world.active("Will the lake freeze by February?", "weather", resolver=me)
+    invalid = await world.active("Will the river freeze by March?", "weather", resolver=me)
     await world.client.request_airdrop(me.pubkey(), 10 * SOL)
     cfg = await world.client.get_config()
     assert cfg is not None
@@ -486,6 +487,14 @@ async def test_resolve_as_the_resolver_then_dispute_and_vote(
     assert m["resolution"]["proposed_outcome"] == "no"
     votes = (await world.http.get(f"/api/markets/{mid}/votes")).json()
     assert votes["dispute"]["agree"] == 1
+    # A resolution to INVALID cannot be disputed (the program refuses it): nothing offers to.
+    await page.goto(world.url + f"/#/market/{invalid}")
+    await page.get_by_test_id("resolve-outcome").select_option("invalid")
+    await page.get_by_test_id("resolve-cid").fill(evidence)
+    await page.get_by_test_id("resolve").click()
+    dispute = page.get_by_test_id("dispute-panel")
+    await expect(dispute).to_contain_text("An invalid resolution cannot be disputed")
+    await expect(page.get_by_test_id("initiate-dispute")).to_have_count(0)
     tab.check()
 
 
@@ -593,7 +602,8 @@ async def test_amounts_slippage_comment_length_and_toasts_say_what_is_true(
     world: World, browser: Browser
 ) -> None:
     """A decimal comma is a decimal comma (never a 10x trade) and an ambiguous "1,500" is
-    refused; changing the slippage re-quotes and an out-of-range one is said; the comment
+    refused; changing the slippage re-quotes and an out-of-range one is said; selling more than
+    the wallet holds is refused before signing; the comment
     counter counts as the server does (code points: 1,000 emoji fit, not 1,001); an error
     toast does not outlive its page."""
     mid = await world.active("Will the harbour freeze over this winter?")
@@ -623,6 +633,15 @@ async def test_amounts_slippage_comment_length_and_toasts_say_what_is_true(
     await slippage.fill("80")
     await slippage.dispatch_event("change")
     await expect(page.get_by_test_id("slippage-error")).to_contain_text("0 to 50")
+
+    # Selling shares the wallet does not hold is stopped before anything is signed.
+    await page.get_by_test_id("side-sell").click()
+    await amount.fill("1")
+    await expect(page.get_by_test_id("sell-too-much")).to_have_text(
+        "You hold 0 YES shares: you cannot sell 1."
+    )
+    await expect(page.get_by_test_id("trade-submit")).to_be_disabled()
+    await page.get_by_test_id("side-buy").click()
 
     # 1,000 emoji are 1,000 characters to the server (2,000 UTF-16 units to a textarea).
     comment = page.get_by_test_id("comment-input")

@@ -343,6 +343,13 @@ export function renderMarket(view, id, ctx) {
       lastQuote = null;
       submit.disabled = true;
       if (quoteCtl) quoteCtl.abort();
+      const held = position ? (st.outcome === "yes" ? position.shares_yes : position.shares_no) : 0;
+      if (u && st.side === "sell" && u > held) {
+        // Checked before anything is signed: the program would refuse it, after the fee.
+        clear(quoteEl, h("p.error", { "data-testid": "sell-too-much" },
+          `You hold ${shares(held)} ${st.outcome.toUpperCase()} shares: you cannot sell ${shares(u)}.`));
+        return;
+      }
       if (!u) {
         const { error } = parseAmount(input.value);
         clear(quoteEl, error
@@ -489,11 +496,21 @@ export function renderMarket(view, id, ctx) {
 
   function disputePanel() {
     const r = market.resolution;
-    const btn = h("button.btn.btn-no", { type: "button", "data-testid": "initiate-dispute" }, "Dispute this resolution");
-    btn.addEventListener("click", () => send(btn, "Signing…", "initiate-dispute", {}, () => toast("Dispute opened: voting begins", "ok")));
+    // The program refuses a dispute of an INVALID resolution (every position is refunded, so
+    // there is no side to flip to): offer only what it allows.
+    const disputable = r.proposed_outcome === "yes" || r.proposed_outcome === "no";
+    let btn = null;
+    if (disputable) {
+      btn = h("button.btn.btn-no", { type: "button", "data-testid": "initiate-dispute" }, "Dispute this resolution");
+      btn.addEventListener("click", () => send(btn, "Signing…", "initiate-dispute", {}, () => toast("Dispute opened: voting begins", "ok")));
+    }
     return section("Resolution proposed", { "data-testid": "dispute-panel" },
       h("p", "The resolver says ", h("strong", outcomeText(r.proposed_outcome)), ". Evidence: ", ipfsLink(r.evidence_cid), "."),
-      r.dispute_deadline ? h("p.muted", `Unless disputed, it becomes final ${relative(r.dispute_deadline)} (${dateTime(r.dispute_deadline)}).`) : null,
+      r.dispute_deadline
+        ? h("p.muted", disputable
+          ? `Unless disputed, it becomes final ${relative(r.dispute_deadline)} (${dateTime(r.dispute_deadline)}).`
+          : `An invalid resolution cannot be disputed: every position is refunded once it is final, ${relative(r.dispute_deadline)} (${dateTime(r.dispute_deadline)}).`)
+        : null,
       btn);
   }
 
