@@ -434,6 +434,12 @@ async def test_claim_after_finalization(world: World, browser: Browser) -> None:
     )
     await world.market(mid, state="FINALIZED")
     await expect(page.get_by_test_id("final-outcome")).to_have_text("YES")
+    # Settled: the outcome and what a share pays, not a trading price.
+    await expect(page.get_by_test_id("settled-outcome")).to_contain_text("YES won")
+    await expect(page.get_by_test_id("settled-payout")).to_have_text(
+        "Each YES share pays 1 SOL; NO shares pay nothing."
+    )
+    await expect(page.get_by_test_id("price-yes")).to_have_count(0)
     claim = page.get_by_test_id("claim")
     await expect(claim).to_contain_text("Claim")
     await tab.shot("finalized")

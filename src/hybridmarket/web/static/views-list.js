@@ -60,14 +60,18 @@ function card(m) {
       m.state === "FINALIZED"
         ? h("div.card-price", h(`span.big.${final === "no" ? "no" : "yes"}`, { "data-testid": "price" }, OUTCOME[final] || "–"),
           h("span.muted", final === "invalid" ? " refunded" : " won"))
-        : h("div.card-price",
+        : m.state === "CANCELLED"
+          ? h("div.card-price", h("span.big", { "data-testid": "price" }, "Cancelled"), h("span.muted", " refunded"))
+          : h("div.card-price",
           h("span.big.yes", { "data-testid": "price" }, pct(m.price_yes)),
           h("span.muted", " YES")),
       h("div.card-meta",
         h("span", { title: "Change of the YES price over 24 hours, in percentage points" }, change, h("span.muted", " 24h")),
         h("span", { title: "Volume traded" }, h("span.muted", "Vol "), sol(m.volume))),
     ),
-    h("div.bar", { "aria-hidden": "true" }, h("span.bar-yes", { style: { width: `${(yes * 100).toFixed(1)}%` } })),
+    m.state === "FINALIZED" || m.state === "CANCELLED"
+      ? null // a settled market has an outcome, not a price
+      : h("div.bar", { "aria-hidden": "true" }, h("span.bar-yes", { style: { width: `${(yes * 100).toFixed(1)}%` } })),
     h("div.card-foot.muted", foot(m)),
   );
   change24h(m).then((v) => {

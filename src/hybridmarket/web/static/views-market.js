@@ -78,6 +78,33 @@ export function renderMarket(view, id, ctx) {
 
   // ---- header, prices, about, resolution ------------------------------------------------
 
+  /** A settled market shows its outcome and what a share pays, not the last trading price
+   * (which says nothing once the outcome is known). Null while it still trades. */
+  function settledHead(m) {
+    const out = m.resolution.final_outcome;
+    let outcome = null;
+    let payout = null;
+    let cls = "";
+    if (m.state === "CANCELLED") {
+      outcome = "Cancelled";
+      payout = "Every position is refunded what it paid.";
+    } else if (m.state === "FINALIZED" && (out === "yes" || out === "no")) {
+      const won = out.toUpperCase();
+      const lost = out === "yes" ? "NO" : "YES";
+      outcome = `${won} won`;
+      payout = `Each ${won} share pays 1 SOL; ${lost} shares pay nothing.`;
+      cls = `.${out}`;
+    } else if (m.state === "FINALIZED") {
+      outcome = "Invalid";
+      payout = "Every position is refunded what it paid.";
+    } else {
+      return null;
+    }
+    return [h(`div.price-big.outcome${cls}`, { "data-testid": "settled-outcome" },
+      h("span.label", "Outcome"), h("span", outcome),
+      h("span.muted.payout", { "data-testid": "settled-payout" }, payout))];
+  }
+
   function renderHead() {
     const m = market;
     document.title = `${m.question} · hybridmarket`;
@@ -86,8 +113,10 @@ export function renderMarket(view, id, ctx) {
         m.closes_at ? h("span.muted", `Closes ${dateTime(m.closes_at)}`) : null),
       h("h1.question", { "data-testid": "question" }, m.question));
     clear(pricesEl,
-      h("div.price-big.yes", h("span.label", "YES"), h("span", { "data-testid": "price-yes" }, pct(m.price_yes))),
-      h("div.price-big.no", h("span.label", "NO"), h("span", { "data-testid": "price-no" }, pct(m.price_no))),
+      ...(settledHead(m) || [
+        h("div.price-big.yes", h("span.label", "YES"), h("span", { "data-testid": "price-yes" }, pct(m.price_yes))),
+        h("div.price-big.no", h("span.label", "NO"), h("span", { "data-testid": "price-no" }, pct(m.price_no))),
+      ]),
       h("div.stats",
         row("Volume", sol(m.volume), { "data-testid": "volume" }),
         row("Liquidity", sol(m.liquidity)),
