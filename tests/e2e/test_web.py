@@ -607,7 +607,8 @@ async def test_a_browser_wallet_through_the_wallet_standard(world: World, browse
 async def test_amounts_slippage_comment_length_and_toasts_say_what_is_true(
     world: World, browser: Browser
 ) -> None:
-    """A decimal comma is a decimal comma (never a 10x trade) and an ambiguous "1,500" is
+    """The fee rate is shown before an amount is typed; a decimal comma is a decimal comma
+    (never a 10x trade) and an ambiguous "1,500" is
     refused; changing the slippage re-quotes and an out-of-range one is said; selling more than
     the wallet holds is refused before signing; the comment
     counter counts as the server does (code points: 1,000 emoji fit, not 1,001); an error
@@ -617,6 +618,11 @@ async def test_amounts_slippage_comment_length_and_toasts_say_what_is_true(
     page = tab.page
     await page.goto(world.url + f"/#/market/{mid}")
     await wallet_funded(tab)
+    # The fee rate shows before any amount is typed, in the trade box and the details.
+    await expect(page.get_by_test_id("fee-rate")).to_have_text(
+        "Fees: 10.00% of each trade (protocol 3.00%, resolver 2.00%, liquidity providers 5.00%)."
+    )
+    await expect(page.get_by_test_id("fee-total")).to_have_text("10.00% per trade")
     amount = page.get_by_test_id("trade-input")
     async with page.expect_request(lambda r: "/price" in r.url and "amount=1500000000" in r.url):
         await amount.fill("1,5")

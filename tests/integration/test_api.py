@@ -190,6 +190,15 @@ async def test_market_lifecycle_through_the_api(
             await http.get(f"/api/markets/{mid}/price", params={"shares": SOL, "side": "sell"})
         ).json()
         assert price["quote"]["side"] == "sell" and price["quote"]["total"] > 0
+        # The fee rates, from the program's config, with or without a quote.
+        cfg = await client.get_config()
+        assert cfg is not None
+        fees = cfg.protocol_fee_bps, cfg.resolver_fee_bps, cfg.lp_fee_bps
+        assert price["fees_bps"] == {
+            "protocol": fees[0], "resolver": fees[1], "lp": fees[2], "total": sum(fees)
+        }  # fmt: skip
+        bare = (await http.get(f"/api/markets/{mid}/price")).json()
+        assert "quote" not in bare and bare["fees_bps"] == price["fees_bps"]
         health = await http.get("/api/health")
         assert health.status_code == 200, health.text
         assert health.json()["indexer"]["lag_slots"] < 50

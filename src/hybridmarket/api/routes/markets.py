@@ -256,11 +256,20 @@ async def get_price(
     ] = None,
 ) -> dict[str, Any]:
     market = await load_market(st, market_id)
+    cfg = await program_config(st)
     out: dict[str, Any] = {
         "market_id": market_id,
         "state": market["state"],
         "price_yes": market["price_yes"],
         "price_no": market["price_no"],
+        # What every trade pays, in basis points of its cost (buy) or proceeds (sell), so a
+        # trader sees it before typing an amount.
+        "fees_bps": {
+            "protocol": cfg.protocol_fee_bps,
+            "resolver": cfg.resolver_fee_bps,
+            "lp": cfg.lp_fee_bps,
+            "total": cfg.protocol_fee_bps + cfg.resolver_fee_bps + cfg.lp_fee_bps,
+        },
     }
     if shares is not None or amount is not None:
         if shares is not None and amount is not None:

@@ -32,6 +32,7 @@ export function renderMarket(view, id, ctx) {
   const { wallet, toast, act, onCleanup } = ctx;
   let market = null;
   let position = null;
+  const feeTotalEl = h("span", { "data-testid": "fee-total" }, "–"); // filled by the trade box
   let actionsState = null; // (state, wallet) the action panel was drawn for
   let alive = true;
   onCleanup(() => { alive = false; });
@@ -131,6 +132,7 @@ export function renderMarket(view, id, ctx) {
         row("Created", dateTime(m.created_at)),
         m.activated_at ? row("Trading since", dateTime(m.activated_at)) : null,
         row("Liquidity parameter b", sol(m.b_parameter)),
+        row("Trading fee", feeTotalEl),
         row("Account", h("span.mono", { title: m.address }, shortAddr(m.address))))));
     renderResolution();
   }
@@ -444,8 +446,16 @@ export function renderMarket(view, id, ctx) {
       });
     });
 
+    // The fee rate, before any amount is typed: every trade pays it.
+    const feeEl = h("p.muted.fee-rate", { "data-testid": "fee-rate" });
+    api(`/api/markets/${id}/price`).then((d) => {
+      const f = d.fees_bps;
+      feeEl.textContent = `Fees: ${bps(f.total)} of each trade (protocol ${bps(f.protocol)}, resolver ${bps(f.resolver)}, liquidity providers ${bps(f.lp)}).`;
+      feeTotalEl.textContent = `${bps(f.total)} per trade`;
+    }).catch(() => {});
+
     const panel = section("Trade", { class: "panel trade", "data-testid": "trade-box" },
-      sideSeg, outcomeSeg,
+      sideSeg, outcomeSeg, feeEl,
       h("div.amount-row", h("label.amount-wrap", input, unitEl), modeSeg, maxBtn),
       holdEl,
       quoteEl,
