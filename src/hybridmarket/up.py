@@ -115,7 +115,7 @@ async def _run_parts(
     from hybridmarket.db.migrate import migrate
     from hybridmarket.db.schema import verify
     from hybridmarket.localnet.process import ValidatorProcess
-    from hybridmarket.signals import redis_publisher
+    from hybridmarket.signals import signals_for
     from hybridmarket.worker.runner import JOB_NAMES, Worker
 
     with ExitStack() as sync_stack:
@@ -176,9 +176,10 @@ async def _run_parts(
                 f"{rpc_url}  (WebSocket {ws_url}; program {settings.program_id})",
             )
             pool = await stack.enter_async_context(make_pool(url, max_size=settings.db_pool_size))
-            publish = await stack.enter_async_context(redis_publisher(settings.redis_url))
-            worker = Worker(Context(shared, url, pool, client), ws_url=ws_url, signer=signer)
-            worker.indexer.publish = publish
+            signals = await stack.enter_async_context(signals_for(settings.redis_url))
+            worker = Worker(
+                Context(shared, url, pool, client, signals), ws_url=ws_url, signer=signer
+            )
             first = await worker.indexer.sync()
             _line("indexer", "ready", f"synced to slot {first.synced_slot}, following live")
             # Whatever happens from here, no task outlives this block (it uses the pool).

@@ -48,7 +48,7 @@ from hybridmarket.indexer.model import (
     position_keys_of,
 )
 from hybridmarket.program.events import MarketProposed, decode_event
-from hybridmarket.signals import Publish, Signals, market_changes
+from hybridmarket.signals import Signals, market_changes
 
 log = structlog.get_logger(__name__)
 
@@ -106,16 +106,6 @@ class Indexer:
         # a full reconciliation (after truncated logs) and a repair of some markets (dead letters).
         self.on_reconcile: Callable[[], Any] | None = None
         self.on_repair: Callable[[set[str]], Any] | None = None
-
-    @property
-    def publish(self) -> Publish | None:
-        """The Redis side of `signals`. `up` still sets it with a publisher of its own; it
-        becomes the signals' publisher, so there is still one way to announce."""
-        return self.signals.publish
-
-    @publish.setter
-    def publish(self, publish: Publish | None) -> None:
-        self.signals = Signals(publish)
 
     # ---- fetching ---------------------------------------------------------------------------
     async def _pending_signatures(

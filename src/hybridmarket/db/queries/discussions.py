@@ -12,15 +12,12 @@ inside it, and a snapshot taken then is complete. (With `now()`, a transaction b
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-
-from hybridmarket.signals import CHANNEL
 
 # The advisory lock key serialising comment inserts against the closing of a day ("hmdc").
 DAY_LOCK_KEY: Final = 0x686D_6463
@@ -110,16 +107,6 @@ async def soft_delete(
             (deleted_by, reason, delete_message, delete_signature, comment_id),
         )
         return await cur.fetchone()
-
-
-async def notify_comment(
-    conn: AsyncConnection[Any], market_id: str, comment: dict[str, Any]
-) -> None:
-    """The change signal (`hybridmarket.signals`) for a posted or deleted comment, sent inside
-    its transaction so only committed changes are announced: API caches drop the market and
-    `GET /api/stream` emits a `comment` event."""
-    payload = json.dumps({"markets": [market_id], "comment": comment}, separators=(",", ":"))
-    await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
 
 
 # --- reading comments ------------------------------------------------------------------------

@@ -88,12 +88,6 @@ async def save_config(conn: AsyncConnection[Any], row: Sequence[Any]) -> None:
     )
 
 
-async def notify(conn: AsyncConnection[Any], channel: str, payloads: Sequence[str]) -> None:
-    """pg_notify within the transaction: delivered on commit, never for a rolled-back batch."""
-    for p in payloads:
-        await conn.execute("SELECT pg_notify(%s, %s)", (channel, p))
-
-
 # ---- dead letters -------------------------------------------------------------------------------
 
 
