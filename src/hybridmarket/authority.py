@@ -4,7 +4,7 @@ Providers:
 - `FileKeySource`: a Solana CLI keypair file (JSON array of 64 bytes), the default, under the
   data directory (`DATA_DIR/keys/backend-authority.json`), created on first run with 0600;
 - `EnvKeySource`: `BACKEND_KEYPAIR` holding the same JSON array, or the base58 of the 64 bytes;
-- `VaultKeySource`: HashiCorp Vault's KV engine through `hvac` (installed separately), the key
+- `VaultKeySource`: HashiCorp Vault's KV engine through `hvac` (the `vault` extra), the key
   stored as one of the two forms above under `BACKEND_KEYPAIR_VAULT_PATH`.
 
 The secret never leaves this module in readable form: `Signer` exposes the public key and a
@@ -121,7 +121,7 @@ class VaultKeySource:
         try:
             import hvac
         except ImportError:
-            raise KeySourceError("the Vault key source needs `pip install hvac`") from None
+            raise KeySourceError("the Vault key source needs hvac: pip install 'hybridmarket[vault]'") from None
         try:
             client = hvac.Client(url=self.url, token=self.token)
             secret = client.secrets.kv.v2.read_secret_version(
