@@ -7,7 +7,7 @@ PROGRAM_STAMP := $(VENV)/.installed-program
 
 .DEFAULT_GOAL := help
 CHROMIUM ?= /usr/bin/chromium
-.PHONY: help setup run test lint typecheck unit idl bench clean program program-verify browser
+.PHONY: help setup run test lint typecheck idl bench clean program program-verify browser
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)

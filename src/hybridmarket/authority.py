@@ -121,7 +121,9 @@ class VaultKeySource:
         try:
             import hvac
         except ImportError:
-            raise KeySourceError("the Vault key source needs hvac: pip install 'hybridmarket[vault]'") from None
+            raise KeySourceError(
+                "the Vault key source needs hvac: pip install 'hybridmarket[vault]'"
+            ) from None
         try:
             client = hvac.Client(url=self.url, token=self.token)
             secret = client.secrets.kv.v2.read_secret_version(

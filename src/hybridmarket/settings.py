@@ -162,7 +162,3 @@ def settings_errors(error: ValidationError) -> list[str]:
         msg = str(e["msg"]).removeprefix("Value error, ")
         out.append(f"{name}: {msg}")
     return out
-
-
-def load_settings() -> Settings:
-    return Settings()

@@ -130,13 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
     import importlib
 
     for name in ROUTERS:
-        try:
-            module = importlib.import_module(f"hybridmarket.api.routes.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"hybridmarket.api.routes.{name}":
-                raise
-            continue  # that part of the API has not landed yet
-        app.include_router(module.router)
+        app.include_router(importlib.import_module(f"hybridmarket.api.routes.{name}").router)
     _mount_web(app)
     return app
 

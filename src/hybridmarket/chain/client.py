@@ -48,7 +48,7 @@ from hybridmarket.program.accounts import (
     VoteKind,
     VoteRecord,
 )
-from hybridmarket.program.ids import PROGRAM_ID, config_pda, market_pda, position_pda, vote_pda
+from hybridmarket.program.ids import PROGRAM_ID, config_pda, market_pda, position_pda
 
 A = TypeVar("A", bound=AccountState)
 MAX_MULTIPLE_ACCOUNTS = 100
@@ -210,13 +210,6 @@ class ChainClient:
         market = market_pda(market_id, self.program_id)[0]
         key = position_pda(market, user, self.program_id)[0]
         return self._decode(await self.get_account_data(key), UserPosition)
-
-    async def get_vote_record(
-        self, market_id: bytes, user: Pubkey, kind: VoteKind
-    ) -> VoteRecord | None:
-        market = market_pda(market_id, self.program_id)[0]
-        key = vote_pda(market, user, int(kind), self.program_id)[0]
-        return self._decode(await self.get_account_data(key), VoteRecord)
 
     async def _program_accounts(
         self, cls: type[A], memcmp: Sequence[tuple[int, bytes]] = ()

@@ -8,7 +8,6 @@ own account and clock, counts votes with one SQL aggregate, and acts through `Au
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -355,7 +354,3 @@ async def monitor_markets(s: Services) -> dict[str, Any]:
         r = await finalize_undisputed(s, cfg, acc, mid, now)
         out["finalized" if r.outcome == "confirmed" else r.outcome] += 1
     return out
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

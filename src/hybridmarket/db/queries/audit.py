@@ -81,9 +81,3 @@ async def unresolved(conn: AsyncConnection[Any], actor: str) -> list[AuditRow]:
             (actor,),
         )
         return [AuditRow(**r) for r in await cur.fetchall()]
-
-
-async def for_market(conn: AsyncConnection[Any], market_id: str) -> list[AuditRow]:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute("SELECT * FROM audit_log WHERE market_id = %s ORDER BY id", (market_id,))
-        return [AuditRow(**r) for r in await cur.fetchall()]
