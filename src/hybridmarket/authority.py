@@ -15,10 +15,9 @@ an error message or an API response by accident.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import base58
 from solders.keypair import Keypair
@@ -26,6 +25,11 @@ from solders.pubkey import Pubkey
 from solders.signature import Signature
 
 from hybridmarket.chain.keys import KeypairFileError, load_keypair, load_or_create_keypair
+
+if TYPE_CHECKING:
+    from pydantic import SecretStr
+
+    from hybridmarket.settings import Settings
 
 BACKEND_KEY_FILE = Path("keys") / "backend-authority.json"
 
@@ -98,12 +102,15 @@ class FileKeySource:
 
 @dataclass(frozen=True)
 class EnvKeySource:
+    """The key given in the environment (`BACKEND_KEYPAIR`, through Settings)."""
+
+    value: SecretStr
     variable: str = "BACKEND_KEYPAIR"
 
     def load(self) -> Signer:
-        value = os.environ.get(self.variable)
+        value = self.value.get_secret_value()
         if not value:
-            raise KeySourceError(f"${self.variable} is not set")
+            raise KeySourceError(f"${self.variable} is empty")
         return Signer(_parse_secret(value, f"${self.variable}"), f"${self.variable}")
 
 
@@ -139,15 +146,13 @@ class VaultKeySource:
         )
 
 
-def backend_key_source(data_dir: Path, env: dict[str, str] | None = None) -> KeySource:
+def backend_key_source(settings: Settings) -> KeySource:
     """The configured source: `BACKEND_KEYPAIR` if set, Vault if `VAULT_ADDR` and
     `BACKEND_KEYPAIR_VAULT_PATH` are set, otherwise the key file under the data directory
     (`BACKEND_KEYPAIR_FILE` to point elsewhere)."""
-    env = dict(os.environ) if env is None else env
-    if env.get("BACKEND_KEYPAIR"):
-        return EnvKeySource()
-    if env.get("VAULT_ADDR") and env.get("BACKEND_KEYPAIR_VAULT_PATH"):
-        return VaultKeySource(
-            env["VAULT_ADDR"], env.get("VAULT_TOKEN", ""), env["BACKEND_KEYPAIR_VAULT_PATH"]
-        )
-    return FileKeySource(Path(env.get("BACKEND_KEYPAIR_FILE") or data_dir / BACKEND_KEY_FILE))
+    if settings.backend_keypair is not None and settings.backend_keypair.get_secret_value():
+        return EnvKeySource(settings.backend_keypair)
+    if settings.vault_addr and settings.backend_keypair_vault_path:
+        token = settings.vault_token.get_secret_value() if settings.vault_token else ""
+        return VaultKeySource(settings.vault_addr, token, settings.backend_keypair_vault_path)
+    return FileKeySource(settings.backend_keypair_file or settings.data_dir / BACKEND_KEY_FILE)

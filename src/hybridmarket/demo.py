@@ -197,7 +197,7 @@ async def _snapshot_yesterday(settings: Settings, markets: list[str]) -> str:
     from datetime import timedelta
 
     from hybridmarket.context import service_context
-    from hybridmarket.ipfs.backends import backend_from_env
+    from hybridmarket.ipfs.backends import backend_from_settings
     from hybridmarket.worker import snapshots
 
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
@@ -208,9 +208,7 @@ async def _snapshot_yesterday(settings: Settings, markets: list[str]) -> str:
                 "WHERE market_id = ANY(%s)",
                 (markets,),
             )
-        summary = await snapshots.snapshot_day(
-            ctx.pool, backend_from_env(settings.data_dir / "ipfs"), yesterday
-        )
+        summary = await snapshots.snapshot_day(ctx.pool, backend_from_settings(settings), yesterday)
     return f"{summary.get('snapshotted', summary)} for {yesterday.isoformat()}"
 
 

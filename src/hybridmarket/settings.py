@@ -3,7 +3,9 @@ defaults so that nothing needs configuring on one machine.
 
 `DATABASE_URL`, `SOLANA_RPC_URL` (+ `SOLANA_WS_URL`), `REDIS_URL`, `IPFS_API_URL` switch each part
 from its embedded default to a real server (DESIGN.md §1); `PROGRAM_ID` names the program's
-address on that cluster, the one id every part of a process uses.
+address on that cluster, the one id every part of a process uses. Every setting is read here
+and nowhere else (secrets as `SecretStr`), and each is documented in docs/deploy.md (a test
+keeps both true).
 """
 
 from __future__ import annotations
@@ -11,7 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, PlainSerializer, PlainValidator, ValidationError, WithJsonSchema
+from pydantic import (
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    SecretStr,
+    ValidationError,
+    WithJsonSchema,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from solders.pubkey import Pubkey
 
@@ -66,20 +75,70 @@ class Settings(BaseSettings):
         description="The program's address on the cluster (base58); default the IDL's address, "
         "where the local validator deploys it. Every part builds, reads and indexes under it.",
     )
-    rpc_port: int = Field(8899, alias="HYBRIDMARKET_RPC_PORT")
+    rpc_port: int = Field(
+        8899,
+        alias="HYBRIDMARKET_RPC_PORT",
+        description="Port of the embedded validator's JSON-RPC (its WebSocket is the next one).",
+    )
+    # The backend authority's key: the first of these that is set, else the key file.
+    backend_keypair: SecretStr | None = Field(
+        None,
+        alias="BACKEND_KEYPAIR",
+        description="The backend key itself: a JSON array of 64 bytes or their base58.",
+    )
+    vault_addr: str | None = Field(
+        None, alias="VAULT_ADDR", description="HashiCorp Vault's address, for the backend key."
+    )
+    vault_token: SecretStr | None = Field(
+        None, alias="VAULT_TOKEN", description="The Vault token that may read the key."
+    )
+    backend_keypair_vault_path: str | None = Field(
+        None,
+        alias="BACKEND_KEYPAIR_VAULT_PATH",
+        description="Where in Vault's KV v2 engine (mount `secret`, field `keypair`) the key is.",
+    )
+    backend_keypair_file: Path | None = Field(
+        None,
+        alias="BACKEND_KEYPAIR_FILE",
+        description="A Solana CLI keypair file (mode 0600) with the backend key; default "
+        "DATA_DIR/keys/backend-authority.json, created on first run.",
+    )
+    # IPFS: a Kubo node, or a pinning service; else the embedded block store.
+    ipfs_api_url: str | None = Field(
+        None, alias="IPFS_API_URL", description="A Kubo node's RPC API, e.g. http://host:5001."
+    )
+    pinning_service_url: str | None = Field(
+        None,
+        alias="PINNING_SERVICE_URL",
+        description="An IPFS Pinning Service API endpoint (with PINNING_SERVICE_TOKEN).",
+    )
+    pinning_service_token: SecretStr | None = Field(
+        None, alias="PINNING_SERVICE_TOKEN", description="The pinning service's access token."
+    )
     # The API
-    api_host: str = Field("127.0.0.1", alias="API_HOST")
-    api_port: int = Field(8000, alias="API_PORT")
+    api_host: str = Field("127.0.0.1", alias="API_HOST", description="Address the API binds.")
+    api_port: int = Field(8000, alias="API_PORT", description="Port of the API and web UI.")
     api_domain: str | None = Field(
         None,
         alias="API_DOMAIN",
         description="SIWS domain (host[:port] users see); default host:port.",
     )
-    chain_id: str = Field("localnet", alias="SOLANA_CHAIN_ID")
+    chain_id: str = Field(
+        "localnet",
+        alias="SOLANA_CHAIN_ID",
+        description="The cluster a Sign-In-With-Solana message must name (its Chain ID).",
+    )
     cors_origins: str = Field("", alias="CORS_ORIGINS", description="Comma-separated origins.")
     admin_wallets: str = Field("", alias="ADMIN_WALLETS", description="Comma-separated wallets.")
-    moderator_wallets: str = Field("", alias="MODERATOR_WALLETS")
-    cache_ttl: float = Field(30.0, alias="API_CACHE_TTL", ge=0)
+    moderator_wallets: str = Field(
+        "", alias="MODERATOR_WALLETS", description="Comma-separated wallets that may moderate."
+    )
+    cache_ttl: float = Field(
+        30.0,
+        alias="API_CACHE_TTL",
+        ge=0,
+        description="Seconds a cached market or list lives when no change signal arrives.",
+    )
     trusted_proxies: str = Field(
         "",
         alias="TRUSTED_PROXIES",
@@ -104,22 +163,38 @@ class Settings(BaseSettings):
         description="Overrides of the default limits, e.g. 'comments=20/60,trades=60/60'.",
     )
     # The worker (cron expressions in UTC; an optional sixth field is seconds).
-    cron_proposals: str = Field("*/5 * * * *", alias="CRON_PROPOSALS")
-    cron_disputes: str = Field("*/5 * * * *", alias="CRON_DISPUTES")
-    cron_monitor: str = Field("* * * * *", alias="CRON_MONITOR")
-    cron_reconcile: str = Field("0 * * * *", alias="CRON_RECONCILE")
+    cron_proposals: str = Field(
+        "*/5 * * * *", alias="CRON_PROPOSALS", description="Approving or expiring proposals."
+    )
+    cron_disputes: str = Field(
+        "*/5 * * * *", alias="CRON_DISPUTES", description="Finalizing resolutions and disputes."
+    )
+    cron_monitor: str = Field(
+        "* * * * *", alias="CRON_MONITOR", description="The market monitor (stuck markets)."
+    )
+    cron_reconcile: str = Field(
+        "0 * * * *", alias="CRON_RECONCILE", description="Reconciling the database with the chain."
+    )
     cron_snapshots: str = Field(
         "0 0 * * *", alias="CRON_SNAPSHOTS", description="Daily discussion snapshots to IPFS."
     )
-    cron_backups: str = Field("30 0 * * *", alias="CRON_BACKUPS")
+    cron_backups: str = Field(
+        "30 0 * * *", alias="CRON_BACKUPS", description="Daily backups under DATA_DIR/backups."
+    )
     backup_retention: int = Field(
         7, alias="BACKUP_RETENTION", ge=1, description="Daily archives kept in DATA_DIR/backups."
     )
     proposal_voting_window: int = Field(
-        7 * 24 * 3600, alias="PROPOSAL_VOTING_WINDOW", ge=1, description="Seconds."
+        7 * 24 * 3600,
+        alias="PROPOSAL_VOTING_WINDOW",
+        ge=1,
+        description="Seconds a proposal is open to votes before it expires.",
     )
     monitor_stuck_grace: int = Field(
-        3600, alias="MONITOR_STUCK_GRACE", ge=0, description="Seconds past a deadline."
+        3600,
+        alias="MONITOR_STUCK_GRACE",
+        ge=0,
+        description="Seconds past a deadline before the monitor reports a market stuck.",
     )
 
     def domain(self) -> str:

@@ -133,7 +133,7 @@ async def _run_parts(
             _line("", "", f"migrated: {', '.join(f'{m.version:04d}_{m.name}' for m in applied)}")
 
         rpc_url, ws_url = settings.rpc_url(), settings.ws_url()
-        key_source = backend_key_source(settings.data_dir)
+        key_source = backend_key_source(settings)
         signer = key_source.load()
         if settings.solana_rpc_url is None:
             extra: list[str] = []

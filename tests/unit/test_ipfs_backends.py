@@ -25,7 +25,7 @@ from hybridmarket.ipfs import (
     KuboBackend,
     NotAFileError,
     PinningServiceBackend,
-    backend_from_env,
+    backend_from_settings,
     compute_cid,
     import_bytes,
     make_backend,
@@ -33,6 +33,7 @@ from hybridmarket.ipfs import (
 )
 from hybridmarket.ipfs.dagpb import PBNode, UnixFSData, UnixFSType
 from hybridmarket.ipfs.multiformats import DAG_PB, Multibase
+from hybridmarket.settings import Settings
 
 pytestmark = pytest.mark.unit
 
@@ -345,13 +346,20 @@ def test_pinning_service_malformed_answers(tmp_path: Path) -> None:
 # -- selection -----------------------------------------------------------------------------------
 
 
-def test_backend_selection(tmp_path: Path) -> None:
-    assert isinstance(backend_from_env(tmp_path, env={}), EmbeddedBackend)
-    kubo = backend_from_env(tmp_path, env={"IPFS_API_URL": "http://127.0.0.1:5001"})
+def test_backend_selection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("IPFS_API_URL", "PINNING_SERVICE_URL", "PINNING_SERVICE_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+    def settings(**env: str) -> Settings:
+        return Settings(_env_file=None, HYBRIDMARKET_DATA_DIR=tmp_path, **env)
+
+    assert isinstance(backend_from_settings(settings()), EmbeddedBackend)
+    kubo = backend_from_settings(settings(IPFS_API_URL="http://127.0.0.1:5001"))
     assert isinstance(kubo, KuboBackend)
     kubo.close()
-    env = {"PINNING_SERVICE_URL": "https://p.test", "PINNING_SERVICE_TOKEN": "t"}
-    pinning = backend_from_env(tmp_path, env=env)
+    pinning = backend_from_settings(
+        settings(PINNING_SERVICE_URL="https://p.test", PINNING_SERVICE_TOKEN="t")
+    )
     assert isinstance(pinning, PinningServiceBackend)
     pinning.close()
     with pytest.raises(BackendError, match="TOKEN"):

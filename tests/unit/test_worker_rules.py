@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from hybridmarket.authority import (
     backend_key_source,
 )
 from hybridmarket.program.accounts import GlobalConfig, MarketAccount
+from hybridmarket.settings import Settings
 from hybridmarket.worker.jobs import (
     approves,
     dispute_period_over,
@@ -103,13 +103,17 @@ def test_env_key_source_accepts_both_forms_and_hides_bad_input(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     kp = Keypair()
-    monkeypatch.setenv("BACKEND_KEYPAIR", json.dumps(list(bytes(kp))))
-    assert EnvKeySource().load().pubkey() == kp.pubkey()
-    monkeypatch.setenv("BACKEND_KEYPAIR", base58.b58encode(bytes(kp)).decode())
-    assert EnvKeySource().load().pubkey() == kp.pubkey()
-    monkeypatch.setenv("BACKEND_KEYPAIR", "not-a-key-but-secret-looking")
+
+    def source(value: str) -> EnvKeySource:
+        monkeypatch.setenv("BACKEND_KEYPAIR", value)
+        chosen = backend_key_source(Settings(_env_file=None))
+        assert isinstance(chosen, EnvKeySource)
+        return chosen
+
+    assert source(json.dumps(list(bytes(kp)))).load().pubkey() == kp.pubkey()
+    assert source(base58.b58encode(bytes(kp)).decode()).load().pubkey() == kp.pubkey()
     with pytest.raises(KeySourceError) as e:
-        EnvKeySource().load()
+        source("not-a-key-but-secret-looking").load()
     assert "secret-looking" not in str(e.value)
-    assert isinstance(backend_key_source(Path("x"), dict(os.environ)), EnvKeySource)
-    assert isinstance(backend_key_source(Path("x"), {}), FileKeySource)
+    monkeypatch.delenv("BACKEND_KEYPAIR")
+    assert isinstance(backend_key_source(Settings(_env_file=None)), FileKeySource)

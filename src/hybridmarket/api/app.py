@@ -48,7 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
         from hybridmarket.chain.gateway import api_rpc_policy
         from hybridmarket.db.connect import database, make_pool
         from hybridmarket.db.schema import verify
-        from hybridmarket.ipfs.backends import backend_from_env
+        from hybridmarket.ipfs.backends import backend_from_settings
         from hybridmarket.signals import signals_for
 
         async with AsyncExitStack() as stack:
@@ -76,7 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
                 client=client,
                 cache=cache,
                 hub=hub,
-                ipfs=backend_from_env(settings.data_dir / "ipfs"),
+                ipfs=backend_from_settings(settings),
                 limiter=limiter,
                 limits=limits_with(settings.rate_limits),
                 admins=frozenset(settings.split(settings.admin_wallets)),

@@ -3,7 +3,6 @@ migrated databases on it. Shared by the tests and the benchmarks."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
@@ -31,7 +30,9 @@ def server(prefix: str = "hm-pg-") -> Iterator[str]:
     temporary directory, stopped and removed afterwards. The directory is made with mkdtemp
     under the system's temp dir: when running as root, pgserver runs the server as another
     user, which must be able to reach it (pytest's tmp tree is reset to 0700 by every session)."""
-    env = os.environ.get("DATABASE_URL")
+    from hybridmarket.settings import Settings
+
+    env = Settings().database_url
     if env:
         yield env
         return

@@ -20,7 +20,7 @@ from hybridmarket.ipfs.backends import (
     IpfsBackend,
     KuboBackend,
     PinningServiceBackend,
-    backend_from_env,
+    backend_from_settings,
     make_backend,
 )
 from hybridmarket.ipfs.blockstore import FsBlockStore
@@ -68,7 +68,7 @@ __all__ = [
     "NotAFileError",
     "PinningServiceBackend",
     "UnsupportedError",
-    "backend_from_env",
+    "backend_from_settings",
     "cat",
     "cid_from_bytes",
     "cid_to_bytes",

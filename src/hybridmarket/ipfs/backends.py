@@ -24,7 +24,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -34,6 +34,9 @@ from hybridmarket.ipfs.cid import CID
 from hybridmarket.ipfs.errors import BackendError, BlockNotFoundError, CidMismatchError, IpfsError
 from hybridmarket.ipfs.exporter import cat as unixfs_cat
 from hybridmarket.ipfs.importer import CHUNK_SIZE, import_bytes
+
+if TYPE_CHECKING:
+    from hybridmarket.settings import Settings
 
 DEFAULT_STORE_DIR = Path(".hybridmarket/ipfs")
 DEFAULT_TIMEOUT = 60.0
@@ -351,18 +354,15 @@ def make_backend(
     return EmbeddedBackend(store_dir)
 
 
-def backend_from_env(
-    store_dir: str | os.PathLike[str] = DEFAULT_STORE_DIR,
-    env: Mapping[str, str] | None = None,
-) -> IpfsBackend:
+def backend_from_settings(settings: Settings) -> IpfsBackend:
     """:func:`make_backend` from ``IPFS_API_URL``, ``PINNING_SERVICE_URL`` and
-    ``PINNING_SERVICE_TOKEN``."""
-    env = os.environ if env is None else env
+    ``PINNING_SERVICE_TOKEN`` (through Settings), the embedded store under DATA_DIR/ipfs."""
+    token = settings.pinning_service_token
     return make_backend(
-        store_dir=store_dir,
-        api_url=env.get("IPFS_API_URL") or None,
-        pinning_url=env.get("PINNING_SERVICE_URL") or None,
-        pinning_token=env.get("PINNING_SERVICE_TOKEN") or None,
+        store_dir=settings.data_dir / "ipfs",
+        api_url=settings.ipfs_api_url or None,
+        pinning_url=settings.pinning_service_url or None,
+        pinning_token=token.get_secret_value() or None if token is not None else None,
     )
 
 
@@ -373,6 +373,6 @@ __all__ = [
     "IpfsBackend",
     "KuboBackend",
     "PinningServiceBackend",
-    "backend_from_env",
+    "backend_from_settings",
     "make_backend",
 ]

@@ -102,10 +102,10 @@ def verify_tally(
 async def _verify(settings: Settings, market_id: str, kind: str | None) -> list[Any]:
     from hybridmarket.context import service_context
     from hybridmarket.db.queries import jobs as q_jobs
-    from hybridmarket.ipfs.backends import backend_from_env
+    from hybridmarket.ipfs.backends import backend_from_settings
     from hybridmarket.worker import tally
 
-    ipfs = backend_from_env(settings.data_dir / "ipfs")
+    ipfs = backend_from_settings(settings)
     out = []
     async with service_context(settings, name="verify", pool_size=2) as ctx:
         kinds = [kind] if kind else ["proposal", "dispute"]

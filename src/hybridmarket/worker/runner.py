@@ -16,7 +16,7 @@ from hybridmarket.authority import Signer, backend_key_source
 from hybridmarket.context import Context
 from hybridmarket.indexer.reconcile import Reconciler
 from hybridmarket.indexer.service import Indexer
-from hybridmarket.ipfs.backends import backend_from_env
+from hybridmarket.ipfs.backends import backend_from_settings
 from hybridmarket.worker import jobs
 from hybridmarket.worker.scheduler import Job, Scheduler, validate_cron
 from hybridmarket.worker.sender import AuthoritySender
@@ -29,7 +29,7 @@ class Worker:
     def __init__(self, ctx: Context, *, ws_url: str | None, signer: Signer | None = None) -> None:
         s = ctx.settings
         self.ctx = ctx
-        self.signer = signer or backend_key_source(s.data_dir).load()
+        self.signer = signer or backend_key_source(s).load()
         self.sender = AuthoritySender(ctx.pool, ctx.client, self.signer)
         self.indexer = Indexer(ctx.pool, ctx.client, ws_url=ws_url, signals=ctx.signals)
         self.reconciler = Reconciler(ctx.pool, ctx.client, self.indexer)
@@ -39,7 +39,7 @@ class Worker:
             ctx.pool,
             ctx.client,
             self.sender,
-            backend_from_env(s.data_dir / "ipfs"),
+            backend_from_settings(s),
             proposal_window=s.proposal_voting_window,
             stuck_grace=s.monitor_stuck_grace,
         )

@@ -110,10 +110,10 @@ def snapshot(
 
 async def _run(settings: Settings, day: date, concurrency: int, *, quiet: bool) -> dict[str, Any]:
     from hybridmarket.context import service_context
-    from hybridmarket.ipfs.backends import backend_from_env
+    from hybridmarket.ipfs.backends import backend_from_settings
     from hybridmarket.worker.snapshots import DayNotOver, snapshot_day
 
-    ipfs = backend_from_env(settings.data_dir / "ipfs")
+    ipfs = backend_from_settings(settings)
     update, done = _progress()
 
     def archived(market_id: str, cid: str, count: int) -> None:

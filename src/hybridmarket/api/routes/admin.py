@@ -96,7 +96,7 @@ _APP_LOCK = "admin_services_lock"
 
 
 def _load_signer(st: ApiState) -> Signer:
-    source = backend_key_source(st.settings.data_dir)
+    source = backend_key_source(st.settings)
     if isinstance(source, FileKeySource):
         source = dataclasses.replace(source, create=False)  # a new key could sign nothing
     return source.load()
