@@ -674,3 +674,26 @@ async def test_amounts_slippage_comment_length_and_toasts_say_what_is_true(
     await expect(page.get_by_test_id("market-card")).to_have_count(1)
     await expect(page.get_by_test_id("toast-error")).to_have_count(0)
     tab.check()
+
+
+async def test_api_docs_render_offline(world: World, browser: Browser) -> None:
+    """/docs is Swagger UI from the package's vendored copy: it renders with every request to
+    another host refused (it was blank offline, loading its scripts from a CDN)."""
+    tab = await open_tab(browser, world, "docs")
+    page = tab.page
+    origin = world.url.rstrip("/")
+    elsewhere: list[str] = []
+
+    async def only_here(route: Any) -> None:
+        if route.request.url.startswith(origin):
+            await route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            await route.abort()
+
+    await page.route("**/*", only_here)
+    await page.goto(world.url + "/docs")
+    await expect(page.locator(".swagger-ui .info .title")).to_contain_text("hybridmarket API")
+    await expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    assert elsewhere == []
+    tab.check()

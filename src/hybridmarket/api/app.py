@@ -106,6 +106,10 @@ def create_app(settings: Settings) -> FastAPI:
         ),
         lifespan=lifespan,
         responses=error_responses(413),  # any request's body may be too large (BodyLimit)
+        # FastAPI's own /docs and /redoc load their scripts from a CDN, so they are blank
+        # offline; /docs is served below from the vendored Swagger UI.
+        docs_url=None,
+        redoc_url=None,
     )
     errors.install(app)
     app.add_middleware(
@@ -159,6 +163,19 @@ def _mount_web(app: FastAPI) -> None:
     from fastapi.staticfiles import StaticFiles
 
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def _docs() -> HTMLResponse:
+        """Swagger UI over /openapi.json, from the package's own copy (static/vendor)."""
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} · docs",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/vendor/swagger-ui-favicon-32x32.png",
+        )
 
     @app.get("/", include_in_schema=False)
     async def _index() -> HTMLResponse:
