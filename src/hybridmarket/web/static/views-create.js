@@ -15,7 +15,19 @@ export function canonicalJson(obj) {
 
 export function renderCreate(view, ctx) {
   const { wallet, toast, act } = ctx;
-  const field = (label, input, hint) => h("label.field", h("span.field-label", label), input, hint ? h("span.field-hint.muted", hint) : null);
+  // Each field may carry an error line of its own, next to it (`data-testid`: the input's + "-error").
+  const errors = new Map();
+  const field = (label, input, hint) => {
+    const err = h("span.field-error", { "data-testid": `${input.dataset.testid}-error`, hidden: true });
+    errors.set(input, err);
+    return h("label.field", h("span.field-label", label), input, hint ? h("span.field-hint.muted", hint) : null, err);
+  };
+  function setError(input, message) {
+    const err = errors.get(input);
+    err.textContent = message || "";
+    err.hidden = !message;
+    input.setAttribute("aria-invalid", message ? "true" : "false");
+  }
   const question = h("input.input", { maxlength: 500, required: true, placeholder: "Will … happen by …?", "data-testid": "new-question" });
   const category = h("input.input", { maxlength: 50, placeholder: "e.g. weather, sports, economics", list: "categories", "data-testid": "new-category" });
   const description = h("textarea.input", { rows: 3, maxlength: 5000, placeholder: "Context for traders", "data-testid": "new-description" });
@@ -61,8 +73,32 @@ export function renderCreate(view, ctx) {
     h("p.muted", "Wallets vote on your proposal; once the backend approves it on their tally, you activate it by depositing the liquidity, and trading opens."),
     submit, datalist);
 
+  /** The checks the API and the program make too, said next to their field before signing:
+   * a closing time that has passed (the API refuses it: closes_at_past), and a liquidity the
+   * wallet cannot deposit when the market is approved (the program refuses the activation). */
+  function check() {
+    let ok = true;
+    const when = closes.value ? new Date(closes.value) : null;
+    if (when && !(when.getTime() > Date.now())) {
+      setError(closes, "This time has passed: a market must close in the future.");
+      ok = false;
+    } else setError(closes, null);
+    const { units: liq, error } = parseAmount(liquidity.value);
+    if (error) {
+      setError(liquidity, error);
+      ok = false;
+    } else if (liq !== null && wallet.balance !== null && liq > wallet.balance) {
+      setError(liquidity, `Your wallet holds ${sol(wallet.balance)}: you deposit this liquidity when the market is approved.`);
+      ok = false;
+    } else setError(liquidity, null);
+    return ok;
+  }
+  closes.addEventListener("change", check);
+  liquidity.addEventListener("input", check);
+
   form.addEventListener("submit", (e) => {
     e.preventDefault();
+    if (!check()) return;
     act(submit, "Signing…", async () => {
       if (!wallet.address) throw new Error("connect a wallet first");
       const q = question.value.trim();
