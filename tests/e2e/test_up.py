@@ -45,7 +45,11 @@ def _processes_using(path: Path) -> list[psutil.Process]:
     return out
 
 
-def _start(data: Path, rpc: int, api: int, log: Path) -> subprocess.Popen[bytes]:
+def _start(
+    data: Path, rpc: int, api: int, log: Path, *, new_session: bool = False
+) -> subprocess.Popen[bytes]:
+    """`up --demo` on embedded defaults (the outer environment's servers left out);
+    `new_session` so that a signal can go to its whole process group."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -69,6 +73,7 @@ def _start(data: Path, rpc: int, api: int, log: Path) -> subprocess.Popen[bytes]
             env=env,
             stdout=f,
             stderr=subprocess.STDOUT,
+            start_new_session=new_session,
         )
 
 

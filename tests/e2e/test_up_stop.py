@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_up import _free_port, _processes_using, _wait
+from tests.e2e.test_up import _free_port, _processes_using, _start, _wait
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -31,31 +30,7 @@ class _Up:
         self.data, self.log = data, log
         self.rpc, api = _free_port(pair=True), _free_port()
         self.base = f"http://127.0.0.1:{api}"
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in ("DATABASE_URL", "SOLANA_RPC_URL", "REDIS_URL")
-        }
-        with log.open("ab") as f:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "hybridmarket",
-                    "up",
-                    "--demo",
-                    "--data-dir",
-                    str(data),
-                    "--rpc-port",
-                    str(self.rpc),
-                    "--port",
-                    str(api),
-                ],
-                env=env,
-                stdout=f,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.proc = _start(data, self.rpc, api, log, new_session=True)
 
     def wait_for(self, text: str, timeout: float) -> None:
         _wait(lambda: text in self.log.read_text(), timeout, repr(text), self.log)

@@ -32,7 +32,6 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import redis
 from solders.keypair import Keypair
 
 from hybridmarket.chain import ChainClient
@@ -44,6 +43,7 @@ from hybridmarket.program import builders as b
 from .api_fixtures import DOMAIN
 from .discussion_fixtures import Wallet, post_comment
 from .test_api import create_market, relay
+from .test_ratelimit_redis import _answers as redis_answers
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -66,16 +66,6 @@ def _pg_answers(url: str) -> bool:
         return True
     except psycopg.OperationalError:
         return False
-
-
-def _redis_answers(url: str) -> bool:
-    client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
-    try:
-        return bool(client.ping())
-    except (redis.ConnectionError, redis.TimeoutError, OSError):
-        return False
-    finally:
-        client.close()
 
 
 def _server(env: str, local: str, answers: Any, what: str) -> str:
@@ -103,7 +93,7 @@ def deploy_db() -> Iterator[str]:
 
 @pytest.fixture
 def deploy_redis() -> str:
-    return _server("REDIS_URL", LOCAL_REDIS, _redis_answers, "Redis")
+    return _server("REDIS_URL", LOCAL_REDIS, redis_answers, "Redis")
 
 
 def _free_port() -> int:
