@@ -20,6 +20,7 @@ from solders.keypair import Keypair
 from hybridmarket.authority import Signer
 from hybridmarket.chain import ChainClient
 from hybridmarket.chain.keys import load_keypair
+from hybridmarket.db.queries import audit
 from hybridmarket.db.queries import jobs as q_jobs
 from hybridmarket.indexer.service import Indexer
 from hybridmarket.ipfs.backends import EmbeddedBackend
@@ -395,6 +396,59 @@ async def test_worker_killed_between_send_and_confirm(
     assert trail[0] == ("approve_market", "confirmed")
     assert all(outcome in ("confirmed", "skipped") for _, outcome in trail)
     assert sum(1 for _, o in trail if o == "confirmed") == 1
+
+
+async def _recorded_not_broadcast(world: World, mid: bytes, last_valid: int | None = None) -> int:
+    """An audit row left `sent` by a crash after it was recorded and before the broadcast."""
+    sender = world.services.sender
+    async with world.pool.connection() as conn:
+        aid = await audit.record(
+            conn,
+            actor=sender.actor,
+            action="approve_market",
+            market_id=mid.hex(),
+            arguments={},
+            reason={},
+        )
+    blockhash, valid_until = await world.client.latest_blockhash()
+    ix = b.approve_market(world.backend.pubkey(), mid, 10, 0)
+    tx = world.client.build_signed([ix], world.backend, (), blockhash)
+    async with world.pool.connection() as conn:
+        await audit.mark_sent(
+            conn,
+            aid,
+            tx_signature=str(tx.signatures[0]),
+            tx_wire=bytes(tx),
+            last_valid_block_height=valid_until if last_valid is None else last_valid,
+        )
+    return aid
+
+
+async def test_unfinished_transaction_is_rebroadcast_not_resent(world: World) -> None:
+    mid, _, _ = await world.propose("recorded, never broadcast", 10, 0)
+    await _recorded_not_broadcast(world, mid)
+    assert await world.services.sender.resolve_unfinished() == 1
+    # The very transaction landed (one approval, under the recorded signature); the next
+    # aggregation finds the market approved and sends nothing.
+    assert await world.audit(mid) == [("approve_market", "confirmed")]
+    await world.run(jobs.aggregate_proposals)
+    assert await world.state(mid) == MarketState.Approved
+    assert await _approvals_on_chain(world.client, mid) == (1, 0)
+    assert await world.audit(mid) == [("approve_market", "confirmed")]
+
+
+async def test_unfinished_transaction_whose_blockhash_expired_is_failed(world: World) -> None:
+    mid, _, _ = await world.propose("recorded, blockhash gone", 10, 0)
+    # Recorded as valid until a height the chain has passed: it can never land, so it is not
+    # rebroadcast; the row fails and the next aggregation approves with a new transaction.
+    height = await world.client.block_height()
+    await _recorded_not_broadcast(world, mid, last_valid=height - 1)
+    assert await world.services.sender.resolve_unfinished() == 1
+    assert await world.audit(mid) == [("approve_market", "failed")]
+    assert await _approvals_on_chain(world.client, mid) == (0, 0)
+    await world.run(jobs.aggregate_proposals)
+    assert await world.state(mid) == MarketState.Approved
+    assert await world.audit(mid) == [("approve_market", "failed"), ("approve_market", "confirmed")]
 
 
 async def test_market_finalized_event_is_indexed(world: World) -> None:

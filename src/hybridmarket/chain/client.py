@@ -141,6 +141,12 @@ class ChainClient:
             return False
         return bool(resp)
 
+    async def block_height(self) -> int:
+        resp = await self.gateway.call(
+            "getBlockHeight", lambda: self.rpc.get_block_height(self.commitment)
+        )
+        return int(resp.value)
+
     async def latest_blockhash(self) -> tuple[Hash, int]:
         resp = await self.gateway.call(
             "getLatestBlockhash", lambda: self.rpc.get_latest_blockhash(self.commitment)
@@ -349,12 +355,11 @@ class ChainClient:
                     raise TransactionFailed(err, list(info.logs) if info else [], signature)
                 if reached and err is None:
                     return slot
-            elif last_valid_block_height is not None:
-                height = await self.gateway.call(
-                    "getBlockHeight", lambda: self.rpc.get_block_height(self.commitment)
-                )
-                if height.value > last_valid_block_height:
-                    raise TransactionExpired(f"{signature}: blockhash expired before it landed")
+            elif (
+                last_valid_block_height is not None
+                and await self.block_height() > last_valid_block_height
+            ):
+                raise TransactionExpired(f"{signature}: blockhash expired before it landed")
             if time.monotonic() > deadline:
                 raise RpcUnavailable(f"{signature}: not {commitment} after {timeout:.0f}s")
             await asyncio.sleep(poll)

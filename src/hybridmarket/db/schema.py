@@ -115,6 +115,8 @@ EXPECTED_TABLES: dict[str, frozenset[str]] = {
             "tx_signature",
             "outcome",
             "error",
+            "tx_wire",
+            "last_valid_block_height",
         }
     ),
     "auth_nonces": frozenset({"nonce", "wallet", "purpose", "issued_at", "expires_at", "used_at"}),

@@ -3,7 +3,9 @@
 The chain is the source of truth: before sending, the market account is read and nothing is
 sent if it already moved on (recorded as `skipped`). The audit row is written before the
 transaction is broadcast (`pending`, then `sent` with its signature), so a crash at any point
-leaves a row that `resolve_unfinished` settles from the signature's status on the next run. A
+leaves a row that `resolve_unfinished` settles on the next run by rebroadcasting the same
+signed bytes (same signature, so it lands at most once) until it confirms or its blockhash
+expires. A
 repeat that the program refuses because the market already moved on (e.g. our own earlier
 attempt landed before a crash) is `skipped`, never a failure; a transaction that fails on
 chain for any other reason is `failed`, counted in a metric and logged as an error.
@@ -111,12 +113,31 @@ class AuthoritySender:
                 await q_jobs.link_tally(conn, tally_id, aid)
         blockhash, last_valid = await self.client.latest_blockhash()
         tx = self.client.build_signed([ix], self.signer.keypair(), (), blockhash)
-        sig = str(tx.signatures[0])
+        sig, wire = str(tx.signatures[0]), bytes(tx)
         async with self.pool.connection() as conn:
-            await audit.update(conn, aid, outcome="sent", tx_signature=sig)
+            await audit.mark_sent(
+                conn, aid, tx_signature=sig, tx_wire=wire, last_valid_block_height=last_valid
+            )
+        return await self._deliver(aid, action, market_id, sig, wire, last_valid, done)
+
+    async def _deliver(
+        self,
+        aid: int,
+        action: str,
+        market_id: str | None,
+        sig: str,
+        wire: bytes,
+        last_valid: int,
+        done: Callable[[MarketAccount | None], bool],
+    ) -> Outcome:
+        """Broadcast the signed `wire` (again, after a crash: same signature, lands at most once)
+        and wait for a definite outcome: confirmed, refused, or expired."""
         try:
             try:
-                await self.client.send_raw(bytes(tx))
+                await self.client.send_raw(wire)
+            except PreflightFailed as e:
+                if e.err != "AlreadyProcessed":
+                    raise
             except RpcError as e:
                 if "already been processed" not in str(e).lower():
                     raise
@@ -139,14 +160,18 @@ class AuthoritySender:
         self,
         aid: int,
         action: str,
-        market_id: str,
+        market_id: str | None,
         sig: str,
         e: TransactionFailed,
         done: Callable[[MarketAccount | None], bool],
         *,
         landed: bool,
     ) -> Outcome:
-        if e.code in _MOVED_ON and done(await self.client.get_market(bytes.fromhex(market_id))):
+        if (
+            e.code in _MOVED_ON
+            and market_id is not None
+            and done(await self.client.get_market(bytes.fromhex(market_id)))
+        ):
             return await self._finish(
                 aid, action, "skipped", sig if landed else None, f"already done: {e.name}"
             )
@@ -179,6 +204,37 @@ class AuthoritySender:
                     )
                 settled += 1
                 continue
+            if row.tx_wire is not None and row.last_valid_block_height is not None:
+                # Rebroadcast the very transaction and wait for its fate. A refusal because the
+                # market moved on means another run did the work: `skipped`.
+                try:
+                    if (
+                        await self.client.signature_status(row.tx_signature) is None
+                        and await self.client.block_height() > row.last_valid_block_height
+                    ):
+                        async with self.pool.connection() as conn:
+                            await audit.update(
+                                conn,
+                                row.id,
+                                outcome="failed",
+                                error="never landed (blockhash expired)",
+                            )
+                        settled += 1
+                        continue
+                    await self._deliver(
+                        row.id,
+                        row.action,
+                        row.market_id,
+                        row.tx_signature,
+                        row.tx_wire,
+                        row.last_valid_block_height,
+                        lambda _m: True,
+                    )
+                except ChainError:
+                    continue  # still unknown (chain unreachable): the next run tries again
+                settled += 1
+                continue
+            # Rows written before the signed bytes were kept: only the signature's status.
             status = await self.client.signature_status(row.tx_signature)
             if status is not None and status[2] in ("confirmed", "finalized"):
                 _slot, err, _ = status

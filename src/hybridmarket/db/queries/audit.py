@@ -25,6 +25,8 @@ class AuditRow:
     tx_signature: str | None
     outcome: str
     error: str | None
+    tx_wire: bytes | None = None  # the signed transaction, kept while its outcome is unknown
+    last_valid_block_height: int | None = None
 
 
 async def record(
@@ -68,8 +70,25 @@ async def update(
 ) -> None:
     await conn.execute(
         "UPDATE audit_log SET outcome = %s, tx_signature = coalesce(%s, tx_signature), "
-        "error = coalesce(%s, error) WHERE id = %s",
-        (outcome, tx_signature, error, audit_id),
+        "error = coalesce(%s, error), tx_wire = CASE WHEN %s IN ('pending', 'sent') "
+        "THEN tx_wire END WHERE id = %s",
+        (outcome, tx_signature, error, outcome, audit_id),
+    )
+
+
+async def mark_sent(
+    conn: AsyncConnection[Any],
+    audit_id: int,
+    *,
+    tx_signature: str,
+    tx_wire: bytes,
+    last_valid_block_height: int,
+) -> None:
+    """`sent`, with what a later run needs to rebroadcast it and know when it can no longer land."""
+    await conn.execute(
+        "UPDATE audit_log SET outcome = 'sent', tx_signature = %s, tx_wire = %s, "
+        "last_valid_block_height = %s WHERE id = %s",
+        (tx_signature, tx_wire, last_valid_block_height, audit_id),
     )
 
 
