@@ -15,6 +15,7 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 from solders.keypair import Keypair
 
+from hybridmarket.api.models import Market, MarketList
 from hybridmarket.canonical import canonical_json
 from hybridmarket.chain import ChainClient
 from hybridmarket.chain.keys import load_keypair
@@ -182,6 +183,13 @@ async def test_market_lifecycle_through_the_api(
         assert [p["price_yes"] for p in hist["points"]][-1] == q["price_yes_after"]
         listed = (await http.get("/api/markets", params={"state": "ACTIVE", "q": "lisbon"})).json()
         assert [x["id"] for x in listed["markets"]] == [mid]
+        # The list and the detail are sent as the bytes kept in the cache, not through their
+        # response models: they must still be what the models (and /openapi.json) say.
+        for _ in range(2):  # the miss that encodes them, then the cached bytes
+            one = await http.get(f"/api/markets/{mid}")
+            assert Market.model_validate_json(one.content).id == mid
+            page = await http.get("/api/markets", params={"limit": 1})
+            assert MarketList.model_validate_json(page.content).next_cursor is None
         votes = (
             await http.get(f"/api/markets/{mid}/votes", params={"wallet": str(voters[0].pubkey())})
         ).json()

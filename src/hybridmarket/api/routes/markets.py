@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from psycopg.rows import dict_row
 from pydantic import BaseModel, ConfigDict, Field
 from solders.pubkey import Pubkey
 
@@ -29,10 +28,31 @@ from hybridmarket.api.common import (
     rate_limit,
 )
 from hybridmarket.api.errors import ApiError, not_found
+from hybridmarket.api.models import (
+    Candle,
+    CreatedMarket,
+    DisputeTally,
+    DisputeVotes,
+    FeeRates,
+    Market,
+    MarketList,
+    MarketPrice,
+    MarketVotes,
+    PriceHistory,
+    PricePoint,
+    ProposalTally,
+    ProposalVotes,
+    Quote,
+    QuoteFees,
+    YourVote,
+)
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.canonical import canonical_json, sha256_hex
 from hybridmarket.db.queries import jobs as q_jobs
+from hybridmarket.db.queries import markets as q_markets
+from hybridmarket.db.queries import trades as q_trades
+from hybridmarket.db.queries import votes as q_votes
 from hybridmarket.program import builders as b
 from hybridmarket.program import lmsr
 from hybridmarket.program.ids import market_pda
@@ -42,16 +62,6 @@ router = APIRouter(
     tags=["markets"],
     responses=error_responses(400, 401, 404, 422, 429, 503),
 )
-
-_MARKET_SELECT = (
-    "SELECT m.*, md.resolution_criteria, md.closes_at FROM markets m "
-    "LEFT JOIN market_metadata md ON md.market_id = m.id"
-)
-_SORTS = {
-    "volume": ("m.total_volume", "DESC"),
-    "newest": ("m.created_at", "DESC"),
-    "closing": ("md.closes_at", "ASC"),
-}
 
 
 def _json(value: Any) -> bytes:
@@ -63,11 +73,11 @@ def _cached_json(body: bytes) -> Response:
     return Response(body, media_type="application/json")
 
 
-# The hot reads keep their encoded body in the cache and send it as is: no per-request
-# validation and serialization of the (large) dict. Documented as the object it is.
-_JSON_OBJECT: dict[int | str, dict[str, Any]] = {
-    200: {"description": "Successful Response", "model": dict[str, Any]}
-}
+def _cached_as(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """The hot reads keep their encoded body in the cache and send it as is: no per-request
+    validation and serialization of the (large) dict. Documented as the model it matches
+    (tests/integration/test_api.py validates the bytes with it)."""
+    return {200: {"description": "Successful Response", "model": model}}
 
 
 def _encode_cursor(key: Any, mid: str) -> str:
@@ -93,7 +103,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[str, str]:
         ) from None
 
 
-@router.get("", summary="List markets", response_model=None, responses=_JSON_OBJECT)
+@router.get("", summary="List markets", response_model=None, responses=_cached_as(MarketList))
 async def list_markets(
     st: Annotated[ApiState, Depends(state)],
     state_: Annotated[
@@ -112,42 +122,17 @@ async def list_markets(
     key = f"list:{state_}:{category}:{q}:{sort}:{limit}:{cursor}"
 
     async def load() -> bytes:
-        col, direction = _SORTS[sort]
-        where: list[str] = []
-        params: list[Any] = []
-        if state_:
-            where.append("m.state = %s")
-            params.append(state_)
-        if category:
-            where.append("m.category = %s")
-            params.append(category)
-        if q:
-            where.append("m.question ILIKE %s")
-            params.append(
-                "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        after = _decode_cursor(cursor, sort) if cursor else None
+        async with st.pool.connection() as conn:
+            rows = await q_markets.public_page(
+                conn,
+                state=state_,
+                category=category,
+                question_contains=q,
+                sort=sort,
+                after=after,
+                limit=limit + 1,
             )
-        if cursor:
-            ck, cid = _decode_cursor(cursor, sort)
-            op = "<" if direction == "DESC" else ">"
-            if sort == "closing":
-                where.append(
-                    f"(coalesce(md.closes_at, 'infinity'), m.id) {op} (%s::timestamptz, %s)"
-                )
-            elif sort == "volume":
-                where.append(f"(m.total_volume, m.id) {op} (%s::numeric, %s)")
-            else:
-                where.append(f"(m.created_at, m.id) {op} (%s::timestamptz, %s)")
-            params += [ck, cid]
-        order_col = "coalesce(md.closes_at, 'infinity')" if sort == "closing" else col
-        sql = (
-            _MARKET_SELECT
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + f" ORDER BY {order_col} {direction}, m.id {direction} LIMIT %s"
-        )
-        params.append(limit + 1)
-        async with st.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(sql, params)
-            rows = await cur.fetchall()
         cfg = await program_config(st)
         page = rows[:limit]
         nxt = None
@@ -167,9 +152,8 @@ async def list_markets(
 
 async def fetch_market(st: ApiState, market_id: str) -> dict[str, Any]:
     """One market's public shape, read from the database (no cache)."""
-    async with st.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_MARKET_SELECT + " WHERE m.id = %s", (market_id,))
-        row = await cur.fetchone()
+    async with st.pool.connection() as conn:
+        row = await q_markets.public_one(conn, market_id)
     if row is None:
         raise not_found("market", market_id)
     return market_json(row, await program_config(st))
@@ -187,7 +171,7 @@ async def load_market(st: ApiState, market_id: str) -> dict[str, Any]:
     "/{market_id}",
     summary="One market: metadata, cached chain state, deadlines",
     response_model=None,
-    responses=_JSON_OBJECT,
+    responses=_cached_as(Market),
 )
 async def get_market(market_id: MarketIdPath, st: Annotated[ApiState, Depends(state)]) -> Response:
     async def load() -> bytes:  # the body only: bytes are no work for the garbage collector
@@ -201,26 +185,36 @@ def _fees(cfg: Any) -> lmsr.FeeSchedule:
     return lmsr.FeeSchedule(cfg.protocol_fee_bps, cfg.resolver_fee_bps, cfg.lp_fee_bps)
 
 
-def quote_json(q: lmsr.Quote, side: str, outcome: bool) -> dict[str, Any]:
-    s = Decimal(lmsr.PRICE_SCALE)
-    return {
-        "side": side,
-        "outcome": "yes" if outcome else "no",
-        "shares": q.shares,
-        "amount": q.amount,
-        "fees": {"protocol": q.protocol_fee, "resolver": q.resolver_fee, "lp": q.lp_fee},
-        "total": q.total,
-        "price_before": dec(Decimal(q.price_before) / s),
-        "price_after": dec(Decimal(q.price_after) / s),
-        "price_yes_after": dec(Decimal(q.price_yes_after) / s),
-        "average_price": dec(Decimal(q.average_price) / s),
-        "price_impact_bps": q.price_impact_bps,
-    }
+def _price(scaled: int) -> str:
+    text = dec(Decimal(scaled) / Decimal(lmsr.PRICE_SCALE))
+    assert text is not None
+    return text
+
+
+def quote_model(q: lmsr.Quote, side: Literal["buy", "sell"], outcome: bool) -> Quote:
+    return Quote(
+        side=side,
+        outcome="yes" if outcome else "no",
+        shares=q.shares,
+        amount=q.amount,
+        fees=QuoteFees(protocol=q.protocol_fee, resolver=q.resolver_fee, lp=q.lp_fee),
+        total=q.total,
+        price_before=_price(q.price_before),
+        price_after=_price(q.price_after),
+        price_yes_after=_price(q.price_yes_after),
+        average_price=_price(q.average_price),
+        price_impact_bps=q.price_impact_bps,
+    )
 
 
 async def make_quote(
-    st: ApiState, market_id: str, side: str, outcome: bool, shares: int | None, amount: int | None
-) -> tuple[dict[str, Any], Any]:
+    st: ApiState,
+    market_id: str,
+    side: Literal["buy", "sell"],
+    outcome: bool,
+    shares: int | None,
+    amount: int | None,
+) -> tuple[Quote, Any]:
     """A quote against the market's current on-chain state."""
     acc = await st.client.get_market(bytes.fromhex(market_id))
     if acc is None:
@@ -241,10 +235,14 @@ async def make_quote(
         q = fn(acc.shares_yes, acc.shares_no, acc.b_parameter, outcome, shares, fees)
     except lmsr.LmsrError as e:
         raise ApiError(422, "trade_out_of_range", str(e)) from None
-    return quote_json(q, side, outcome), acc
+    return quote_model(q, side, outcome), acc
 
 
-@router.get("/{market_id}/price", summary="Current price, and a quote for shares or an amount")
+@router.get(
+    "/{market_id}/price",
+    summary="Current price, and a quote for shares or an amount",
+    response_model_exclude_unset=True,  # `quote` only when asked for
+)
 async def get_price(
     market_id: MarketIdPath,
     st: Annotated[ApiState, Depends(state)],
@@ -254,27 +252,25 @@ async def get_price(
     amount: Annotated[
         int | None, Query(ge=1, le=2**63 - 1, description="Lamports to spend (buy)")
     ] = None,
-) -> dict[str, Any]:
+) -> MarketPrice:
     market = await load_market(st, market_id)
     cfg = await program_config(st)
-    out: dict[str, Any] = {
-        "market_id": market_id,
-        "state": market["state"],
-        "price_yes": market["price_yes"],
-        "price_no": market["price_no"],
-        # What every trade pays, in basis points of its cost (buy) or proceeds (sell), so a
-        # trader sees it before typing an amount.
-        "fees_bps": {
-            "protocol": cfg.protocol_fee_bps,
-            "resolver": cfg.resolver_fee_bps,
-            "lp": cfg.lp_fee_bps,
-            "total": cfg.protocol_fee_bps + cfg.resolver_fee_bps + cfg.lp_fee_bps,
-        },
-    }
+    out = MarketPrice(
+        market_id=market_id,
+        state=market["state"],
+        price_yes=market["price_yes"],
+        price_no=market["price_no"],
+        fees_bps=FeeRates(
+            protocol=cfg.protocol_fee_bps,
+            resolver=cfg.resolver_fee_bps,
+            lp=cfg.lp_fee_bps,
+            total=cfg.protocol_fee_bps + cfg.resolver_fee_bps + cfg.lp_fee_bps,
+        ),
+    )
     if shares is not None or amount is not None:
         if shares is not None and amount is not None:
             raise ApiError(422, "invalid_request", "give shares or amount, not both")
-        out["quote"], _ = await make_quote(st, market_id, side, outcome == "yes", shares, amount)
+        out.quote, _ = await make_quote(st, market_id, side, outcome == "yes", shares, amount)
     return out
 
 
@@ -288,46 +284,43 @@ async def get_history(
     interval: Literal["raw", "1m", "5m", "15m", "1h", "4h", "1d"] = "1h",
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-) -> dict[str, Any]:
+) -> PriceHistory:
     await load_market(st, market_id)
 
-    async def load() -> dict[str, Any]:
+    async def load() -> PriceHistory:
+        points: list[PricePoint] | list[Candle]
         async with st.pool.connection() as conn:
             if interval == "raw":
-                cur = await conn.execute(
-                    "SELECT at, price FROM price_history WHERE market_id = %s AND at >= coalesce(%s::timestamptz, '-infinity') "
-                    "ORDER BY slot, seq LIMIT %s",
-                    (market_id, since, limit),
-                )
-                points = [{"t": iso(r[0]), "price_yes": dec(r[1])} for r in await cur.fetchall()]
+                rows = await q_trades.price_points(conn, market_id, since=since, limit=limit)
+                points = [PricePoint(t=_text(iso(at)), price_yes=_text(dec(p))) for at, p in rows]
             else:
-                secs = _INTERVALS[interval]
-                cur = await conn.execute(
-                    "SELECT to_timestamp(floor(extract(epoch FROM at) / %s) * %s) AS bucket, "
-                    "(array_agg(price ORDER BY slot, seq))[1], max(price), min(price), "
-                    "(array_agg(price ORDER BY slot DESC, seq DESC))[1], count(*) "
-                    "FROM price_history WHERE market_id = %s AND at >= coalesce(%s::timestamptz, '-infinity') "
-                    "GROUP BY bucket ORDER BY bucket LIMIT %s",
-                    (secs, secs, market_id, since, limit),
+                candles = await q_trades.price_candles(
+                    conn, market_id, seconds=_INTERVALS[interval], since=since, limit=limit
                 )
                 points = [
-                    {
-                        "t": iso(r[0]),
-                        "open": dec(r[1]),
-                        "high": dec(r[2]),
-                        "low": dec(r[3]),
-                        "close": dec(r[4]),
-                        "price_yes": dec(r[4]),
-                        "points": r[5],
-                    }
-                    for r in await cur.fetchall()
+                    Candle(
+                        t=_text(iso(t)),
+                        open=_text(dec(o)),
+                        high=_text(dec(h)),
+                        low=_text(dec(lo)),
+                        close=_text(dec(c)),
+                        price_yes=_text(dec(c)),
+                        points=n,
+                    )
+                    for t, o, h, lo, c, n in candles
                 ]
-        return {"market_id": market_id, "interval": interval, "points": points}
+        return PriceHistory(market_id=market_id, interval=interval, points=points)
 
-    result: dict[str, Any] = await st.cache.get(
+    result: PriceHistory = await st.cache.get(
         f"history:{market_id}:{interval}:{since}:{limit}", load, tags=[market_id]
     )
     return result
+
+
+def _text(value: str | None) -> str:
+    """`iso` or `dec` of a value the database holds NOT NULL."""
+    assert value is not None
+    return value
 
 
 @router.get("/{market_id}/votes", summary="Vote tallies, your vote, the published tally")
@@ -335,48 +328,53 @@ async def get_votes(
     market_id: MarketIdPath,
     st: Annotated[ApiState, Depends(state)],
     wallet: Annotated[Wallet | None, Query()] = None,
-) -> dict[str, Any]:
+) -> MarketVotes:
     market = await load_market(st, market_id)
     cfg = await program_config(st)
-    out: dict[str, Any] = {"market_id": market_id, "state": market["state"]}
     async with st.pool.connection() as conn:
-        for kind, yes, no in (("proposal", "likes", "dislikes"), ("dispute", "agree", "disagree")):
-            cur = await conn.execute(
-                f"SELECT count(*) FILTER (WHERE vote), count(*) FILTER (WHERE NOT vote) "
-                f"FROM {kind}_votes WHERE market_id = %s",
-                (market_id,),
-            )
-            row = await cur.fetchone()
-            assert row is not None
-            mine = None
-            if wallet:
-                c2 = await conn.execute(
-                    f"SELECT vote, voted_at FROM {kind}_votes WHERE market_id = %s AND user_wallet = %s",
-                    (market_id, wallet),
-                )
-                r2 = await c2.fetchone()
-                mine = None if r2 is None else {"vote": bool(r2[0]), "voted_at": iso(r2[1])}
-            published = await q_jobs.latest_tally(conn, market_id, kind)
-            out[kind] = {
-                yes: int(row[0]),
-                no: int(row[1]),
-                "total": int(row[0]) + int(row[1]),
-                "posted_on_chain": market["votes"][kind],
-                "your_vote": mine,
-                "published_tally": None
-                if published is None
-                else {
-                    "cid": published[4],
-                    "sha256": published[3],
-                    yes: published[0],
-                    no: published[1],
-                },
-            }
-    out["proposal"]["threshold_bps"] = cfg.proposal_approval_threshold_bps
-    out["proposal"]["min_votes"] = cfg.min_proposal_votes
-    out["dispute"]["threshold_bps"] = cfg.dispute_success_threshold_bps
-    out["dispute"]["min_votes"] = cfg.min_dispute_votes
-    return out
+        counts = {k: await q_votes.tally(conn, k, market_id) for k in ("proposal", "dispute")}
+        mine = {
+            k: None if wallet is None else await q_markets.wallet_vote(conn, k, market_id, wallet)
+            for k in ("proposal", "dispute")
+        }
+        published = {
+            k: await q_jobs.latest_tally(conn, market_id, k) for k in ("proposal", "dispute")
+        }
+
+    def your(kind: str) -> YourVote | None:
+        v = mine[kind]
+        return None if v is None else YourVote(vote=v[0], voted_at=_text(iso(v[1])))
+
+    (likes, dislikes), (agree, disagree) = counts["proposal"], counts["dispute"]
+    pt, dt = published["proposal"], published["dispute"]
+    return MarketVotes(
+        market_id=market_id,
+        state=market["state"],
+        proposal=ProposalVotes(
+            likes=likes,
+            dislikes=dislikes,
+            total=likes + dislikes,
+            posted_on_chain=market["votes"]["proposal"],
+            your_vote=your("proposal"),
+            published_tally=None
+            if pt is None
+            else ProposalTally(cid=pt[4], sha256=pt[3], likes=pt[0], dislikes=pt[1]),
+            threshold_bps=cfg.proposal_approval_threshold_bps,
+            min_votes=cfg.min_proposal_votes,
+        ),
+        dispute=DisputeVotes(
+            agree=agree,
+            disagree=disagree,
+            total=agree + disagree,
+            posted_on_chain=market["votes"]["dispute"],
+            your_vote=your("dispute"),
+            published_tally=None
+            if dt is None
+            else DisputeTally(cid=dt[4], sha256=dt[3], agree=dt[0], disagree=dt[1]),
+            threshold_bps=cfg.dispute_success_threshold_bps,
+            min_votes=cfg.min_dispute_votes,
+        ),
+    )
 
 
 class MarketMetadata(BaseModel):
@@ -409,8 +407,7 @@ async def create_market(
     request: Request,
     response: Response,
     st: Annotated[ApiState, Depends(state)],
-) -> dict[str, Any]:
-
+) -> CreatedMarket:
     meta = body.metadata.model_dump(exclude_none=True)
     closes_at = meta.get("closes_at")
     if closes_at is not None:
@@ -446,21 +443,17 @@ async def create_market(
             raise ApiError(
                 422, "liquidity_too_low", "initial_liquidity is below the minimum for this b"
             )
-        await conn.execute(
-            "INSERT INTO market_metadata (market_id, document, canonical_json, question, description, "
-            "category, resolution_criteria, closes_at, creator_wallet) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (market_id) DO NOTHING",
-            (
-                market_id,
-                json.dumps(meta),
-                canonical.decode(),
-                meta["question"],
-                meta.get("description"),
-                meta.get("category"),
-                meta.get("resolution_criteria"),
-                meta.get("closes_at"),
-                creator,
-            ),
+        await q_markets.insert_metadata(
+            conn,
+            market_id=market_id,
+            document=json.dumps(meta),
+            canonical_json=canonical.decode(),
+            question=meta["question"],
+            description=meta.get("description"),
+            category=meta.get("category"),
+            resolution_criteria=meta.get("resolution_criteria"),
+            closes_at=meta.get("closes_at"),
+            creator=creator,
         )
     owner = Pubkey.from_string(creator)
     resolver = Pubkey.from_string(body.resolver) if body.resolver else owner
@@ -474,10 +467,10 @@ async def create_market(
     )
     tx, last_valid = await st.client.build_unsigned([ix], owner)
     st.cache.invalidate([market_id])
-    return {
-        "market_id": market_id,
-        "address": str(market_pda(bytes.fromhex(market_id), st.client.program_id)[0]),
-        "canonical_metadata": canonical.decode(),
-        "transaction": tx,
-        "last_valid_block_height": last_valid,
-    }
+    return CreatedMarket(
+        market_id=market_id,
+        address=str(market_pda(bytes.fromhex(market_id), st.client.program_id)[0]),
+        canonical_metadata=canonical.decode(),
+        transaction=tx,
+        last_valid_block_height=last_valid,
+    )

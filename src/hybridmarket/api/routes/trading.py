@@ -17,6 +17,20 @@ from solders.transaction import VersionedTransaction
 
 from hybridmarket.api.common import MarketIdPath, Wallet, program_config, rate_limit
 from hybridmarket.api.errors import CHAIN_RETRY_AFTER_S, ApiError, chain_unavailable, not_found
+from hybridmarket.api.models import (
+    Activation,
+    BuyOrder,
+    BuyQuote,
+    Quote,
+    RelayConfirmed,
+    Relayed,
+    RelayExpired,
+    RelayFailed,
+    RelaySubmitted,
+    SellOrder,
+    SellQuote,
+    UnsignedTransaction,
+)
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.routes.markets import load_market, make_quote
 from hybridmarket.api.state import ApiState, state
@@ -28,6 +42,7 @@ from hybridmarket.chain.errors import (
     TransactionFailed,
 )
 from hybridmarket.program import builders as b
+from hybridmarket.program.accounts import GlobalConfig
 
 router = APIRouter(
     prefix="/api", tags=["trading"], responses=error_responses(400, 403, 404, 409, 422, 429, 503)
@@ -62,9 +77,9 @@ class ResolveBody(BaseModel):
     evidence_cid: str = Field(min_length=46, max_length=100, description="CID of the evidence")
 
 
-async def _unsigned(st: ApiState, ix: Instruction, payer: str) -> dict[str, Any]:
+async def _unsigned(st: ApiState, ix: Instruction, payer: str) -> UnsignedTransaction:
     tx, last_valid = await st.client.build_unsigned([ix], Pubkey.from_string(payer))
-    return {"transaction": tx, "last_valid_block_height": last_valid, "signer": payer}
+    return UnsignedTransaction(transaction=tx, last_valid_block_height=last_valid, signer=payer)
 
 
 async def _market_in(st: ApiState, market_id: str, *states: str) -> dict[str, Any]:
@@ -83,7 +98,7 @@ async def vote(
     request: Request,
     response: Response,
     st: Annotated[ApiState, Depends(state)],
-) -> dict[str, Any]:
+) -> UnsignedTransaction:
     await rate_limit(st, request, response, "votes", body.wallet)
     await _market_in(st, market_id, "PROPOSED" if body.kind == "proposal" else "DISPUTED")
     user, mid = Pubkey.from_string(body.wallet), bytes.fromhex(market_id)
@@ -95,7 +110,10 @@ async def vote(
     return await _unsigned(st, ix, body.wallet)
 
 
-async def _trade(st: ApiState, market_id: str, body: TradeBody, side: str) -> dict[str, Any]:
+async def _quote(
+    st: ApiState, market_id: str, body: TradeBody, side: Literal["buy", "sell"]
+) -> tuple[Quote, bool, GlobalConfig]:
+    """The market's quote for the trade (ACTIVE markets only), its outcome and the config."""
     await _market_in(st, market_id, "ACTIVE")
     if (body.shares is None) == (body.amount is None):
         raise ApiError(422, "invalid_request", "give exactly one of shares or amount")
@@ -103,35 +121,7 @@ async def _trade(st: ApiState, market_id: str, body: TradeBody, side: str) -> di
         raise ApiError(422, "invalid_request", "shares: required for a sale")
     outcome = body.outcome == "yes"
     quote, _acc = await make_quote(st, market_id, side, outcome, body.shares, body.amount)
-    cfg = await program_config(st)
-    user, mid = Pubkey.from_string(body.wallet), bytes.fromhex(market_id)
-    if side == "buy":
-        max_cost = quote["total"] + quote["total"] * body.slippage_bps // 10_000
-        if body.amount is not None:
-            max_cost = min(max_cost, body.amount) if body.slippage_bps == 0 else max_cost
-        quote["max_cost"] = max_cost
-        ix = b.buy_shares(
-            user,
-            mid,
-            outcome,
-            quote["shares"],
-            max_cost,
-            cfg.protocol_fee_wallet,
-            program_id=st.client.program_id,
-        )
-    else:
-        min_proceeds = quote["total"] - quote["total"] * body.slippage_bps // 10_000
-        quote["min_proceeds"] = min_proceeds
-        ix = b.sell_shares(
-            user,
-            mid,
-            outcome,
-            quote["shares"],
-            min_proceeds,
-            cfg.protocol_fee_wallet,
-            program_id=st.client.program_id,
-        )
-    return {"quote": quote, **await _unsigned(st, ix, body.wallet)}
+    return quote, outcome, await program_config(st)
 
 
 @router.post("/markets/{market_id}/buy", summary="Quote and build a buy")
@@ -141,9 +131,23 @@ async def buy(
     request: Request,
     response: Response,
     st: Annotated[ApiState, Depends(state)],
-) -> dict[str, Any]:
+) -> BuyOrder:
     await rate_limit(st, request, response, "trades", body.wallet)
-    return await _trade(st, market_id, body, "buy")
+    quote, outcome, cfg = await _quote(st, market_id, body, "buy")
+    max_cost = quote.total + quote.total * body.slippage_bps // 10_000
+    if body.amount is not None:
+        max_cost = min(max_cost, body.amount) if body.slippage_bps == 0 else max_cost
+    ix = b.buy_shares(
+        Pubkey.from_string(body.wallet),
+        bytes.fromhex(market_id),
+        outcome,
+        quote.shares,
+        max_cost,
+        cfg.protocol_fee_wallet,
+        program_id=st.client.program_id,
+    )
+    tx = await _unsigned(st, ix, body.wallet)
+    return BuyOrder(quote=BuyQuote(**quote.model_dump(), max_cost=max_cost), **tx.model_dump())
 
 
 @router.post("/markets/{market_id}/sell", summary="Quote and build a sale")
@@ -153,9 +157,23 @@ async def sell(
     request: Request,
     response: Response,
     st: Annotated[ApiState, Depends(state)],
-) -> dict[str, Any]:
+) -> SellOrder:
     await rate_limit(st, request, response, "trades", body.wallet)
-    return await _trade(st, market_id, body, "sell")
+    quote, outcome, cfg = await _quote(st, market_id, body, "sell")
+    min_proceeds = quote.total - quote.total * body.slippage_bps // 10_000
+    ix = b.sell_shares(
+        Pubkey.from_string(body.wallet),
+        bytes.fromhex(market_id),
+        outcome,
+        quote.shares,
+        min_proceeds,
+        cfg.protocol_fee_wallet,
+        program_id=st.client.program_id,
+    )
+    tx = await _unsigned(st, ix, body.wallet)
+    return SellOrder(
+        quote=SellQuote(**quote.model_dump(), min_proceeds=min_proceeds), **tx.model_dump()
+    )
 
 
 @router.post("/markets/{market_id}/resolve", summary="Build the resolver's resolution")
@@ -165,7 +183,7 @@ async def resolve(
     request: Request,
     response: Response,
     st: Annotated[ApiState, Depends(state)],
-) -> dict[str, Any]:
+) -> UnsignedTransaction:
     from hybridmarket.ipfs.cid import cid_to_bytes
 
     await rate_limit(st, request, response, "trades", body.wallet)
@@ -194,7 +212,7 @@ async def initiate_dispute(
     request: Request,
     response: Response,
     st: Annotated[ApiState, Depends(state)],
-) -> dict[str, Any]:
+) -> UnsignedTransaction:
     await rate_limit(st, request, response, "trades", body.wallet)
     await _market_in(st, market_id, "RESOLVING")
     ix = b.initiate_dispute(
@@ -213,7 +231,7 @@ async def activate(
     request: Request,
     response: Response,
     st: Annotated[ApiState, Depends(state)],
-) -> dict[str, Any]:
+) -> Activation:
     await rate_limit(st, request, response, "trades", body.wallet)
     m = await _market_in(st, market_id, "APPROVED")
     if m["creator"] != body.wallet:
@@ -221,7 +239,8 @@ async def activate(
     ix = b.activate_market(
         Pubkey.from_string(body.wallet), bytes.fromhex(market_id), program_id=st.client.program_id
     )
-    return {"deposit": m["initial_liquidity"], **await _unsigned(st, ix, body.wallet)}
+    tx = await _unsigned(st, ix, body.wallet)
+    return Activation(deposit=m["initial_liquidity"], **tx.model_dump())
 
 
 @router.post("/markets/{market_id}/claim", summary="Build a claim of winnings")
@@ -231,7 +250,7 @@ async def claim(
     request: Request,
     response: Response,
     st: Annotated[ApiState, Depends(state)],
-) -> dict[str, Any]:
+) -> UnsignedTransaction:
     await rate_limit(st, request, response, "trades", body.wallet)
     await _market_in(st, market_id, "FINALIZED", "CANCELLED")
     acc = await st.client.get_position(bytes.fromhex(market_id), Pubkey.from_string(body.wallet))
@@ -252,7 +271,7 @@ async def withdraw(
     request: Request,
     response: Response,
     st: Annotated[ApiState, Depends(state)],
-) -> dict[str, Any]:
+) -> UnsignedTransaction:
     await rate_limit(st, request, response, "trades", body.wallet)
     m = await _market_in(st, market_id, "FINALIZED", "CANCELLED")
     if m["creator"] != body.wallet:
@@ -269,13 +288,21 @@ class RelayBody(BaseModel):
     wait: Literal["none", "confirmed"] = "confirmed"
 
 
-@router.post("/transactions", summary="Relay a signed transaction")
+@router.post(
+    "/transactions",
+    summary="Relay a signed transaction",
+    description="`status` says what became of it: submitted (wait=none), confirmed (with its "
+    "slot), failed (it landed and the program refused it: the error's name and code) or "
+    "expired (its blockhash expired first). A transaction the chain's simulation refuses is "
+    "a 400 instead.",
+    response_model=Relayed,
+)
 async def relay(
     body: RelayBody,
     request: Request,
     response: Response,
     st: Annotated[ApiState, Depends(state)],
-) -> dict[str, Any]:
+) -> RelaySubmitted | RelayConfirmed | RelayFailed | RelayExpired:
     await rate_limit(st, request, response, "relay")
     try:
         raw = base64.b64decode(body.transaction, validate=True)
@@ -290,9 +317,9 @@ async def relay(
     try:
         await st.client.send_raw(raw)
         if body.wait == "none":
-            return {"signature": sig, "status": "submitted"}
+            return RelaySubmitted(signature=sig, status="submitted")
         slot = await asyncio.wait_for(st.client.confirm(sig), timeout=60)
-        return {"signature": sig, "status": "confirmed", "slot": slot}
+        return RelayConfirmed(signature=sig, status="confirmed", slot=slot)
     except PreflightFailed as e:
         raise ApiError(
             400,
@@ -301,9 +328,9 @@ async def relay(
             {"error": e.name, "code": e.code, "logs": e.logs[-20:]},
         ) from None
     except TransactionFailed as e:
-        return {"signature": sig, "status": "failed", "error": e.name or str(e), "code": e.code}
+        return RelayFailed(signature=sig, status="failed", error=e.name or str(e), code=e.code)
     except TransactionExpired:
-        return {"signature": sig, "status": "expired"}
+        return RelayExpired(signature=sig, status="expired")
     except TimeoutError:
         raise ApiError(
             503,
