@@ -17,7 +17,7 @@ from solders.pubkey import Pubkey
 
 from hybridmarket.codec.anchor import DISCRIMINATOR_LEN, to_upper_camel
 from hybridmarket.codec.borsh import U64_MAX, BorshError, BorshStruct
-from hybridmarket.program import lmsr
+from hybridmarket.program import lmsr, rules
 from hybridmarket.program.accounts import (
     EVIDENCE_CID_LEN,
     TERMINAL_STATES,
@@ -495,10 +495,7 @@ def _vote(ctx: Ctx, a: VoteArgs, kind: VoteKind) -> None:
         _in_state(m, MarketState.Proposed)
     else:
         _in_state(m, MarketState.Disputed)
-        _require(
-            ctx.now < m.dispute_initiated_at + cfg.dispute_voting_period,
-            MarketError.DisputeVotingClosed,
-        )
+        _require(rules.dispute_voting_open(cfg, m, ctx.now), MarketError.DisputeVotingClosed)
     voter = ctx.key("voter")
     record = VoteRecord(
         market=ctx.key("market"),
@@ -537,11 +534,8 @@ def _approve_market(ctx: Ctx, a: ApproveMarketArgs) -> None:
     _in_state(m, MarketState.Proposed)
     total = a.likes + a.dislikes
     _require(total <= m.proposal_total_votes, MarketError.VoteCountsExceedRecords)
-    _require(total >= cfg.min_proposal_votes, MarketError.QuorumNotReached)
-    _require(
-        a.likes * BPS >= cfg.proposal_approval_threshold_bps * total,
-        MarketError.ApprovalThresholdNotMet,
-    )
+    _require(rules.proposal_quorum_reached(cfg, total), MarketError.QuorumNotReached)
+    _require(rules.proposal_threshold_met(cfg, a.likes, total), MarketError.ApprovalThresholdNotMet)
     m = replace(
         m,
         state=MarketState.Approved,
@@ -716,7 +710,7 @@ def _resolve_market(ctx: Ctx, a: ResolveMarketArgs) -> None:
     _not_paused(cfg)
     _require(ctx.key("resolver") == m.resolver, MarketError.Unauthorized)
     _in_state(m, MarketState.Active)
-    _require(ctx.now >= m.activated_at + cfg.min_resolution_delay, MarketError.ResolutionTooEarly)
+    _require(rules.resolution_allowed(cfg, m, ctx.now), MarketError.ResolutionTooEarly)
     _require(
         binary_cid_length(a.evidence_cid) == len(a.evidence_cid), MarketError.InvalidEvidenceCid
     )
@@ -741,9 +735,7 @@ def _initiate_dispute(ctx: Ctx, _a: BorshStruct) -> None:
     cfg, m = _config(ctx), _market(ctx)
     _not_paused(cfg)
     _in_state(m, MarketState.Resolving)
-    _require(
-        ctx.now < m.resolution_proposed_at + cfg.dispute_period, MarketError.DisputeWindowClosed
-    )
+    _require(rules.dispute_window_open(cfg, m, ctx.now), MarketError.DisputeWindowClosed)
     _require(m.proposed_outcome is not None, MarketError.InvalidOutcomeNotDisputable)
     initiator = ctx.key("initiator")
     m = replace(
@@ -767,24 +759,15 @@ def _finalize_market(ctx: Ctx, a: FinalizeMarketArgs) -> None:
     agree = disagree = 0
     if m.state == MarketState.Resolving:
         _require(a.agree is None and a.disagree is None, MarketError.InvalidVoteCounts)
-        _require(
-            ctx.now >= m.resolution_proposed_at + cfg.dispute_period, MarketError.FinalizeTooEarly
-        )
+        _require(rules.dispute_period_over(cfg, m, ctx.now), MarketError.FinalizeTooEarly)
     else:
         _require(a.agree is not None and a.disagree is not None, MarketError.InvalidVoteCounts)
         assert a.agree is not None and a.disagree is not None
-        _require(
-            ctx.now >= m.dispute_initiated_at + cfg.dispute_voting_period,
-            MarketError.FinalizeTooEarly,
-        )
+        _require(rules.dispute_voting_over(cfg, m, ctx.now), MarketError.FinalizeTooEarly)
         agree, disagree = a.agree, a.disagree
         total = agree + disagree
         _require(total <= m.dispute_total_votes, MarketError.VoteCountsExceedRecords)
-        flipped = (
-            total > 0
-            and total >= cfg.min_dispute_votes
-            and agree * BPS >= cfg.dispute_success_threshold_bps * total
-        )
+        flipped = rules.dispute_flips(cfg, agree, disagree)
         if flipped and final is not None:
             final = not final
     resolver_fee = m.accumulated_resolver_fees if final is not None else 0

@@ -19,7 +19,13 @@ from hybridmarket.db.queries import votes as q_votes
 from hybridmarket.ipfs.backends import IpfsBackend
 from hybridmarket.program import builders as b
 from hybridmarket.program.accounts import GlobalConfig, MarketAccount, MarketState
-from hybridmarket.program.lmsr import BPS_DENOMINATOR
+
+# The rules live in program.rules; the admin routes still reach four of them through `jobs`.
+from hybridmarket.program.rules import approves as approves  # noqa: PLC0414
+from hybridmarket.program.rules import dispute_period_over as dispute_period_over  # noqa: PLC0414
+from hybridmarket.program.rules import dispute_voting_over as dispute_voting_over  # noqa: PLC0414
+from hybridmarket.program.rules import proposal_decision
+from hybridmarket.program.rules import proposal_rule as proposal_rule  # noqa: PLC0414
 from hybridmarket.worker import tally as tallies
 from hybridmarket.worker.sender import AuthoritySender, Outcome, in_state
 
@@ -45,37 +51,6 @@ class Services:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def approves(cfg: GlobalConfig, likes: int, dislikes: int) -> bool:
-    """Quorum and threshold, both inclusive, exactly as the program checks them."""
-    total = likes + dislikes
-    return (
-        total > 0
-        and total >= cfg.min_proposal_votes
-        and likes * BPS_DENOMINATOR >= cfg.proposal_approval_threshold_bps * total
-    )
-
-
-def proposal_decision(
-    cfg: GlobalConfig, acc: MarketAccount, likes: int, dislikes: int, now: int, window: int
-) -> str | None:
-    """'approve', 'cancel' (the window passed without quorum and threshold) or None (wait)."""
-    if approves(cfg, likes, dislikes):
-        return "approve"
-    if now >= acc.created_at + window:
-        return "cancel"
-    return None
-
-
-def dispute_voting_over(cfg: GlobalConfig, acc: MarketAccount, now: int) -> bool:
-    """The program accepts counts from dispute_initiated_at + dispute_voting_period on."""
-    return now >= acc.dispute_initiated_at + cfg.dispute_voting_period
-
-
-def dispute_period_over(cfg: GlobalConfig, acc: MarketAccount, now: int) -> bool:
-    """An undisputed resolution can be finalized from resolution_proposed_at + dispute_period."""
-    return now >= acc.resolution_proposed_at + cfg.dispute_period
-
-
 async def _chain_markets(s: Services, ids: list[str]) -> dict[str, MarketAccount | None]:
     accounts = await s.client.get_markets([bytes.fromhex(m) for m in ids])
     return dict(zip(ids, accounts, strict=True))
@@ -86,16 +61,6 @@ async def _config(s: Services) -> GlobalConfig:
     if cfg is None:
         raise RuntimeError("the program's GlobalConfig is not initialised")
     return cfg
-
-
-def proposal_rule(cfg: GlobalConfig, likes: int, dislikes: int) -> dict[str, Any]:
-    """The counts and the rule they are judged by, as recorded in an approval's audit reason."""
-    return {
-        "likes": likes,
-        "dislikes": dislikes,
-        "min_proposal_votes": cfg.min_proposal_votes,
-        "threshold_bps": cfg.proposal_approval_threshold_bps,
-    }
 
 
 # Everything a proposed market can have become once approve_market has landed.
