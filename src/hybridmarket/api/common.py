@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Path, Request, Response
 from pydantic import AfterValidator, StringConstraints
@@ -86,6 +86,15 @@ def iso(t: datetime | None) -> str | None:
 
 def dec(v: Decimal | None) -> str | None:
     return None if v is None else format(v, "f")
+
+
+_T = TypeVar("_T")
+
+
+def present(value: _T | None) -> _T:
+    """`value`, known not to be None (`iso` or `dec` of a column that is NOT NULL)."""
+    assert value is not None
+    return value
 
 
 def outcome_text(v: bool | None, *, resolved: bool) -> str | None:

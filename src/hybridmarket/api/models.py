@@ -331,3 +331,211 @@ class RelayExpired(Body):
 Relayed = Annotated[
     RelaySubmitted | RelayConfirmed | RelayFailed | RelayExpired, Field(discriminator="status")
 ]
+
+
+# ---- users ---------------------------------------------------------------------------------
+
+
+class User(Body):
+    wallet: Address
+    first_seen: Time | None = Field(description="First indexed activity (chain time)")
+    last_seen: Time | None = Field(description="Latest indexed activity (chain time)")
+    trades: int = Field(ge=0, description="Trades made")
+    bought: Lamports = Field(description="Paid for buys, fees included")
+    sold: Lamports = Field(description="Received from sales, after fees")
+    markets_traded: int = Field(ge=0)
+
+
+class Position(Body):
+    """A wallet's position in one market, marked to market."""
+
+    market_id: MarketId
+    question: str | None
+    state: MarketState
+    shares_yes: Shares
+    shares_no: Shares
+    price_yes: Price = Field(description="The market's current YES price")
+    value: int = Field(
+        ge=0,
+        description="Lamports: shares at the current price, what the winning side pays once "
+        "finalized, 0 once claimed",
+    )
+    total_invested: Lamports
+    total_withdrawn: Lamports = Field(description="Received from sales")
+    claimed: Lamports = Field(description="Received from the claim")
+    has_claimed: bool
+    pnl: int = Field(description="Lamports: value + withdrawn + claimed - invested")
+    trades_count: int = Field(ge=0)
+    last_trade_at: Time | None
+
+
+class Positions(Body):
+    wallet: Address
+    positions: list[Position] = Field(description="Most recently traded first")
+
+
+class TradeFees(Body):
+    protocol: Lamports
+    resolver: Lamports
+    lp: Lamports = Field(description="To the liquidity provider")
+
+
+class Trade(Body):
+    market_id: MarketId
+    wallet: Address
+    side: Literal["buy", "sell"]
+    outcome: Outcome
+    shares: Shares
+    amount: Lamports = Field(description="LMSR cost (buy) or proceeds (sell), before fees")
+    fees: TradeFees
+    total: Lamports = Field(description="Paid (buy) or received (sell)")
+    price_yes_after: Price
+    signature: TxSignature
+    slot: int = Field(ge=0)
+    at: Time = Field(description="Block time")
+
+
+class Trades(Body):
+    wallet: Address
+    trades: list[Trade] = Field(description="Newest first")
+    next_before: Time | None = Field(description="`before` for the next page; null on the last")
+
+
+# ---- auth and faucet -----------------------------------------------------------------------
+
+
+class Nonce(Body):
+    nonce: str = Field(description="Single use, for this wallet and action")
+    expires_at: Time
+    message: str = Field(description="The exact Sign-In-With-Solana text to sign")
+    domain: str = Field(description="This deployment's domain, as the message names it")
+
+
+class FaucetInfo(Body):
+    wallet: Address
+    balance: Lamports = Field(description="The wallet's balance")
+    available: bool = Field(description="Whether POST /api/faucet airdrops here (localnet only)")
+    airdrop: Lamports = Field(description="What one airdrop gives")
+    chain_id: str = Field(description="The cluster this API is on")
+
+
+class Airdrop(Body):
+    wallet: Address
+    signature: TxSignature = Field(description="The airdrop's transaction")
+    lamports: Lamports = Field(description="Airdropped")
+    balance: Lamports = Field(description="The wallet's balance after it")
+
+
+# ---- discussions ---------------------------------------------------------------------------
+
+
+class Comment(Body):
+    """A comment with the signed message and signature that prove its author."""
+
+    id: str = Field(description="UUID")
+    market_id: MarketId
+    user_wallet: Address
+    content: str = Field(description="Exactly as sent (1-1000 code points)")
+    content_html: str = Field(description="`content` escaped for HTML")
+    created_at: Time
+    signed_message: str = Field(description="The SIWS text the author's wallet signed")
+    signature: TxSignature = Field(description="Its ed25519 signature, base58")
+
+
+class SnapshotLinks(Body):
+    document: str = Field(description="The document, checked against its CID")
+    gateway: str = Field(description="The IPFS gateway's copy")
+
+
+class Snapshot(Body):
+    """One day's comments archived on IPFS."""
+
+    cid: str
+    snapshot_date: str = Field(description="The UTC day (YYYY-MM-DD)")
+    discussions_count: int = Field(ge=0)
+    size_bytes: int | None = Field(ge=0)
+    created_at: Time
+    links: SnapshotLinks
+
+
+class Discussion(Body):
+    market_id: MarketId
+    order: Literal["newest", "oldest"]
+    discussions: list[Comment] = Field(description="One page, soft-deleted comments left out")
+    next_cursor: str | None = Field(description="`cursor` for the next page; null on the last")
+    ipfs_snapshots: list[Snapshot] = Field(description="Newest first")
+
+
+class DeletedComment(Body):
+    id: str = Field(description="UUID")
+    market_id: MarketId
+    deleted: Literal[True]
+    deleted_at: Time
+    deleted_by: Address
+    delete_reason: str | None
+    by_moderator: bool = Field(description="Deleted by a moderator rather than its author")
+
+
+class SnapshotComment(Body):
+    id: str = Field(description="UUID")
+    user_wallet: Address
+    content: str
+    created_at: Time
+    signed_message: str = Field(description="The SIWS text the author's wallet signed")
+    signature: TxSignature = Field(description="Its ed25519 signature, base58")
+
+
+class SnapshotDocument(Body):
+    """A day's comments of one market as archived (canonical JSON: its bytes hash to the CID)."""
+
+    discussions: list[SnapshotComment] = Field(description="In (created_at, id) order")
+    discussions_count: int = Field(ge=0)
+    market_id: MarketId
+    snapshot_date: str = Field(description="The UTC day (YYYY-MM-DD)")
+
+
+# ---- health --------------------------------------------------------------------------------
+
+
+class PartHealth(Body):
+    ok: bool
+    error: str | None = Field(None, description="Why not, when not ok")
+
+
+class ChainHealth(Body):
+    ok: bool
+    rpc: str | None = Field(None, description="The RPC URL, when it answered")
+    error: str | None = Field(None, description="Why not, when the RPC failed")
+    program_id: Address
+
+
+class IndexerHealth(Body):
+    indexed_slot: int | None = Field(None, ge=0, description="Last slot with indexed events")
+    synced_slot: int | None = Field(None, ge=0, description="Slot up to which it has synced")
+    last_signature: str | None = None
+    seconds_since_update: float | None = None
+    dead_letters_pending: int | None = Field(None, ge=0)
+    chain_error: str | None = Field(None, description="Why the chain's slot is unknown")
+    chain_slot: int | None = None
+    lag_slots: int | None = Field(None, ge=0)
+    lag_seconds: float | None = Field(None, ge=0)
+    ok: bool = Field(description="The database reflects the chain within about a minute")
+    error: str | None = Field(None, description="Why its state could not be read")
+
+
+class JobRun(Body):
+    tick: str
+    worker: str
+    started_at: str
+    finished_at: str | None
+    outcome: str | None
+    error: str | None
+
+
+class Health(Body):
+    jobs: dict[str, JobRun] | None = Field(None, description="Each job's latest run")
+    database: PartHealth
+    chain: ChainHealth
+    redis: PartHealth | None = Field(None, description="With REDIS_URL only")
+    indexer: IndexerHealth | None = Field(None, description="When the database answered")
+    status: Literal["ok", "degraded"]

@@ -24,6 +24,7 @@ from hybridmarket.api.common import (
     market_json,
     parse_decimal,
     parse_time,
+    present,
     program_config,
     rate_limit,
 )
@@ -292,19 +293,21 @@ async def get_history(
         async with st.pool.connection() as conn:
             if interval == "raw":
                 rows = await q_trades.price_points(conn, market_id, since=since, limit=limit)
-                points = [PricePoint(t=_text(iso(at)), price_yes=_text(dec(p))) for at, p in rows]
+                points = [
+                    PricePoint(t=present(iso(at)), price_yes=present(dec(p))) for at, p in rows
+                ]
             else:
                 candles = await q_trades.price_candles(
                     conn, market_id, seconds=_INTERVALS[interval], since=since, limit=limit
                 )
                 points = [
                     Candle(
-                        t=_text(iso(t)),
-                        open=_text(dec(o)),
-                        high=_text(dec(h)),
-                        low=_text(dec(lo)),
-                        close=_text(dec(c)),
-                        price_yes=_text(dec(c)),
+                        t=present(iso(t)),
+                        open=present(dec(o)),
+                        high=present(dec(h)),
+                        low=present(dec(lo)),
+                        close=present(dec(c)),
+                        price_yes=present(dec(c)),
                         points=n,
                     )
                     for t, o, h, lo, c, n in candles
@@ -315,12 +318,6 @@ async def get_history(
         f"history:{market_id}:{interval}:{since}:{limit}", load, tags=[market_id]
     )
     return result
-
-
-def _text(value: str | None) -> str:
-    """`iso` or `dec` of a value the database holds NOT NULL."""
-    assert value is not None
-    return value
 
 
 @router.get("/{market_id}/votes", summary="Vote tallies, your vote, the published tally")
@@ -343,7 +340,7 @@ async def get_votes(
 
     def your(kind: str) -> YourVote | None:
         v = mine[kind]
-        return None if v is None else YourVote(vote=v[0], voted_at=_text(iso(v[1])))
+        return None if v is None else YourVote(vote=v[0], voted_at=present(iso(v[1])))
 
     (likes, dislikes), (agree, disagree) = counts["proposal"], counts["dispute"]
     pt, dt = published["proposal"], published["dispute"]

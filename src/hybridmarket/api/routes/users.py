@@ -6,13 +6,16 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from psycopg.rows import dict_row
 
 from hybridmarket.api import siws
-from hybridmarket.api.common import _check_wallet, dec, iso, parse_time
+from hybridmarket.api.common import _check_wallet, dec, iso, parse_time, present
 from hybridmarket.api.errors import ApiError
+from hybridmarket.api.models import Position, Positions, Trade, TradeFees, Trades, User
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
+from hybridmarket.db.queries import positions as q_positions
+from hybridmarket.db.queries import trades as q_trades
+from hybridmarket.db.queries import users as q_users
 
 router = APIRouter(prefix="/api/users", tags=["users"], responses=error_responses(422))
 
@@ -31,43 +34,27 @@ def _wallet(
 @router.get("/{wallet}", summary="A wallet's profile and totals")
 async def get_user(
     wallet: Annotated[str, Depends(_wallet)], st: Annotated[ApiState, Depends(state)]
-) -> dict[str, Any]:
+) -> User:
     async with st.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT created_at, last_seen_at FROM users WHERE wallet = %s", (wallet,)
-        )
-        row = await cur.fetchone()
-        c2 = await conn.execute(
-            "SELECT count(*), coalesce(sum(total) FILTER (WHERE trade_type = 'buy'), 0), "
-            "coalesce(sum(total) FILTER (WHERE trade_type = 'sell'), 0), count(DISTINCT market_id) "
-            "FROM trades WHERE user_wallet = %s",
-            (wallet,),
-        )
-        t = await c2.fetchone()
-    assert t is not None
-    return {
-        "wallet": wallet,
-        "first_seen": iso(row[0]) if row else None,
-        "last_seen": iso(row[1]) if row else None,
-        "trades": int(t[0]),
-        "bought": int(t[1]),
-        "sold": int(t[2]),
-        "markets_traded": int(t[3]),
-    }
+        seen = await q_users.seen_at(conn, wallet)
+        trades, bought, sold, markets = await q_trades.wallet_totals(conn, wallet)
+    return User(
+        wallet=wallet,
+        first_seen=iso(seen[0]) if seen else None,
+        last_seen=iso(seen[1]) if seen else None,
+        trades=trades,
+        bought=bought,
+        sold=sold,
+        markets_traded=markets,
+    )
 
 
 @router.get("/{wallet}/positions", summary="Positions with mark-to-market value and P&L")
 async def get_positions(
     wallet: Annotated[str, Depends(_wallet)], st: Annotated[ApiState, Depends(state)]
-) -> dict[str, Any]:
-    async with st.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            "SELECT p.*, m.state, m.current_price, m.final_outcome, m.question, m.finalized_at "
-            "FROM positions p JOIN markets m ON m.id = p.market_id WHERE p.user_wallet = %s "
-            "ORDER BY p.last_trade_at DESC NULLS LAST",
-            (wallet,),
-        )
-        rows = await cur.fetchall()
+) -> Positions:
+    async with st.pool.connection() as conn:
+        rows = await q_positions.of_wallet_with_markets(conn, wallet)
     out = []
     for r in rows:
         y, n = int(r["shares_yes"]), int(r["shares_no"])
@@ -82,24 +69,24 @@ async def get_positions(
         claimed = int(r["claimed_amount"])
         pnl = value + withdrawn + claimed - invested
         out.append(
-            {
-                "market_id": r["market_id"],
-                "question": r["question"],
-                "state": r["state"],
-                "shares_yes": y,
-                "shares_no": n,
-                "price_yes": dec(price),
-                "value": int(value),
-                "total_invested": invested,
-                "total_withdrawn": withdrawn,
-                "claimed": claimed,
-                "has_claimed": r["has_claimed"],
-                "pnl": int(pnl),
-                "trades_count": int(r["trades_count"]),
-                "last_trade_at": iso(r["last_trade_at"]),
-            }
+            Position(
+                market_id=r["market_id"],
+                question=r["question"],
+                state=r["state"],
+                shares_yes=y,
+                shares_no=n,
+                price_yes=present(dec(price)),
+                value=int(value),
+                total_invested=invested,
+                total_withdrawn=withdrawn,
+                claimed=claimed,
+                has_claimed=r["has_claimed"],
+                pnl=int(pnl),
+                trades_count=int(r["trades_count"]),
+                last_trade_at=iso(r["last_trade_at"]),
+            )
         )
-    return {"wallet": wallet, "positions": out}
+    return Positions(wallet=wallet, positions=out)
 
 
 @router.get("/{wallet}/trades", summary="Trade history, newest first")
@@ -110,42 +97,42 @@ async def get_trades(
     before: Annotated[
         str | None, Query(max_length=100, description="created_at cursor (ISO)")
     ] = None,
-) -> dict[str, Any]:
+) -> Trades:
     try:
         until = parse_time(before) if before else None
     except ValueError:
         raise ApiError(422, "invalid_request", "before: not a timestamp") from None
-    async with st.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            "SELECT * FROM trades WHERE user_wallet = %s "
-            "AND created_at < coalesce(%s::timestamptz, 'infinity') "
-            "ORDER BY created_at DESC, slot DESC, seq DESC LIMIT %s",
-            (wallet, until, limit),
-        )
-        rows = await cur.fetchall()
-    return {
-        "wallet": wallet,
-        "trades": [trade_json(r) for r in rows],
-        "next_before": iso(rows[-1]["created_at"]) if len(rows) == limit else None,
-    }
+    async with st.pool.connection() as conn:
+        rows = await q_trades.of_wallet(conn, wallet, before=until, limit=limit)
+    return Trades(
+        wallet=wallet,
+        trades=[trade_model(r) for r in rows],
+        next_before=iso(rows[-1]["created_at"]) if len(rows) == limit else None,
+    )
+
+
+def trade_model(r: dict[str, Any]) -> Trade:
+    """The public shape of a `trades` row."""
+    return Trade(
+        market_id=r["market_id"],
+        wallet=r["user_wallet"],
+        side=r["trade_type"],
+        outcome="yes" if r["outcome"] else "no",
+        shares=int(r["shares"]),
+        amount=int(r["cost"]),
+        fees=TradeFees(
+            protocol=int(r["protocol_fee"]),
+            resolver=int(r["resolver_fee"]),
+            lp=int(r["lp_fee"]),
+        ),
+        total=int(r["total"]),
+        price_yes_after=present(dec(r["price_after"])),
+        signature=r["tx_signature"],
+        slot=int(r["slot"]),
+        at=present(iso(r["created_at"])),
+    )
 
 
 def trade_json(r: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "market_id": r["market_id"],
-        "wallet": r["user_wallet"],
-        "side": r["trade_type"],
-        "outcome": "yes" if r["outcome"] else "no",
-        "shares": int(r["shares"]),
-        "amount": int(r["cost"]),
-        "fees": {
-            "protocol": int(r["protocol_fee"]),
-            "resolver": int(r["resolver_fee"]),
-            "lp": int(r["lp_fee"]),
-        },
-        "total": int(r["total"]),
-        "price_yes_after": dec(r["price_after"]),
-        "signature": r["tx_signature"],
-        "slot": int(r["slot"]),
-        "at": iso(r["created_at"]),
-    }
+    """`trade_model` as the dict the live stream sends."""
+    return trade_model(r).model_dump()

@@ -1,4 +1,5 @@
-"""The `positions` table: each wallet's position in each market, as on chain."""
+"""The `positions` table: each wallet's position in each market, as on chain; the indexer's
+loads and upserts, and a wallet's positions with their markets for the API."""
 
 from __future__ import annotations
 
@@ -57,3 +58,16 @@ async def upsert(conn: AsyncConnection[Any], rows: Iterable[PositionRow]) -> Non
                 await cur.executemany(_UPSERT, params)
         return
     await upsert_rows(conn, "positions", POSITION_COLUMNS, ("market_id", "user_wallet"), params)
+
+
+async def of_wallet_with_markets(conn: AsyncConnection[Any], wallet: str) -> list[dict[str, Any]]:
+    """The wallet's positions, each with its market's state, price, outcome and question; most
+    recently traded first."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT p.*, m.state, m.current_price, m.final_outcome, m.question, m.finalized_at "
+            "FROM positions p JOIN markets m ON m.id = p.market_id WHERE p.user_wallet = %s "
+            "ORDER BY p.last_trade_at DESC NULLS LAST",
+            (wallet,),
+        )
+        return await cur.fetchall()

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg.rows import dict_row
 
 from hybridmarket.db.queries._util import copy_rows
 
@@ -86,3 +87,30 @@ async def price_candles(
         (seconds, seconds, market_id, since, limit),
     )
     return [(r[0], r[1], r[2], r[3], r[4], int(r[5])) for r in await cur.fetchall()]
+
+
+async def of_wallet(
+    conn: AsyncConnection[Any], wallet: str, *, before: datetime | None, limit: int
+) -> list[dict[str, Any]]:
+    """The wallet's trades made before `before`, newest first."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT * FROM trades WHERE user_wallet = %s "
+            "AND created_at < coalesce(%s::timestamptz, 'infinity') "
+            "ORDER BY created_at DESC, slot DESC, seq DESC LIMIT %s",
+            (wallet, before, limit),
+        )
+        return await cur.fetchall()
+
+
+async def wallet_totals(conn: AsyncConnection[Any], wallet: str) -> tuple[int, int, int, int]:
+    """(trades, total paid for buys, total received from sales, markets traded) of a wallet."""
+    cur = await conn.execute(
+        "SELECT count(*), coalesce(sum(total) FILTER (WHERE trade_type = 'buy'), 0), "
+        "coalesce(sum(total) FILTER (WHERE trade_type = 'sell'), 0), count(DISTINCT market_id) "
+        "FROM trades WHERE user_wallet = %s",
+        (wallet,),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
