@@ -196,19 +196,18 @@ async def _snapshot_yesterday(settings: Settings, markets: list[str]) -> str:
     daily IPFS snapshot at once rather than after its first midnight."""
     from datetime import timedelta
 
-    from hybridmarket.context import service_context
-    from hybridmarket.ipfs.backends import backend_from_settings
+    from hybridmarket import bootstrap
     from hybridmarket.worker import snapshots
 
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    async with service_context(settings, name="demo", pool_size=2) as ctx:
+    async with bootstrap.open_context(settings, name="demo", pool_size=2) as ctx:
         async with ctx.pool.connection() as conn:
             await conn.execute(
                 "UPDATE discussions SET created_at = created_at - interval '1 day' "
                 "WHERE market_id = ANY(%s)",
                 (markets,),
             )
-        summary = await snapshots.snapshot_day(ctx.pool, backend_from_settings(settings), yesterday)
+        summary = await snapshots.snapshot_day(ctx.pool, ctx.ipfs, yesterday)
     return f"{summary.get('snapshotted', summary)} for {yesterday.isoformat()}"
 
 

@@ -3,7 +3,7 @@ API shows (an indexed batch, a reconciliation repair, a posted or deleted commen
 announces which markets changed. PostgreSQL NOTIFY on `hybridmarket_changes` always (sent inside
 the transaction, so only committed changes are announced); Redis PUBLISH on the same channel as
 well, after the commit, when `REDIS_URL` is set, for API processes that follow Redis rather than
-a database session. Every process builds it the same way (`hybridmarket.context`), so a worker,
+a database session. Every process builds it the same way (`hybridmarket.bootstrap`), so a worker,
 `hybridmarket indexer` and `up` announce alike.
 
 Payload: JSON `{"slot": N, "markets": ["<hex id>", ...]}` (at most 100 ids per message), or

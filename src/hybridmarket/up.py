@@ -106,17 +106,15 @@ async def _run_parts(
     """Start every part, set `serving`, run until `stop`, then stop them: the parts get
     STOP_GRACE_S to finish on their own, then are cancelled; the validator and PostgreSQL are
     stopped last."""
+    from hybridmarket import bootstrap
     from hybridmarket.api.app import create_app, server_config
     from hybridmarket.api.cli import ApiServer
     from hybridmarket.authority import FileKeySource, backend_key_source
-    from hybridmarket.chain.client import ChainClient
-    from hybridmarket.context import Context
-    from hybridmarket.db.connect import database, make_pool
+    from hybridmarket.db.connect import database
     from hybridmarket.db.migrate import migrate
     from hybridmarket.db.schema import verify
     from hybridmarket.localnet.process import ValidatorProcess
-    from hybridmarket.signals import signals_for
-    from hybridmarket.worker.runner import JOB_NAMES, Worker
+    from hybridmarket.worker.runner import JOB_NAMES
 
     with ExitStack() as sync_stack:
         url = sync_stack.enter_context(database(settings))
@@ -165,21 +163,15 @@ async def _run_parts(
             update["rate_limits"] = DEMO_RATE_LIMITS
         shared = settings.model_copy(update=update)
         async with AsyncExitStack() as stack:
-            client = await stack.enter_async_context(
-                ChainClient(rpc_url, program_id=settings.program_id)
-            )
-            if not await client.is_healthy():
+            ctx = await stack.enter_async_context(bootstrap.open_context(shared, name="up"))
+            if not await ctx.client.is_healthy():
                 raise typer.Exit(_fail(f"the Solana RPC at {rpc_url} is not healthy"))
             _line(
                 "validator",
                 "ready",
                 f"{rpc_url}  (WebSocket {ws_url}; program {settings.program_id})",
             )
-            pool = await stack.enter_async_context(make_pool(url, max_size=settings.db_pool_size))
-            signals = await stack.enter_async_context(signals_for(settings.redis_url))
-            worker = Worker(
-                Context(shared, url, pool, client, signals), ws_url=ws_url, signer=signer
-            )
+            worker = bootstrap.worker(ctx, signer=signer)
             first = await worker.indexer.sync()
             _line("indexer", "ready", f"synced to slot {first.synced_slot}, following live")
             # Whatever happens from here, no task outlives this block (it uses the pool).

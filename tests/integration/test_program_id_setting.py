@@ -20,11 +20,12 @@ import pytest
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
 
+from hybridmarket import bootstrap
 from hybridmarket.authority import Signer
+from hybridmarket.bootstrap import Context
 from hybridmarket.canonical import canonical_json
 from hybridmarket.chain import ChainClient
 from hybridmarket.chain.keys import load_keypair, write_keypair
-from hybridmarket.context import Context, service_context
 from hybridmarket.ipfs.cid import cid_from_bytes
 from hybridmarket.localnet.validator import LocalValidator
 from hybridmarket.program.accounts import MarketState
@@ -32,7 +33,6 @@ from hybridmarket.program.ids import PROGRAM_ID, config_pda, market_pda
 from hybridmarket.program.instructions import BY_NAME
 from hybridmarket.settings import Settings
 from hybridmarket.sim import WorkloadConfig, clock_advancer, run_workload, verify_report
-from hybridmarket.worker.runner import Worker
 
 from .api_fixtures import api_settings, running_api
 from .localnet_fixtures import control, running_validator
@@ -106,7 +106,7 @@ class World:
         self.client = ctx.client
         self.http = http
         backend = load_keypair(v.key_paths["backend_authority"])
-        self.worker = Worker(ctx, ws_url=ctx.settings.ws_url(), signer=Signer(backend, "test"))
+        self.worker = bootstrap.worker(ctx, signer=Signer(backend, "test"))
 
     async def funded(self, lamports: int = 100 * SOL) -> Keypair:
         kp = Keypair()
@@ -143,7 +143,7 @@ class World:
 @pytest.fixture
 async def world(validator: LocalValidator, settings: Settings) -> AsyncIterator[World]:
     async with (
-        service_context(settings, name="worker") as ctx,
+        bootstrap.open_context(settings, name="worker") as ctx,
         running_api(settings) as http,
     ):
         yield World(validator, ctx, http)

@@ -17,6 +17,7 @@ import pytest
 from psycopg_pool import AsyncConnectionPool
 from solders.keypair import Keypair
 
+from hybridmarket import bootstrap
 from hybridmarket.authority import Signer
 from hybridmarket.chain import ChainClient
 from hybridmarket.chain.keys import load_keypair
@@ -28,8 +29,8 @@ from hybridmarket.localnet.validator import LocalValidator
 from hybridmarket.program import builders as b
 from hybridmarket.program.accounts import MarketState
 from hybridmarket.program.events import MarketApproved, WinningsClaimed
+from hybridmarket.settings import Settings
 from hybridmarket.worker import jobs, tally
-from hybridmarket.worker.sender import AuthoritySender
 
 from .localnet_fixtures import control
 
@@ -55,12 +56,12 @@ class World:
         self.pool = pool
         self.backend = load_keypair(v.key_paths["backend_authority"])
         self.indexer = Indexer(pool, client)
-        self.services = jobs.Services(
+        self.services = bootstrap.services(
+            Settings(PROPOSAL_VOTING_WINDOW=WINDOW),
             pool,
             client,
-            AuthoritySender(pool, client, Signer(self.backend, "test")),
             EmbeddedBackend(tmp / "ipfs"),
-            proposal_window=WINDOW,
+            Signer(self.backend, "test"),
         )
 
     async def funded(self, lamports: int = 100 * SOL) -> Keypair:

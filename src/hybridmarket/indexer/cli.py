@@ -138,22 +138,11 @@ def indexer(
 
 
 async def _run_indexer(settings: Settings, *, once: bool, batch_size: int) -> None:
-    from hybridmarket.context import service_context
-    from hybridmarket.indexer.reconcile import Reconciler
-    from hybridmarket.indexer.service import Indexer
+    from hybridmarket import bootstrap
 
     update, done = _progress_printer()
-    async with service_context(settings, name="indexer", pool_size=4) as ctx:
-        ix = Indexer(
-            ctx.pool,
-            ctx.client,
-            ws_url=settings.ws_url(),
-            batch_size=batch_size,
-            signals=ctx.signals,
-        )
-        rec = Reconciler(ctx.pool, ctx.client, ix)
-        ix.on_reconcile = rec.run
-        ix.on_repair = lambda ids: rec.run(only=ids)
+    async with bootstrap.open_context(settings, name="indexer", pool_size=4) as ctx:
+        ix, _ = bootstrap.indexer(ctx, ws_url=settings.ws_url(), batch_size=batch_size)
         if once:
             r = await ix.sync(progress=update)
             done()
@@ -212,11 +201,9 @@ def reconcile(
 async def _run_reconcile(
     settings: Settings, markets: list[str] | None, repair: bool
 ) -> dict[str, Any]:
-    from hybridmarket.context import service_context
-    from hybridmarket.indexer.reconcile import Reconciler
-    from hybridmarket.indexer.service import Indexer
+    from hybridmarket import bootstrap
 
     only = set(markets) if markets else None
-    async with service_context(settings, name="reconcile", pool_size=2) as ctx:
-        ix = Indexer(ctx.pool, ctx.client, signals=ctx.signals)
-        return (await Reconciler(ctx.pool, ctx.client, ix).run(only=only, repair=repair)).summary()
+    async with bootstrap.open_context(settings, name="reconcile", pool_size=2) as ctx:
+        _, reconciler = bootstrap.indexer(ctx)
+        return (await reconciler.run(only=only, repair=repair)).summary()

@@ -86,6 +86,8 @@ class Indexer:
         fetch_concurrency: int = 16,
         poll_interval: float = 1.0,
         signals: Signals | None = None,
+        on_reconcile: Callable[[], Any] | None = None,
+        on_repair: Callable[[set[str]], Any] | None = None,
     ) -> None:
         self.pool = pool
         self.client = client
@@ -102,10 +104,10 @@ class Indexer:
         self._wake = asyncio.Event()
         self.reconcile_requested = False
         self.stopping: asyncio.Event | None = None
-        # Set by whoever runs the reconciler next to this indexer (the worker, the CLI):
-        # a full reconciliation (after truncated logs) and a repair of some markets (dead letters).
-        self.on_reconcile: Callable[[], Any] | None = None
-        self.on_repair: Callable[[set[str]], Any] | None = None
+        # From whoever runs the reconciler next to this indexer (bootstrap.indexer): a full
+        # reconciliation (after truncated logs) and a repair of some markets (dead letters).
+        self.on_reconcile = on_reconcile
+        self.on_repair = on_repair
 
     # ---- fetching ---------------------------------------------------------------------------
     async def _pending_signatures(

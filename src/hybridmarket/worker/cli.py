@@ -52,11 +52,11 @@ def worker(
 
 
 async def _run(settings: Settings, once: str | None, with_indexer: bool) -> dict[str, Any] | None:
-    from hybridmarket.context import service_context
-    from hybridmarket.worker.runner import Worker, stop_on_signals
+    from hybridmarket import bootstrap
+    from hybridmarket.worker.runner import stop_on_signals
 
-    async with service_context(settings, name="worker") as ctx:
-        w = Worker(ctx, ws_url=settings.ws_url())
+    async with bootstrap.open_context(settings, name="worker") as ctx:
+        w = bootstrap.worker(ctx)
         if once is not None:
             return await w.run_once(once)
         async with stop_on_signals() as stop:
@@ -100,14 +100,12 @@ def verify_tally(
 
 
 async def _verify(settings: Settings, market_id: str, kind: str | None) -> list[Any]:
-    from hybridmarket.context import service_context
+    from hybridmarket import bootstrap
     from hybridmarket.db.queries import jobs as q_jobs
-    from hybridmarket.ipfs.backends import backend_from_settings
     from hybridmarket.worker import tally
 
-    ipfs = backend_from_settings(settings)
     out = []
-    async with service_context(settings, name="verify", pool_size=2) as ctx:
+    async with bootstrap.open_context(settings, name="verify", pool_size=2) as ctx:
         kinds = [kind] if kind else ["proposal", "dispute"]
         market = await ctx.client.get_market(bytes.fromhex(market_id))
         if kind is None and market is not None and market.dispute_initiated_at == 0:
@@ -115,5 +113,5 @@ async def _verify(settings: Settings, market_id: str, kind: str | None) -> list[
         for k in kinds:
             async with ctx.pool.connection() as conn:
                 published = await q_jobs.latest_tally(conn, market_id, k)
-            out.append(await tally.verify(ctx.client, market_id, k, published, ipfs))
+            out.append(await tally.verify(ctx.client, market_id, k, published, ctx.ipfs))
     return out

@@ -12,37 +12,29 @@ from typing import Any
 
 import structlog
 
-from hybridmarket.authority import Signer, backend_key_source
-from hybridmarket.context import Context
+from hybridmarket.bootstrap import Context
 from hybridmarket.indexer.reconcile import Reconciler
 from hybridmarket.indexer.service import Indexer
-from hybridmarket.ipfs.backends import backend_from_settings
 from hybridmarket.worker import jobs
 from hybridmarket.worker.scheduler import Job, Scheduler, validate_cron
-from hybridmarket.worker.sender import AuthoritySender
 
 log = structlog.get_logger(__name__)
 JOB_NAMES = ("proposals", "disputes", "monitor", "reconcile", "snapshots", "backups")
 
 
 class Worker:
-    def __init__(self, ctx: Context, *, ws_url: str | None, signer: Signer | None = None) -> None:
+    """Runs the jobs on their schedules next to the indexer; built by `bootstrap.worker`."""
+
+    def __init__(
+        self, ctx: Context, *, indexer: Indexer, reconciler: Reconciler, services: jobs.Services
+    ) -> None:
         s = ctx.settings
         self.ctx = ctx
-        self.signer = signer or backend_key_source(s).load()
-        self.sender = AuthoritySender(ctx.pool, ctx.client, self.signer)
-        self.indexer = Indexer(ctx.pool, ctx.client, ws_url=ws_url, signals=ctx.signals)
-        self.reconciler = Reconciler(ctx.pool, ctx.client, self.indexer)
-        self.indexer.on_reconcile = self.reconciler.run
-        self.indexer.on_repair = lambda ids: self.reconciler.run(only=ids)
-        self.services = jobs.Services(
-            ctx.pool,
-            ctx.client,
-            self.sender,
-            backend_from_settings(s),
-            proposal_window=s.proposal_voting_window,
-            stuck_grace=s.monitor_stuck_grace,
-        )
+        self.indexer = indexer
+        self.reconciler = reconciler
+        self.services = services
+        self.sender = services.sender
+        self.signer = services.sender.signer
         self.runs: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
             "proposals": self._guarded(jobs.aggregate_proposals),
             "disputes": self._guarded(jobs.aggregate_disputes),
@@ -83,10 +75,8 @@ class Worker:
         """A daily archive (database, ledger, IPFS blocks, keys), keeping the newest N."""
         from hybridmarket.backup import backup, prune
 
-        s = self.ctx.settings
-        # The database URL this worker uses: never open the embedded server a second time.
-        shared = s.model_copy(update={"database_url": self.ctx.db_url})
-        archive = await asyncio.to_thread(backup, shared)
+        s = self.ctx.settings  # its database_url is the database this worker has open
+        archive = await asyncio.to_thread(backup, s)
         removed = await asyncio.to_thread(prune, archive.parent, s.backup_retention)
         return {
             "archive": str(archive),

@@ -109,11 +109,9 @@ def snapshot(
 
 
 async def _run(settings: Settings, day: date, concurrency: int, *, quiet: bool) -> dict[str, Any]:
-    from hybridmarket.context import service_context
-    from hybridmarket.ipfs.backends import backend_from_settings
+    from hybridmarket import bootstrap
     from hybridmarket.worker.snapshots import DayNotOver, snapshot_day
 
-    ipfs = backend_from_settings(settings)
     update, done = _progress()
 
     def archived(market_id: str, cid: str, count: int) -> None:
@@ -121,13 +119,19 @@ async def _run(settings: Settings, day: date, concurrency: int, *, quiet: bool) 
             typer.echo(f"{market_id} {cid} {count}")
 
     try:
-        async with service_context(settings, name="snapshot", pool_size=concurrency + 2) as ctx:
+        async with bootstrap.open_context(
+            settings, name="snapshot", pool_size=concurrency + 2
+        ) as ctx:
             return await snapshot_day(
-                ctx.pool, ipfs, day, progress=update, concurrency=concurrency, on_snapshot=archived
+                ctx.pool,
+                ctx.ipfs,
+                day,
+                progress=update,
+                concurrency=concurrency,
+                on_snapshot=archived,
             )
     except DayNotOver as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
     finally:
         done()
-        ipfs.close()

@@ -34,6 +34,7 @@ import structlog
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from hybridmarket import bootstrap
 from hybridmarket.api import siws
 from hybridmarket.api.common import (
     MarketIdPath,
@@ -54,7 +55,7 @@ from hybridmarket.db.queries import votes as q_votes
 from hybridmarket.program import builders as b
 from hybridmarket.program.accounts import TERMINAL_STATES, MarketAccount, MarketState
 from hybridmarket.worker import jobs
-from hybridmarket.worker.sender import AuthoritySender, Outcome, in_state
+from hybridmarket.worker.sender import Outcome, in_state
 
 log = structlog.get_logger(__name__)
 
@@ -124,13 +125,7 @@ async def _services(request: Request, st: ApiState) -> jobs.Services:
                     "backend_key_unavailable",
                     "the backend authority key is not available to this API server",
                 ) from None
-            services = jobs.Services(
-                st.pool,
-                st.client,
-                AuthoritySender(st.pool, st.client, signer),
-                st.ipfs,
-                proposal_window=st.settings.proposal_voting_window,
-            )
+            services = bootstrap.services(st.settings, st.pool, st.client, st.ipfs, signer)
             setattr(app_state, _APP_KEY, services)
     return services
 
