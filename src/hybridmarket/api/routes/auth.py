@@ -3,13 +3,14 @@ one action (post or delete a comment, publish market metadata, an admin action).
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from hybridmarket.api import siws
-from hybridmarket.api.common import Wallet, iso, rate_limit
+from hybridmarket.api.common import Wallet, iso, present, rate_limit
 from hybridmarket.api.errors import ApiError
+from hybridmarket.api.models import Nonce
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
 
@@ -30,7 +31,7 @@ async def nonce(
     content_sha256: Annotated[
         str | None, Query(pattern="^[0-9a-f]{64}$", description="sha256 of the content to post")
     ] = None,
-) -> dict[str, Any]:
+) -> Nonce:
     await rate_limit(st, request, response, "reads", wallet)
     try:
         statement = siws.statement_for(action, subject)
@@ -49,9 +50,6 @@ async def nonce(
         resources=(f"sha256:{content_sha256}",) if content_sha256 else (),
         chain_id=st.settings.chain_id,
     )
-    return {
-        "nonce": value,
-        "expires_at": iso(expires),
-        "message": msg.to_text(),
-        "domain": msg.domain,
-    }
+    return Nonce(
+        nonce=value, expires_at=present(iso(expires)), message=msg.to_text(), domain=msg.domain
+    )

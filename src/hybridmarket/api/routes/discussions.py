@@ -45,6 +45,14 @@ from hybridmarket.api.common import (
     rate_limit,
 )
 from hybridmarket.api.errors import ApiError, not_found
+from hybridmarket.api.models import (
+    Comment,
+    DeletedComment,
+    Discussion,
+    Snapshot,
+    SnapshotDocument,
+    SnapshotLinks,
+)
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.db.queries import discussions as q
@@ -87,20 +95,20 @@ def _check_text(name: str, value: str, max_chars: int) -> None:
         )
 
 
-def comment_json(row: dict[str, Any]) -> dict[str, Any]:
+def comment_model(row: dict[str, Any]) -> Comment:
     """The public shape of a comment: content as sent, content_html escaped, and the signed
     message and signature that prove its author."""
     content = row["content"]
-    return {
-        "id": str(row["id"]),
-        "market_id": row["market_id"],
-        "user_wallet": row["user_wallet"],
-        "content": content,
-        "content_html": html.escape(content, quote=True),
-        "created_at": format_time(row["created_at"]),
-        "signed_message": row["signed_message"],
-        "signature": row["signature"],
-    }
+    return Comment(
+        id=str(row["id"]),
+        market_id=row["market_id"],
+        user_wallet=row["user_wallet"],
+        content=content,
+        content_html=html.escape(content, quote=True),
+        created_at=format_time(row["created_at"]),
+        signed_message=row["signed_message"],
+        signature=row["signature"],
+    )
 
 
 def _normalise_signature(signature: str) -> str:
@@ -129,7 +137,7 @@ async def post_comment(
     request: Request,
     response: Response,
     st: Annotated[ApiState, Depends(state)],
-) -> dict[str, Any]:
+) -> Comment:
     _check_text("content", body.content, MAX_CONTENT_CHARS)
     await rate_limit(st, request, response, "comments", body.wallet)
     market_id = body.market_id
@@ -155,8 +163,8 @@ async def post_comment(
             signed_message=body.message,
             signature=_normalise_signature(body.signature),
         )
-        out = comment_json(row)
-        comment = {k: out[k] for k in ("id", "user_wallet", "created_at")}
+        out = comment_model(row)
+        comment = out.model_dump(include={"id", "user_wallet", "created_at"})
         announce.append(comment_change(market_id, comment))
     st.cache.invalidate([market_id])
     response.headers["Location"] = f"/api/discussions/{market_id}"
@@ -183,16 +191,16 @@ def _decode_cursor(cursor: str) -> tuple[str, str]:
         ) from None
 
 
-def snapshot_json(row: dict[str, Any]) -> dict[str, Any]:
+def snapshot_model(row: dict[str, Any]) -> Snapshot:
     cid = row["ipfs_hash"]
-    return {
-        "cid": cid,
-        "snapshot_date": row["snapshot_date"].isoformat(),
-        "discussions_count": int(row["discussions_count"]),
-        "size_bytes": None if row["size_bytes"] is None else int(row["size_bytes"]),
-        "created_at": format_time(row["created_at"]),
-        "links": {"document": f"/api/discussions/ipfs/{cid}", "gateway": f"/ipfs/{cid}"},
-    }
+    return Snapshot(
+        cid=cid,
+        snapshot_date=row["snapshot_date"].isoformat(),
+        discussions_count=int(row["discussions_count"]),
+        size_bytes=None if row["size_bytes"] is None else int(row["size_bytes"]),
+        created_at=format_time(row["created_at"]),
+        links=SnapshotLinks(document=f"/api/discussions/ipfs/{cid}", gateway=f"/ipfs/{cid}"),
+    )
 
 
 @router.get("/{market_id}", summary="A market's comments (cursor pages) and IPFS snapshots")
@@ -206,11 +214,11 @@ async def list_discussions(
     cursor: Annotated[
         str | None, Query(max_length=200, description="next_cursor of the previous page")
     ] = None,
-) -> dict[str, Any]:
+) -> Discussion:
     await rate_limit(st, request, response, "reads")
     after = _decode_cursor(cursor) if cursor else None
 
-    async def load() -> dict[str, Any]:
+    async def load() -> Discussion:
         async with st.pool.connection() as conn:
             if await q.market_state(conn, market_id) is None:
                 raise not_found("market", market_id)
@@ -222,15 +230,15 @@ async def list_discussions(
         nxt = None
         if len(rows) > limit:
             nxt = _encode_cursor(page[-1]["created_at"], page[-1]["id"])
-        return {
-            "market_id": market_id,
-            "order": order,
-            "discussions": [comment_json(r) for r in page],
-            "next_cursor": nxt,
-            "ipfs_snapshots": [snapshot_json(a) for a in anchors],
-        }
+        return Discussion(
+            market_id=market_id,
+            order=order,
+            discussions=[comment_model(r) for r in page],
+            next_cursor=nxt,
+            ipfs_snapshots=[snapshot_model(a) for a in anchors],
+        )
 
-    result: dict[str, Any] = await st.cache.get(
+    result: Discussion = await st.cache.get(
         f"discussions:{market_id}:{order}:{limit}:{cursor}", load, tags=[market_id]
     )
     return result
@@ -255,7 +263,7 @@ async def delete_comment(
     request: Request,
     response: Response,
     st: Annotated[ApiState, Depends(state)],
-) -> dict[str, Any]:
+) -> DeletedComment:
     if body.reason is not None:
         _check_text("reason", body.reason, MAX_REASON_CHARS)
     moderator = body.wallet in st.moderators
@@ -301,15 +309,15 @@ async def delete_comment(
             )
         )
     st.cache.invalidate([market_id])
-    return {
-        "id": str(comment_id),
-        "market_id": market_id,
-        "deleted": True,
-        "deleted_at": format_time(deleted["deleted_at"]),
-        "deleted_by": deleted["deleted_by"],
-        "delete_reason": deleted["delete_reason"],
-        "by_moderator": body.wallet != deleted["user_wallet"],
-    }
+    return DeletedComment(
+        id=str(comment_id),
+        market_id=market_id,
+        deleted=True,
+        deleted_at=format_time(deleted["deleted_at"]),
+        deleted_by=deleted["deleted_by"],
+        delete_reason=deleted["delete_reason"],
+        by_moderator=body.wallet != deleted["user_wallet"],
+    )
 
 
 def _parse_cid(text: str) -> CID:
@@ -330,7 +338,13 @@ def _verified_content(st: ApiState, cid: CID) -> bytes:
     "/ipfs/{cid}",
     summary="A discussion snapshot from IPFS, checked against its CID",
     response_class=Response,
-    responses={200: {"content": {"application/json": {}}}},
+    responses={
+        200: {
+            "description": "The document's bytes as stored (canonical JSON)",
+            "content": {"application/json": {}},
+            "model": SnapshotDocument,
+        }
+    },
 )
 async def get_snapshot(
     cid: Annotated[str, Path(max_length=200)],

@@ -8,7 +8,7 @@ limited with the relay's limits, per IP and per wallet."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
@@ -16,6 +16,7 @@ from solders.pubkey import Pubkey
 
 from hybridmarket.api.common import Wallet, rate_limit
 from hybridmarket.api.errors import ApiError
+from hybridmarket.api.models import Airdrop, FaucetInfo
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.chain.errors import ChainError
@@ -41,16 +42,16 @@ async def faucet_info(
     response: Response,
     st: Annotated[ApiState, Depends(state)],
     wallet: Annotated[Wallet, Query()],
-) -> dict[str, Any]:
+) -> FaucetInfo:
     await rate_limit(st, request, response, "reads", wallet)
     balance = await st.client.get_balance(Pubkey.from_string(wallet))
-    return {
-        "wallet": wallet,
-        "balance": balance,
-        "available": _available(st),
-        "airdrop": AIRDROP_LAMPORTS,
-        "chain_id": st.settings.chain_id,
-    }
+    return FaucetInfo(
+        wallet=wallet,
+        balance=balance,
+        available=_available(st),
+        airdrop=AIRDROP_LAMPORTS,
+        chain_id=st.settings.chain_id,
+    )
 
 
 @router.post("", summary="Airdrop 10 SOL to a wallet (local validator only)")
@@ -59,7 +60,7 @@ async def faucet(
     request: Request,
     response: Response,
     st: Annotated[ApiState, Depends(state)],
-) -> dict[str, Any]:
+) -> Airdrop:
     if not _available(st):
         raise ApiError(
             404,
@@ -73,9 +74,6 @@ async def faucet(
         balance = await st.client.get_balance(key)
     except ChainError as e:
         raise ApiError(503, "chain_unavailable", f"the airdrop failed: {e}") from None
-    return {
-        "wallet": body.wallet,
-        "signature": signature,
-        "lamports": AIRDROP_LAMPORTS,
-        "balance": balance,
-    }
+    return Airdrop(
+        wallet=body.wallet, signature=signature, lamports=AIRDROP_LAMPORTS, balance=balance
+    )

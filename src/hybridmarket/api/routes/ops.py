@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from hybridmarket.api.models import Health
 from hybridmarket.api.ratelimit import LimiterUnavailable
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.db.queries import jobs as q_jobs
@@ -26,12 +27,10 @@ _REPORT = (
 @router.get(
     "/api/health",
     summary="200 when the database, the chain and the indexer are healthy, else 503",
+    response_model=None,
     responses={
-        200: {"description": f"Healthy: {_REPORT}", "model": dict[str, Any]},
-        503: {
-            "description": f"Degraded, the failing part ok=false: {_REPORT}",
-            "model": dict[str, Any],
-        },
+        200: {"description": f"Healthy: {_REPORT}", "model": Health},
+        503: {"description": f"Degraded, the failing part ok=false: {_REPORT}", "model": Health},
     },
 )
 async def health(st: Annotated[ApiState, Depends(state)]) -> JSONResponse:
@@ -39,8 +38,7 @@ async def health(st: Annotated[ApiState, Depends(state)]) -> JSONResponse:
     ok = True
     try:
         async with st.pool.connection() as conn:
-            await conn.execute("SELECT 1")
-            out["jobs"] = await q_jobs.last_runs(conn)
+            out["jobs"] = await q_jobs.last_runs(conn)  # a database that answers
         out["database"] = {"ok": True}
     except Exception as e:
         ok = False
@@ -67,6 +65,8 @@ async def health(st: Annotated[ApiState, Depends(state)]) -> JSONResponse:
             ok = False
             out["indexer"] = {"ok": False, "error": type(e).__name__}
     out["status"] = "ok" if ok else "degraded"
+    # Sent as built, not through `Health`: a health check must answer even if its report grew
+    # a field the model lacks (the fuzz test checks it against the model).
     return JSONResponse(out, status_code=200 if ok else 503)
 
 
