@@ -12,9 +12,8 @@ from psycopg_pool import AsyncConnectionPool
 from hybridmarket.chain.client import ChainClient, TransactionInfo
 from hybridmarket.db.queries import markets as q_markets
 from hybridmarket.db.queries import positions as q_positions
+from hybridmarket.db.rows import MARKET_CHAIN_FIELDS, POSITION_CHAIN_FIELDS
 from hybridmarket.indexer.model import (
-    MARKET_CHAIN_FIELDS,
-    POSITION_CHAIN_FIELDS,
     market_row_from_account,
     position_row_from_account,
 )

@@ -12,7 +12,7 @@ from hybridmarket.db import migrate
 from hybridmarket.db.queries import indexer as q_indexer
 from hybridmarket.db.queries import trades as q_trades
 from hybridmarket.db.queries import votes as q_votes
-from hybridmarket.indexer.model import MARKET_COLUMNS, POSITION_COLUMNS
+from hybridmarket.db.rows import MARKET_COLUMNS, POSITION_COLUMNS
 
 _EVENT_KEY = {"slot", "tx_signature", "instruction_index", "event_index"}
 

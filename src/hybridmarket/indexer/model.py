@@ -22,6 +22,7 @@ from solders.pubkey import Pubkey
 
 from hybridmarket.chain.events import ParsedEvent
 from hybridmarket.codec.borsh import BorshStruct
+from hybridmarket.db.rows import MarketRow, PositionRow
 from hybridmarket.ipfs.cid import cid_from_bytes
 from hybridmarket.program import events as ev
 from hybridmarket.program import lmsr
@@ -80,75 +81,7 @@ def to_json(value: Any) -> Any:
     return value
 
 
-# ---- rows --------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class MarketRow:
-    """One row of `markets` in database units (field names are the column names)."""
-
-    id: str
-    on_chain_address: str
-    creator_wallet: str
-    resolver_wallet: str
-    state: str
-    b_parameter: int
-    shares_yes: int
-    shares_no: int
-    current_price: Decimal
-    current_liquidity: int
-    initial_liquidity: int
-    total_volume: int
-    accumulated_resolver_fees: int
-    accumulated_lp_fees: int
-    proposal_likes: int
-    proposal_dislikes: int
-    proposal_total_votes: int
-    dispute_agree: int
-    dispute_disagree: int
-    dispute_total_votes: int
-    dispute_initiator: str | None
-    proposed_outcome: bool | None
-    final_outcome: bool | None
-    evidence_cid: str | None
-    claimed_shares_yes: int
-    claimed_shares_no: int
-    total_claimed: int
-    total_withdrawn: int
-    resolver_fee_paid: int
-    trades_count: int
-    created_at: datetime | None
-    approved_at: datetime | None
-    activated_at: datetime | None
-    resolution_proposed_at: datetime | None
-    dispute_initiated_at: datetime | None
-    finalized_at: datetime | None
-    cancelled_at: datetime | None
-    last_slot: int
-
-
-MARKET_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(MarketRow))
-# Every column that mirrors the chain (all but the bookkeeping slot): what the reconciler checks.
-MARKET_CHAIN_FIELDS: tuple[str, ...] = tuple(c for c in MARKET_COLUMNS if c != "last_slot")
-
-
-@dataclass(slots=True)
-class PositionRow:
-    market_id: str
-    user_wallet: str
-    shares_yes: int
-    shares_no: int
-    total_invested: int
-    total_withdrawn: int
-    trades_count: int
-    last_trade_at: datetime | None
-    has_claimed: bool
-    claimed_amount: int
-    last_slot: int
-
-
-POSITION_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(PositionRow))
-POSITION_CHAIN_FIELDS: tuple[str, ...] = POSITION_COLUMNS[2:-1]
+# ---- rows from accounts ------------------------------------------------------------------
 
 
 def market_row_from_account(acc: MarketAccount, address: Pubkey, slot: int) -> MarketRow:

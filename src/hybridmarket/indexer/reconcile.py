@@ -11,7 +11,6 @@ a difference a real discrepancy; repairing it cannot double-count a later event.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,12 +24,16 @@ from hybridmarket.db.queries import indexer as q
 from hybridmarket.db.queries import markets as q_markets
 from hybridmarket.db.queries import positions as q_positions
 from hybridmarket.db.queries import reconcile as q_reconcile
-from hybridmarket.indexer import metrics
-from hybridmarket.indexer.model import (
+from hybridmarket.db.rows import (
     MARKET_CHAIN_FIELDS,
     POSITION_CHAIN_FIELDS,
+    Discrepancy,
     MarketRow,
     PositionRow,
+    ReconcileReport,
+)
+from hybridmarket.indexer import metrics
+from hybridmarket.indexer.model import (
     market_ids_of,
     market_row_from_account,
     position_row_from_account,
@@ -42,41 +45,6 @@ from hybridmarket.signals import market_changes
 
 log = structlog.get_logger(__name__)
 _MAX_ROUNDS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Discrepancy:
-    market_id: str
-    field: str  # a column of markets, "position:<wallet>:<column>", or "row"
-    cached: str | None
-    chain: str | None
-
-
-@dataclass
-class ReconcileReport:
-    run_id: int = 0
-    chain_slot: int = 0
-    markets_checked: int = 0
-    positions_checked: int = 0
-    discrepancies: list[Discrepancy] = field(default_factory=list)
-    repaired: int = 0
-    busy: list[str] = field(default_factory=list)  # still changing after every round
-
-    def summary(self) -> dict[str, Any]:
-        by_field: dict[str, int] = {}
-        for d in self.discrepancies:
-            key = d.field.split(":")[0] if d.field.startswith("position:") else d.field
-            by_field[key] = by_field.get(key, 0) + 1
-        return {
-            "run_id": self.run_id,
-            "chain_slot": self.chain_slot,
-            "markets_checked": self.markets_checked,
-            "positions_checked": self.positions_checked,
-            "discrepancies": len(self.discrepancies),
-            "by_field": by_field,
-            "repaired": self.repaired,
-            "busy": len(self.busy),
-        }
 
 
 def _text(v: Any) -> str | None:

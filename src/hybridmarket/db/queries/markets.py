@@ -12,7 +12,7 @@ from psycopg.rows import dict_row
 
 from hybridmarket.db.queries import votes as q_votes
 from hybridmarket.db.queries._util import upsert_rows, upsert_sql
-from hybridmarket.indexer.model import MARKET_COLUMNS, MarketRow
+from hybridmarket.db.rows import MARKET_COLUMNS, MarketRow
 
 _SELECT = sql.SQL("SELECT {} FROM markets").format(
     sql.SQL(", ").join(map(sql.Identifier, MARKET_COLUMNS))

@@ -10,7 +10,7 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
 from hybridmarket.db.queries._util import upsert_rows, upsert_sql
-from hybridmarket.indexer.model import POSITION_COLUMNS, PositionRow
+from hybridmarket.db.rows import POSITION_COLUMNS, PositionRow
 
 _SELECT = sql.SQL("SELECT {} FROM positions").format(
     sql.SQL(", ").join(map(sql.Identifier, POSITION_COLUMNS))

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from psycopg import AsyncConnection
 
 from hybridmarket.db.queries._util import copy_rows
-
-if TYPE_CHECKING:
-    from hybridmarket.indexer.reconcile import Discrepancy, ReconcileReport
+from hybridmarket.db.rows import Discrepancy, ReconcileReport
 
 
 async def start_run(conn: AsyncConnection[Any]) -> int:
