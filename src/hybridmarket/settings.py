@@ -200,6 +200,26 @@ class Settings(BaseSettings):
     def domain(self) -> str:
         return self.api_domain or f"{self.api_host}:{self.api_port}"
 
+    def environment(self) -> dict[str, str]:
+        """These settings as the environment variables that reproduce them in another process
+        (`api --workers N`, whose processes build their own `Settings()`); unset ones are left
+        out, secrets are included in clear."""
+        out: dict[str, str] = {}
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            out[field.alias or name.upper()] = str(value)
+        return out
+
+    def export(self) -> None:
+        """Put `environment()` into this process's environment, for the processes it starts."""
+        import os
+
+        os.environ.update(self.environment())
+
     @staticmethod
     def split(value: str) -> list[str]:
         return [v.strip() for v in value.split(",") if v.strip()]

@@ -1,6 +1,6 @@
 """The multi-machine deployment of `docs/deploy.md`, as separate processes: the local validator,
-two `hybridmarket worker` and two `hybridmarket api` on a real PostgreSQL server and a real
-Redis. A trade relayed through one API shows in both APIs' cached detail and list within a
+two `hybridmarket worker` and two `hybridmarket api` (the second with `--workers 2`: three
+server processes in all) on a real PostgreSQL server and a real Redis. A trade relayed through one API shows in both APIs' cached detail and list within a
 second of being indexed and in both live streams; a comment posted on one reaches the other's
 stream; the rate limits are one count across the APIs; each job runs once per tick.
 
@@ -218,6 +218,7 @@ async def deployment(
         for i, port in enumerate(ports):
             data = {"HYBRIDMARKET_DATA_DIR": str(tmp_path / f"api{i}")}
             args = ["api", "--host", "127.0.0.1", "--port", str(port)]
+            args += ["--workers", "2"] if i == 1 else []
             procs.append(_spawn(f"api{i}", args, env | data, tmp_path))
         async with AsyncExitStack() as stack:
             apis = [
@@ -244,6 +245,24 @@ async def deployment(
         await asyncio.to_thread(validator.stop)
 
 
+def _server_processes(pid: int) -> set[int]:
+    """The processes `pid` spawned with multiprocessing (Linux /proc; not its resource
+    tracker)."""
+    out: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in task.read_text().split():
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                out.add(int(child))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 async def _db(url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as c:
         return await (await c.execute(sql, args)).fetchall()
@@ -256,6 +275,9 @@ async def test_two_workers_and_two_apis_share_signals_limits_and_jobs(
     async with deployment(tmp_path, deploy_db, deploy_redis) as (validator, procs, apis):
         a, b_api = apis
         workers = [p for p in procs if p.name.startswith("worker")]
+        # `api --workers 2`: a supervisor and two server processes on one port.
+        servers = _server_processes(next(p for p in procs if p.name == "api1").popen.pid)
+        assert len(servers) == 2, servers
         async with ChainClient(validator.rpc_url) as client:
             backend = load_keypair(validator.info["keys"]["backend_authority"])
             creator, trader, *voters = [Keypair() for _ in range(12)]
@@ -374,6 +396,8 @@ async def test_two_workers_and_two_apis_share_signals_limits_and_jobs(
         since = await _db(deploy_db, "SELECT min(tick) FROM job_runs WHERE job = 'monitor'")
         assert since[0][0] is not None, "the monitor never ran"
         await asyncio.sleep(1.5)
+    # SIGTERM to the supervisor stopped its server processes too.
+    assert not any(_alive(pid) for pid in servers), servers
     rows = await _db(
         deploy_db,
         "SELECT job, tick, worker, outcome, error FROM job_runs "

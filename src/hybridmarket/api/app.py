@@ -1,16 +1,17 @@
 """The FastAPI application: `create_app(settings)`; `hybridmarket api` serves it with uvicorn.
 
-The lifespan opens the database (DATABASE_URL or the embedded server, verified against the
-code's schema), the chain client, IPFS, the rate limiter (memory, or Redis with REDIS_URL) and
-the change follower that invalidates the cache and feeds the live stream."""
+The lifespan builds the request handlers' state (`bootstrap.api_state`: the database, the chain
+client, IPFS, the rate limiter, the cache) and runs the change follower that invalidates the
+cache and feeds the live stream."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -19,10 +20,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from hybridmarket import __version__
 from hybridmarket.api import errors
 from hybridmarket.api.bodylimit import BodyLimit
-from hybridmarket.api.cache import Cache, CachedReads
+from hybridmarket.api.cache import CachedReads
 from hybridmarket.api.routes import error_responses
-from hybridmarket.api.state import ApiState
-from hybridmarket.api.stream import Hub, follow_changes
+from hybridmarket.api.stream import follow_changes
 from hybridmarket.settings import Settings
 
 ROUTERS = (
@@ -43,49 +43,13 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from hybridmarket.api.ratelimit import limiter_from_url, limits_with
-        from hybridmarket.chain.client import ChainClient
-        from hybridmarket.chain.gateway import api_rpc_policy
-        from hybridmarket.db.connect import database, make_pool
-        from hybridmarket.db.schema import verify
-        from hybridmarket.ipfs.backends import backend_from_settings
-        from hybridmarket.signals import signals_for
+        from hybridmarket import bootstrap
 
-        async with AsyncExitStack() as stack:
-            url = stack.enter_context(database(settings))
-            verify(url)
-            pool = await stack.enter_async_context(
-                make_pool(url, max_size=settings.db_pool_size, name="api")
-            )
-            client = await stack.enter_async_context(
-                ChainClient(
-                    settings.rpc_url(),
-                    program_id=settings.program_id,
-                    policy=api_rpc_policy(settings.rpc_deadline),
-                )
-            )
-            limiter = limiter_from_url(settings.redis_url)
-            stack.push_async_callback(limiter.close)
-            signals = await stack.enter_async_context(signals_for(settings.redis_url))
-            cache = Cache(ttl=settings.cache_ttl)
-            hub = Hub()
-            app.state.api = ApiState(
-                settings=settings,
-                db_url=url,
-                pool=pool,
-                client=client,
-                cache=cache,
-                hub=hub,
-                ipfs=backend_from_settings(settings),
-                limiter=limiter,
-                limits=limits_with(settings.rate_limits),
-                admins=frozenset(settings.split(settings.admin_wallets)),
-                moderators=frozenset(settings.split(settings.moderator_wallets)),
-                signals=signals,
-            )
+        async with bootstrap.api_state(settings) as st:
+            app.state.api = st
             stop = asyncio.Event()
             follower = asyncio.create_task(
-                follow_changes(url, settings.redis_url, cache, hub, stop)
+                follow_changes(st.db_url, settings.redis_url, st.cache, st.hub, stop)
             )
             try:
                 yield
@@ -139,8 +103,19 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The app of each `hybridmarket api --workers N` process, from the settings its parent
+    put in the environment (`Settings.export`)."""
+    return create_app(Settings())
+
+
 def server_config(
-    app: FastAPI, settings: Settings, *, host: str | None = None, port: int | None = None
+    app: FastAPI | str,
+    settings: Settings,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    **options: Any,
 ) -> uvicorn.Config:
     """How every server runs the app. X-Forwarded-For counts only from TRUSTED_PROXIES (uvicorn
     would trust it from loopback, so anyone on the machine could pick their rate-limit bucket);
@@ -151,6 +126,7 @@ def server_config(
         port=settings.api_port if port is None else port,
         log_level="warning",
         forwarded_allow_ips=settings.split(settings.trusted_proxies),
+        **options,
     )
 
 

@@ -11,6 +11,7 @@ import typer
 import uvicorn
 
 from hybridmarket.indexer.cli import DataDir, _settings
+from hybridmarket.settings import Settings
 
 GRACEFUL_SHUTDOWN_S = 2
 """How long a stopping server waits for requests in flight before it cancels them."""
@@ -49,13 +50,22 @@ def api(
         str | None, typer.Option("--host", help="Bind address [default: 127.0.0.1]")
     ] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port [default: 8000]")] = None,
-    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Processes")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=64,
+            help="Server processes sharing the port (needs REDIS_URL when more than one: the "
+            "rate limits and cache signals are shared through it).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the REST API: OpenAPI at /openapi.json, docs at /docs, metrics at /metrics.
 
     Uses DATABASE_URL (or the embedded PostgreSQL), SOLANA_RPC_URL, REDIS_URL (shared rate
     limits and cache signals), API_DOMAIN (the Sign-In-With-Solana domain), CORS_ORIGINS,
-    ADMIN_WALLETS and MODERATOR_WALLETS.
+    ADMIN_WALLETS and MODERATOR_WALLETS. SIGINT/SIGTERM stop it within a few seconds.
     """
     from hybridmarket import logs
     from hybridmarket.api.app import create_app, server_config
@@ -66,10 +76,34 @@ def api(
         settings.api_host = host
     if port:
         settings.api_port = port
-    if workers > 1:
+    if workers == 1:
+        ApiServer(server_config(create_app(settings), settings)).run()
+        return
+    if not settings.redis_url:
         typer.echo(
-            "error: --workers > 1: run several `hybridmarket api` processes behind a load balancer",
+            f"error: --workers {workers} needs REDIS_URL: without it each process keeps its own "
+            "rate limits; set REDIS_URL or serve with --workers 1",
             err=True,
         )
         raise typer.Exit(2)
-    ApiServer(server_config(create_app(settings), settings)).run()
+    serve_processes(settings, workers)
+
+
+def serve_processes(settings: Settings, workers: int) -> None:
+    """`workers` processes on one listening socket, supervised by uvicorn (a process that dies
+    is replaced; SIGINT/SIGTERM stop them all). Each builds the app from the environment, which
+    carries these settings, with DATABASE_URL pointing at the one database opened here (the
+    embedded server must not be started once per process)."""
+    from uvicorn.supervisors import Multiprocess
+
+    from hybridmarket.api.app import server_config
+    from hybridmarket.db.connect import database
+
+    with database(settings) as url:
+        settings.model_copy(update={"database_url": url}).export()
+        config = server_config(
+            "hybridmarket.api.app:app_from_environment", settings, factory=True, workers=workers
+        )
+        config.timeout_graceful_shutdown = GRACEFUL_SHUTDOWN_S  # open streams end by then
+        sock = config.bind_socket()
+        Multiprocess(config, sockets=[sock]).run()
