@@ -8,56 +8,19 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Callable, Coroutine
-from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 
-from hybridmarket.settings import Settings, settings_errors
+from hybridmarket.cli_support import DataDir as DataDir  # noqa: PLC0414
+from hybridmarket.cli_support import cli_settings
+from hybridmarket.cli_support import run_cli as run_cli  # noqa: PLC0414
+from hybridmarket.settings import Settings
 
-T = TypeVar("T")
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Data directory (embedded PostgreSQL lives in DATA_DIR/postgres). "
-        "Default: $HYBRIDMARKET_DATA_DIR or .hybridmarket",
-    ),
-]
-
-
-def run_cli(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a command's coroutine; expected failures become one clear line and exit code 1."""
-    import psycopg
-
-    from hybridmarket.chain.errors import ChainError
-    from hybridmarket.db.migrate import MigrationError
-    from hybridmarket.db.schema import SchemaMismatch
-
-    try:
-        return asyncio.run(coro)
-    except (MigrationError, SchemaMismatch, ChainError) as e:
-        typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(1) from None
-    except psycopg.OperationalError as e:
-        typer.echo(f"error: cannot use the database: {str(e).strip()}", err=True)
-        raise typer.Exit(1) from None
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    """The settings from the environment; a bad variable is one line per error and exit code 2."""
-    from pydantic import ValidationError
-
-    try:
-        s = Settings()
-    except ValidationError as e:
-        for line in settings_errors(e):
-            typer.echo(f"error: {line}", err=True)
-        raise typer.Exit(2) from None
-    if data_dir is not None:
-        s.data_dir = data_dir
-    return s
+# The other CLIs still import DataDir, run_cli and `_settings` from here; cli_support is
+# their home now, and these names go once those imports point there.
+_settings = cli_settings
 
 
 def migrate(data_dir: DataDir = None) -> None:
@@ -68,7 +31,7 @@ def migrate(data_dir: DataDir = None) -> None:
     from hybridmarket.db.migrate import HEAD
     from hybridmarket.db.migrate import migrate as run_migrations
 
-    settings = _settings(data_dir)
+    settings = cli_settings(data_dir)
     try:
         with database(settings) as url:
             applied = run_migrations(url)
@@ -134,7 +97,7 @@ def indexer(
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port, addr="127.0.0.1")
-    run_cli(_run_indexer(_settings(data_dir), once=once, batch_size=batch_size))
+    run_cli(_run_indexer(cli_settings(data_dir), once=once, batch_size=batch_size))
 
 
 async def _run_indexer(settings: Settings, *, once: bool, batch_size: int) -> None:
@@ -185,7 +148,7 @@ def reconcile(
         if len(m) != 64 or any(c not in "0123456789abcdef" for c in m):
             raise typer.BadParameter(f"not a market id (64 lowercase hex digits): {m!r}")
     logs.configure("warning")
-    report = run_cli(_run_reconcile(_settings(data_dir), market, not no_repair))
+    report = run_cli(_run_reconcile(cli_settings(data_dir), market, not no_repair))
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
