@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import re
 from collections.abc import AsyncIterator
@@ -28,7 +29,7 @@ from hybridmarket.chain import ChainClient
 from hybridmarket.chain.keys import load_keypair
 from hybridmarket.db.connect import make_pool
 from hybridmarket.indexer.service import Indexer
-from hybridmarket.ipfs.cid import cid_from_bytes
+from hybridmarket.ipfs.importer import compute_cid
 from hybridmarket.localnet.validator import LocalValidator
 from hybridmarket.program import builders as b
 
@@ -363,7 +364,9 @@ async def test_propose_a_market_then_vote_on_it(world: World, browser: Browser) 
     await page.get_by_test_id("new-submit").click()
     # Signed metadata stored, the propose_market transaction signed and relayed, then indexed.
     await expect(page.get_by_test_id("question")).to_have_text(question)
-    mid = page.url.rsplit("/", 1)[1]
+    found = re.search(r"#/market/([0-9a-f]{64})/will-the-new-bridge-open-before-2027$", page.url)
+    assert found, page.url  # the id, and the question as a readable slug
+    mid = found[1]
     m = await world.market(mid, state="PROPOSED")
     assert m["creator"] == address and m["category"] == "infrastructure"
     assert m["b_parameter"] == 5 * SOL and m["initial_liquidity"] == 3_470_000_000
@@ -479,15 +482,26 @@ async def test_resolve_as_the_resolver_then_dispute_and_vote(
     await page.goto(world.url + f"/#/market/{mid}")
     panel = page.get_by_test_id("resolve-panel")
     await expect(panel).to_contain_text("You are the resolver")
-    evidence = cid_from_bytes(EVIDENCE)
+    # The evidence is written in the page, stored on IPFS, and its CID goes on chain.
+    statement = "The lake stayed open all winter: https://example.org/lake-report-2027"
+    evidence = compute_cid(statement.encode() + b"\n", cid_version=1)
     await page.get_by_test_id("resolve-outcome").select_option("no")
-    await page.get_by_test_id("resolve-cid").fill(evidence)
+    await page.get_by_test_id("resolve").click()  # without evidence: said, nothing signed
+    await expect(page.get_by_test_id("resolve-error")).to_contain_text("Give the evidence")
+    await page.get_by_test_id("resolve-evidence").fill(statement)
     await page.get_by_test_id("resolve").click()
     await expect(page.get_by_test_id("dispute-panel")).to_contain_text("The resolver says NO")
     await expect(page.get_by_test_id("proposed-outcome")).to_have_text("NO")
-    await expect(page.get_by_test_id("evidence").locator("a")).to_have_attribute(
-        "href", f"/ipfs/{evidence}"
-    )
+    link = page.get_by_test_id("evidence").locator("a")
+    await expect(link).to_have_attribute("href", f"/ipfs/{evidence}")
+    m = await world.market(mid, state="RESOLVING")
+    assert m["resolution"]["evidence_cid"] == evidence
+    # The link opens the evidence through the gateway.
+    async with page.context.expect_page() as opened:
+        await link.click()
+    shown = await opened.value
+    await expect(shown.locator("body")).to_have_text(statement)
+    await shown.close()
     await tab.shot("resolving")
     # Anyone may dispute within the window; then wallets vote whether the outcome is wrong.
     await page.get_by_test_id("initiate-dispute").click()
@@ -506,7 +520,7 @@ async def test_resolve_as_the_resolver_then_dispute_and_vote(
     # A resolution to INVALID cannot be disputed (the program refuses it): nothing offers to.
     await page.goto(world.url + f"/#/market/{invalid}")
     await page.get_by_test_id("resolve-outcome").select_option("invalid")
-    await page.get_by_test_id("resolve-cid").fill(evidence)
+    await page.get_by_test_id("resolve-evidence").fill("The river was never measured.")
     await page.get_by_test_id("resolve").click()
     dispute = page.get_by_test_id("dispute-panel")
     await expect(dispute).to_contain_text("An invalid resolution cannot be disputed")
@@ -533,7 +547,7 @@ async def test_phone_sized_screen(world: World, browser: Browser) -> None:
     assert width <= 390, width
     box = await page.get_by_test_id("trade-box").bounding_box()
     assert box is not None and box["width"] <= 390
-    assert page.url.endswith(f"#/market/{mid}")
+    assert page.url.endswith(f"#/market/{mid}/will-the-harbour-freeze-over-this-winter")
     tab.check()
 
 
@@ -706,4 +720,205 @@ async def test_api_docs_render_offline(world: World, browser: Browser) -> None:
     await expect(page.locator(".swagger-ui .info .title")).to_contain_text("hybridmarket API")
     await expect(page.locator(".opblock-summary-path").first).to_be_visible()
     assert elsewhere == []
+    tab.check()
+
+
+async def _chain_time_header(world: World, at_least: int) -> int:
+    """X-Chain-Time of an API response, once it has reached `at_least` (the API reads the chain
+    at most once a second, so a moved clock shows within a few reads)."""
+    seen = None
+    for _ in range(200):
+        r = await world.http.get("/api/markets")
+        assert r.status_code == 200, r.text
+        seen = int(r.headers["X-Chain-Time"])
+        if seen >= at_least:
+            return seen
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"X-Chain-Time stayed at {seen}, below {at_least}")
+
+
+async def test_api_responses_and_stream_events_carry_the_chains_clock(world: World) -> None:
+    """Every /api/* response says the chain's time (X-Chain-Time, unix seconds), which follows a
+    clock moved on by days, and so does every live event (chain_time); with the chain not
+    answering the API still answers, its clock run on from the last reading."""
+    chain = await world.client.chain_time()
+    first = await _chain_time_header(world, 0)
+    assert abs(first - chain) <= 2, (first, chain)
+    assert "x-chain-time" not in (await world.http.get("/")).headers  # the UI's page: not API
+    await world.advance(3 * 86400)
+    moved = await _chain_time_header(world, chain + 3 * 86400)
+    assert moved - chain < 3 * 86400 + 60
+
+    # A live event carries it too.
+    async with world.http.stream("GET", "/api/stream") as resp:
+        lines = resp.aiter_lines()
+        proposing = asyncio.create_task(world.propose("Will the tram line reach the port?"))
+        event = None
+        async with asyncio.timeout(60):
+            async for line in lines:
+                if line == "event: market":
+                    event = json.loads((await anext(lines)).removeprefix("data: "))
+                    break
+        await proposing
+    assert event is not None and event["question"] == "Will the tram line reach the port?"
+    assert moved <= event["chain_time"] < moved + 120
+
+    # Every RPC request to the chain now hangs: the API answers all the same.
+    await control(world.v, "hybridmarket_setFaults", timeout_rate=1.0, timeout_seconds=3)
+    try:
+        last = moved
+        for _ in range(15):  # over more than a second: the API tries the chain again meanwhile
+            r = await world.http.get("/api/markets")
+            assert r.status_code == 200, r.text
+            t = int(r.headers["X-Chain-Time"])
+            assert t >= last
+            last = t
+            await asyncio.sleep(0.1)
+    finally:
+        await control(world.v, "hybridmarket_clearFaults")
+
+
+async def test_times_count_from_the_chains_clock(world: World, browser: Browser) -> None:
+    """The chain's clock is five days ahead of the browser's: a resolution's countdown, the list's
+    "final in …", a trade's "… ago" and the chart's last point count from the chain's time, not
+    the browser's (which read "in 7d 23h" and drew the chart days into the future)."""
+    resolver = await world.funded()
+    mid = await world.active("Will the ferry run on time all week?", resolver=resolver)
+    trader = await world.funded()
+    await world.advance(5 * 86400)
+    await world.buy(mid, trader, "yes", 2 * SOL)
+    await world.client.send(
+        [b.resolve_market(resolver.pubkey(), bytes.fromhex(mid), True, EVIDENCE)], resolver
+    )
+    await world.market(mid, state="RESOLVING")
+    chain = await world.client.chain_time()
+    await _chain_time_header(world, chain)
+    tab = await open_tab(browser, world, "chain-clock", wallet=trader)
+    page = tab.page
+    await page.goto(world.url + "/")
+    browser_now = await page.evaluate("Date.now() / 1000")
+    assert chain - browser_now > 4 * 86400  # the two clocks really are days apart
+    # The dispute period is 3 days from the resolution, which the chain timed a moment ago.
+    countdown = re.compile(r"in (2d 23h|3d 0h)")
+    await expect(page.get_by_test_id("market-card").locator(".card-foot")).to_contain_text(
+        countdown
+    )
+    await page.goto(world.url + f"/#/market/{mid}")
+    await expect(page.get_by_test_id("dispute-panel")).to_contain_text(countdown)
+    await expect(page.get_by_test_id("resolution")).to_contain_text(countdown)
+    chart = page.get_by_test_id("chart")
+    await expect(chart).to_have_attribute("data-end", re.compile(r"^\d+$"))
+    end = int(await chart.get_attribute("data-end") or 0)
+    assert abs(end - chain) < 600, (end, chain)
+    await page.goto(world.url + "/#/portfolio")
+    await expect(page.get_by_test_id("portfolio")).to_contain_text(re.compile(r"\d+[sm] ago"))
+    await tab.shot("portfolio")
+    tab.check()
+
+
+async def test_the_proposal_form_says_what_is_wrong_with_the_question(
+    world: World, browser: Browser
+) -> None:
+    """The API's rules for a question, said next to the field before anything is signed: 10 to
+    200 characters once trimmed (counted as code points, as the API counts), and not a copy of
+    an existing market's question (ignoring case and runs of whitespace)."""
+    existing, _creator = await world.propose("Will the old lighthouse reopen to visitors?")
+    tab = await open_tab(browser, world, "question-rules")
+    page = tab.page
+    await page.goto(world.url + "/#/new")
+    await wallet_funded(tab)
+    question = page.get_by_test_id("new-question")
+    error = page.get_by_test_id("new-question-error")
+    signing = page.get_by_test_id("new-submit")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+
+    await question.fill("   Rain?   ")
+    await signing.click()
+    await expect(error).to_contain_text("at least 10 characters (this has 5)")
+    await expect(question).to_be_focused()
+    await question.fill("🌧" * 200)  # 200 code points (400 UTF-16 units): allowed
+    await expect(page.get_by_test_id("new-question-count")).to_have_text("200 / 200 characters")
+    await expect(error).to_be_hidden()
+    await question.fill("🌧" * 201)
+    await expect(error).to_contain_text("at most 200 characters (this has 201)")
+    # A copy of an existing question, in other case and spacing, is found before signing.
+    await question.fill("  will the OLD lighthouse   reopen to visitors?")
+    await expect(error).to_contain_text("This question is already asked")
+    link = page.get_by_test_id("new-question-duplicate")
+    await expect(link).to_have_attribute("href", re.compile(f"^#/market/{existing}/"))
+    await signing.click()
+    await expect(error).to_be_visible()
+    assert not [u for u in sent if "/api/auth" in u or u.endswith("/api/markets")], sent
+    await expect(page).to_have_url(re.compile(r"#/new$"))
+    await question.fill("Will the new lighthouse open to visitors?")
+    await expect(error).to_be_hidden()
+    await tab.shot("question")
+    tab.check()
+
+
+async def test_filters_live_in_the_url_and_the_back_button_works(
+    world: World, browser: Browser
+) -> None:
+    """Search, category, state and sort are in the list's URL: a shared link opens the same list,
+    the back button returns to the previous one; a market has a readable URL (its question as a
+    slug after the id) and its old URL, without the slug, still opens it."""
+    lisbon = await world.active("Will it rain in Lisbon on Friday?")
+    await world.active("Will the ECB cut rates in June?", category="economics")
+    await world.propose("Will it snow in Oslo in May?")
+    tab = await open_tab(browser, world, "url-state")
+    page = tab.page
+    cards = page.get_by_test_id("market-card")
+    await page.goto(world.url + "/")
+    await expect(cards).to_have_count(3)
+    await page.get_by_test_id("category").select_option("weather")
+    await expect(page).to_have_url(re.compile(r"#/\?category=weather$"))
+    await expect(cards).to_have_count(2)
+    await page.get_by_test_id("state-filter").select_option("ACTIVE")
+    await expect(page).to_have_url(re.compile(r"#/\?category=weather&state=ACTIVE$"))
+    await expect(cards).to_have_count(1)
+    await page.get_by_test_id("sort").select_option("newest")
+    await page.get_by_test_id("search").fill("lisbon")
+    await expect(page).to_have_url(
+        re.compile(r"#/\?q=lisbon&category=weather&state=ACTIVE&sort=newest$")
+    )
+    await expect(page.get_by_test_id("announce")).to_have_text("1 market")
+    # The card opens the market at its readable URL.
+    await cards.first.click()
+    await expect(page).to_have_url(
+        re.compile(f"#/market/{lisbon}/will-it-rain-in-lisbon-on-friday$")
+    )
+    await expect(page.get_by_test_id("question")).to_be_focused()  # the new page's heading
+    # Back: the same list, filters and all.
+    await page.go_back()
+    await expect(page.get_by_test_id("search")).to_have_value("lisbon")
+    await expect(page.get_by_test_id("sort")).to_have_value("newest")
+    await expect(cards).to_have_count(1)
+    await page.go_back()  # before the search (one entry for it, not one per key)
+    await expect(page.get_by_test_id("search")).to_have_value("")
+    await expect(page.get_by_test_id("sort")).to_have_value("newest")
+    await expect(page).to_have_url(re.compile(r"#/\?category=weather&state=ACTIVE&sort=newest$"))
+    await page.go_back()
+    await expect(page.get_by_test_id("sort")).to_have_value("volume")
+    await expect(page.get_by_test_id("state-filter")).to_have_value("ACTIVE")
+    await expect(cards).to_have_count(1)
+    await page.go_back()
+    await expect(page.get_by_test_id("state-filter")).to_have_value("")
+    await expect(cards).to_have_count(2)
+    await page.go_back()
+    await expect(page.get_by_test_id("category")).to_have_value("")
+    await expect(cards).to_have_count(3)
+    # A shared link opens that list in a new tab; an old market URL (no slug) still works.
+    other = await open_tab(browser, world, "url-state-shared")
+    await other.page.goto(world.url + "/#/?category=economics")
+    await expect(other.page.get_by_test_id("market-card")).to_have_count(1)
+    await expect(other.page.get_by_test_id("category")).to_have_value("economics")
+    await other.page.goto(world.url + f"/#/market/{lisbon}")
+    await expect(other.page.get_by_test_id("question")).to_have_text(
+        "Will it rain in Lisbon on Friday?"
+    )
+    await expect(other.page).to_have_url(
+        re.compile(f"#/market/{lisbon}/will-it-rain-in-lisbon-on-friday$")
+    )
+    other.check()
     tab.check()

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from hybridmarket import __version__
-from hybridmarket.api import errors
+from hybridmarket.api import chainclock, errors
 from hybridmarket.api.bodylimit import BodyLimit
 from hybridmarket.api.cache import CachedReads
 from hybridmarket.api.routes import error_responses
@@ -36,6 +36,7 @@ ROUTERS = (
     "admin",
     "auth",
     "faucet",
+    "evidence",
 )
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -81,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     # Not FastAPI's max_body_size: its 413 is plain text, outside the error envelope.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    chainclock.install(app)  # X-Chain-Time on every /api/* response, cached ones too
     origins = settings.split(settings.cors_origins)
     if origins:
         app.add_middleware(
@@ -93,6 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
                 "RateLimit-Remaining",
                 "RateLimit-Reset",
                 "Retry-After",
+                chainclock.HEADER,
             ],
         )
     import importlib

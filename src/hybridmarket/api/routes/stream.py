@@ -1,5 +1,7 @@
 """`GET /api/stream`: Server-Sent Events of market updates, trades and new comments, optionally
-filtered by market. Each change signal from the indexer (or a posted comment) becomes events."""
+filtered by market. Each change signal from the indexer (or a posted comment) becomes events;
+every event's data carries `chain_time`, the chain's clock then (unix seconds, as the
+`X-Chain-Time` header of other responses; null before the API has read it)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from psycopg.rows import dict_row
 
+from hybridmarket.api.chainclock import chain_clock
 from hybridmarket.api.errors import ApiError
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.routes.markets import load_market
@@ -53,6 +56,11 @@ async def stream(
         if len(m) != 64 or any(c not in "0123456789abcdef" for c in m):
             raise ApiError(422, "invalid_request", f"market: not a market id: {m!r}")
 
+    clock = chain_clock(request.app)
+
+    def sse(event: str, data: dict[str, Any]) -> bytes:
+        return _sse(event, {**data, "chain_time": clock.now() if clock else None})
+
     async def events() -> AsyncIterator[bytes]:
         last_slot: dict[str, int] = {}
         yield b": connected\n\n"
@@ -71,10 +79,12 @@ async def stream(
                     if wanted and mid not in wanted:
                         continue
                     if "comment" in change:
-                        yield _sse("comment", {"market_id": mid, **change["comment"]})
+                        yield sse("comment", {"market_id": mid, **change["comment"]})
                         continue
                     try:
-                        yield _sse("market", await load_market(st, mid))
+                        if clock is not None:
+                            await clock.current()
+                        yield sse("market", await load_market(st, mid))
                     except ApiError:
                         continue
                     since = last_slot.get(mid, int(change.get("slot", 0)) - 1)
@@ -88,7 +98,7 @@ async def stream(
                             (mid, since),
                         )
                         for r in await cur.fetchall():
-                            yield _sse("trade", trade_json(r))
+                            yield sse("trade", trade_json(r))
                             last_slot[mid] = max(last_slot.get(mid, 0), int(r["slot"]))
 
     return StreamingResponse(

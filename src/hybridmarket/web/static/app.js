@@ -130,7 +130,39 @@ function renderWallet() {
 
 // ---- routing -----------------------------------------------------------------------------
 
+let routedHref = null; // the URL the page shows (a step back fires popstate and hashchange)
+let routeGen = 0;
+
+/** Move focus to the new page's heading once it is drawn (a screen reader reads it; the next
+ * Tab starts from there), not on the first page load. */
+function focusHeading(gen) {
+  const tryFocus = () => {
+    if (gen !== routeGen) return true;
+    const h1 = view.querySelector("h1");
+    if (!h1) return false;
+    h1.tabIndex = -1;
+    h1.focus({ preventScroll: true });
+    return true;
+  };
+  if (tryFocus()) return;
+  const mo = new MutationObserver(() => { if (tryFocus()) mo.disconnect(); });
+  mo.observe(view, { childList: true, subtree: true });
+  setTimeout(() => mo.disconnect(), 15000);
+}
+
+/** Say something the user caused (results of a search, a page's state) to screen readers; the
+ * page itself is not a live region, since cards and prices re-render on every trade. */
+export function announce(text) {
+  const el = document.getElementById("announce");
+  el.textContent = "";
+  setTimeout(() => { el.textContent = text; }, 50); // a change, even when the text is the same
+}
+
 function route() {
+  if (location.href === routedHref) return;
+  const first = routedHref === null;
+  routedHref = location.href;
+  const gen = ++routeGen;
   // An error belongs to the page it happened on.
   for (const el of document.querySelectorAll("#toasts .toast-error")) el.remove();
   for (const fn of cleanups) {
@@ -139,23 +171,35 @@ function route() {
   cleanups = [];
   const onCleanup = (fn) => cleanups.push(fn);
   const hash = location.hash.replace(/^#/, "") || "/";
-  const [path] = hash.split("?");
+  const [path, query] = hash.split("?");
   const parts = path.split("/").filter(Boolean);
-  document.querySelectorAll("[data-nav]").forEach((a) => a.classList.remove("active"));
   window.scrollTo(0, 0);
-  const ctx = { wallet, toast, act, onCleanup };
+  const ctx = {
+    wallet, toast, act, onCleanup, announce,
+    query: new URLSearchParams(query || ""),
+    // A page that changed its own URL (history.pushState / replaceState) says so.
+    routed: () => { routedHref = location.href; },
+  };
+  // #/market/<id>/<slug>: the id opens the page; the slug is for people (any, or none, works).
+  let nav = null;
   if (parts[0] === "market" && /^[0-9a-f]{64}$/.test(parts[1] || "")) {
     renderMarket(view, parts[1], ctx);
   } else if (parts[0] === "new") {
-    document.querySelector('[data-nav="new"]').classList.add("active");
+    nav = "new";
     renderCreate(view, ctx);
   } else if (parts[0] === "portfolio") {
-    document.querySelector('[data-nav="portfolio"]').classList.add("active");
+    nav = "portfolio";
     renderPortfolio(view, ctx);
   } else {
-    document.querySelector('[data-nav="markets"]').classList.add("active");
+    nav = "markets";
     renderList(view, ctx);
   }
+  for (const a of document.querySelectorAll("[data-nav]")) {
+    a.classList.toggle("active", a.dataset.nav === nav);
+    if (a.dataset.nav === nav) a.setAttribute("aria-current", "page");
+    else a.removeAttribute("aria-current");
+  }
+  if (!first) focusHeading(gen);
 }
 
 async function main() {
@@ -168,6 +212,7 @@ async function main() {
   onWalletsChanged(renderWallet);
   renderWallet();
   window.addEventListener("hashchange", route);
+  window.addEventListener("popstate", route);
   route();
   await wallet.init();
   // Balance drifts with trades and airdrops elsewhere: refresh now and then while visible.

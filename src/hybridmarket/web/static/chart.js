@@ -98,6 +98,7 @@ export class PriceChart {
     this.data = [xs, ys];
     this.el.dataset.points = String(xs.length);
     this.el.dataset.last = ys.length ? ys[ys.length - 1].toFixed(3) : "";
+    this.el.dataset.end = xs.length ? String(xs[xs.length - 1]) : ""; // unix seconds of the last point
     if (!this.plot) {
       this.plot = new uPlot(this.opts(), this.data, this.el);
     } else {

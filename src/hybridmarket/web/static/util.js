@@ -105,8 +105,44 @@ export function dateTime(iso) {
   });
 }
 
-/** "in 3h 20m" / "5m ago"; a date beyond 60 days. */
-export function relative(iso, now = Date.now()) {
+// ---- the chain's clock ---------------------------------------------------------------------
+// Deadlines are the program's: it checks them against the chain's clock, which can be ahead of
+// this browser's (a local validator's clock is moved on by days in the demo). Every API response
+// says what the chain's time is (X-Chain-Time, unix seconds) and so does every stream event
+// (chain_time); the page keeps the difference and counts from `chainNow()`, never Date.now().
+
+let chainOffsetMs = 0; // the chain's clock minus this browser's
+let chainKnown = false;
+
+/** The chain's time now, in milliseconds since the epoch (as Date.now()). */
+export function chainNow() {
+  return Date.now() + chainOffsetMs;
+}
+
+/** Take the chain's time from a response or an event (unix seconds, whole: the chain's clock
+ * is somewhere in that second). A change of more than a second (the chain's clock was moved,
+ * or the first reading) is announced with a "chainclock" event on window. */
+export function noteChainTime(seconds) {
+  if (seconds === null || seconds === undefined || seconds === "") return;
+  const t = Number(seconds);
+  if (!Number.isFinite(t) || t <= 0) return;
+  const offset = t * 1000 + 500 - Date.now();
+  if (chainKnown && Math.abs(offset - chainOffsetMs) <= 1500) return;
+  chainOffsetMs = offset;
+  chainKnown = true;
+  window.dispatchEvent(new CustomEvent("chainclock", { detail: { offsetMs: offset } }));
+}
+
+/** A stream event's data (JSON), its chain_time noted. */
+export function eventData(e) {
+  const data = JSON.parse(e.data);
+  if (data && typeof data === "object") noteChainTime(data.chain_time);
+  return data;
+}
+
+/** "in 3h 20m" / "5m ago", counted from the chain's clock; a date beyond 60 days. Off-chain
+ * times (a comment's, written by the server's wall clock) pass `now = Date.now()`. */
+export function relative(iso, now = chainNow()) {
   if (!iso) return "";
   let s = Math.round((new Date(iso).getTime() - now) / 1000);
   if (Math.abs(s) > 60 * 86400) {
@@ -119,6 +155,19 @@ export function relative(iso, now = Date.now()) {
   const mi = Math.floor((s % 3600) / 60), se = s % 60;
   const txt = d ? `${d}d ${hr}h` : hr ? `${hr}h ${mi}m` : mi ? `${mi}m` : `${se}s`;
   return future ? `in ${txt}` : `${txt} ago`;
+}
+
+/** A readable URL part from a question: "Will it rain in Lisbon?" is "will-it-rain-in-lisbon". */
+export function slug(text) {
+  return String(text ?? "").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, "-").replace(/^-+|-+$/g, "").slice(0, 60).replace(/-+$/, "");
+}
+
+/** A market's page: its id (what the page reads) and its question's slug (for people; any slug,
+ * or none, opens the same page). */
+export function marketHref(m) {
+  const s = slug(m.question);
+  return `#/market/${m.id}${s ? `/${s}` : ""}`;
 }
 
 export const STATE_LABELS = {
@@ -142,7 +191,8 @@ export class ApiError extends Error {
   }
 }
 
-/** Call the API; returns the JSON body or throws ApiError with the envelope's code/message. */
+/** Call the API; returns the JSON body or throws ApiError with the envelope's code/message. A
+ * body is sent as JSON, or as it is when it is a Blob (a file) or bytes. */
 export async function api(path, { method = "GET", body, params, signal } = {}) {
   let url = path;
   if (params) {
@@ -151,18 +201,21 @@ export async function api(path, { method = "GET", body, params, signal } = {}) {
     const s = qs.toString();
     if (s) url += (url.includes("?") ? "&" : "?") + s;
   }
+  const raw = body instanceof Blob || body instanceof Uint8Array;
   let resp;
   try {
     resp = await fetch(url, {
       method,
       signal,
-      headers: body === undefined ? {} : { "Content-Type": "application/json" },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined ? {}
+        : { "Content-Type": raw ? (body.type || "application/octet-stream") : "application/json" },
+      body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
     });
   } catch (e) {
     if (e.name === "AbortError") throw e;
     throw new ApiError(0, "network", "the server is not answering");
   }
+  noteChainTime(resp.headers.get("X-Chain-Time"));
   let data = null;
   const text = await resp.text();
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }

@@ -3,9 +3,31 @@
 // metadata's canonical JSON (sorted keys, no whitespace, UTF-8), computed here too, since the
 // signed message names it.
 
-import { h, clear, api, sol, sha256Hex, parseAmount, unitsText } from "/static/util.js";
+import {
+  h, clear, api, sol, sha256Hex, parseAmount, unitsText, chainNow, debounce, ApiError, marketHref,
+} from "/static/util.js";
 
 const LN2 = Math.LN2;
+export const QUESTION_MIN = 10;
+export const QUESTION_MAX = 200;
+
+/** The API's rule for a question: trimmed, 10 to 200 characters, counted as code points (as
+ * the API counts: an emoji is one). { length, code, error }: code is the API's error code. */
+export function questionRule(text) {
+  const length = [...String(text ?? "").trim()].length;
+  if (length < QUESTION_MIN) {
+    return { length, code: "question_too_short", error: `A question needs at least ${QUESTION_MIN} characters (this has ${length}).` };
+  }
+  if (length > QUESTION_MAX) {
+    return { length, code: "question_too_long", error: `A question has at most ${QUESTION_MAX} characters (this has ${length}).` };
+  }
+  return { length, code: null, error: null };
+}
+
+/** A question as the API compares them for duplicates: ignoring case and runs of whitespace. */
+export function questionKey(text) {
+  return String(text ?? "").trim().replace(/\s+/g, " ").toLowerCase();
+}
 
 /** Canonical JSON of a flat object of strings: keys sorted, no whitespace (as the server's). */
 export function canonicalJson(obj) {
@@ -24,11 +46,14 @@ export function renderCreate(view, ctx) {
   };
   function setError(input, message) {
     const err = errors.get(input);
-    err.textContent = message || "";
+    if (message instanceof Node) err.replaceChildren(message);
+    else err.textContent = message || "";
     err.hidden = !message;
     input.setAttribute("aria-invalid", message ? "true" : "false");
   }
-  const question = h("input.input", { maxlength: 500, required: true, placeholder: "Will … happen by …?", "data-testid": "new-question" });
+  // No maxlength: the browser counts UTF-16 units, the API code points (questionRule).
+  const question = h("input.input", { required: true, placeholder: "Will … happen by …?", "data-testid": "new-question" });
+  const questionCount = h("span.field-hint.muted.char-count", { "data-testid": "new-question-count" });
   const category = h("input.input", { maxlength: 50, placeholder: "e.g. weather, sports, economics", list: "categories", "data-testid": "new-category" });
   const description = h("textarea.input", { rows: 3, maxlength: 5000, placeholder: "Context for traders", "data-testid": "new-description" });
   const criteria = h("textarea.input", { rows: 3, maxlength: 2000, placeholder: "Exactly when it resolves YES, NO or invalid, and from which source", "data-testid": "new-criteria" });
@@ -62,7 +87,7 @@ export function renderCreate(view, ctx) {
   }).catch(() => {});
 
   const form = h("form.panel.create-form", { "data-testid": "new-market", novalidate: true },
-    field("Question", question),
+    field("Question", question, questionCount),
     h("div.field-row", field("Category", category), field("Closes", closes, "Your local time")),
     field("Description", description),
     field("Resolution criteria", criteria),
@@ -73,13 +98,64 @@ export function renderCreate(view, ctx) {
     h("p.muted", "Wallets vote on your proposal; once the backend approves it on their tally, you activate it by depositing the liquidity, and trading opens."),
     submit, datalist);
 
+  // A question that is already asked: the API refuses it (question_duplicate); found before
+  // signing by searching the list for it, compared as the API compares.
+  let duplicate = { text: null, of: null }; // the question looked up, and the market asking it
+  async function findDuplicate(q) {
+    const key = questionKey(q);
+    if (duplicate.text === key) return duplicate.of;
+    let found = null;
+    try {
+      const d = await api("/api/markets", { params: { q: q.replace(/\s+/g, " ").slice(0, 200), limit: 100 } });
+      found = d.markets.find((m) => questionKey(m.question) === key) || null;
+    } catch { found = null; } // the API says so when the market is created
+    duplicate = { text: key, of: found };
+    return found;
+  }
+  function duplicateError(m) {
+    return h("span", "This question is already asked: ",
+      h("a", { href: marketHref(m), "data-testid": "new-question-duplicate" }, m.question), ".");
+  }
+  function checkQuestion() {
+    const rule = questionRule(question.value);
+    questionCount.textContent = `${rule.length} / ${QUESTION_MAX} characters`;
+    questionCount.classList.toggle("over", rule.length > QUESTION_MAX);
+    if (rule.error) { setError(question, rule.error); return false; }
+    const key = questionKey(question.value);
+    if (duplicate.text === key && duplicate.of) { setError(question, duplicateError(duplicate.of)); return false; }
+    setError(question, null);
+    return true;
+  }
+  const lookUp = debounce(async () => {
+    if (questionRule(question.value).error) return;
+    await findDuplicate(question.value.trim());
+    checkQuestion();
+  }, 300);
+  question.addEventListener("input", () => {
+    // Said as soon as it is true; "too short" waits for the submit (said while typing, or on
+    // leaving the field, it would move the button away from under the pointer).
+    const rule = questionRule(question.value);
+    if (!rule.error || rule.code === "question_too_long" || errors.get(question).textContent) checkQuestion();
+    else questionCount.textContent = `${rule.length} / ${QUESTION_MAX} characters`;
+    lookUp();
+  });
+
   /** The checks the API and the program make too, said next to their field before signing:
-   * a closing time that has passed (the API refuses it: closes_at_past), and a liquidity the
-   * wallet cannot deposit when the market is approved (the program refuses the activation). */
+   * the question's length and whether it is already asked (the API's question_too_short,
+   * question_too_long, question_duplicate), a closing time that has passed (closes_at_past),
+   * and a liquidity the wallet cannot deposit when the market is approved (the program refuses
+   * the activation). */
+  function focusFirstError() {
+    // After the click that submitted has finished with the focus (it stays on the button else).
+    setTimeout(() => {
+      for (const [input, err] of errors) if (!err.hidden) { input.focus(); return; }
+    }, 0);
+  }
+
   function check() {
-    let ok = true;
+    let ok = checkQuestion();
     const when = closes.value ? new Date(closes.value) : null;
-    if (when && !(when.getTime() > Date.now())) {
+    if (when && !(when.getTime() > chainNow())) { // trading ends by the chain's clock
       setError(closes, "This time has passed: a market must close in the future.");
       ok = false;
     } else setError(closes, null);
@@ -96,13 +172,13 @@ export function renderCreate(view, ctx) {
   closes.addEventListener("change", check);
   liquidity.addEventListener("input", check);
 
-  form.addEventListener("submit", (e) => {
+  form.addEventListener("submit", async (e) => {
     e.preventDefault();
-    if (!check()) return;
+    if (!check()) { focusFirstError(); return; }
+    if (await findDuplicate(question.value.trim())) { checkQuestion(); focusFirstError(); return; }
     act(submit, "Signing…", async () => {
       if (!wallet.address) throw new Error("connect a wallet first");
       const q = question.value.trim();
-      if (!q) throw new Error("the question is empty");
       const meta = { question: q, creator: wallet.address };
       if (category.value.trim()) meta.category = category.value.trim().toLowerCase();
       if (description.value.trim()) meta.description = description.value.trim();
@@ -119,14 +195,25 @@ export function renderCreate(view, ctx) {
       const { message, signature } = await wallet.signAction("create_market", marketId, marketId);
       const body = { metadata: meta, b_parameter: bl, initial_liquidity: liq, message, signature };
       if (resolver.value.trim()) body.resolver = resolver.value.trim();
-      const built = await api("/api/markets", { method: "POST", body });
+      let built;
+      try {
+        built = await api("/api/markets", { method: "POST", body });
+      } catch (err) {
+        // The API's rules for the question (the same as above): said next to it, not in a toast.
+        if (err instanceof ApiError && /^question_/.test(err.code || "")) {
+          setError(question, err.code === "question_duplicate" ? err.message.replace(/^./, (c) => c.toUpperCase()) : err.message);
+          question.focus();
+          return;
+        }
+        throw err;
+      }
       if (built.market_id !== marketId) throw new Error("the server computed another market id");
       await wallet.signAndSend(built);
       toast("Market proposed: voting is open", "ok");
       for (let i = 0; i < 40; i++) { // until the indexer has it
         try { await api(`/api/markets/${marketId}`); break; } catch { await new Promise((r) => setTimeout(r, 250)); }
       }
-      location.hash = `#/market/${marketId}`;
+      location.hash = marketHref({ id: marketId, question: q });
     });
   });
 

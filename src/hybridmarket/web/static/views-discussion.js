@@ -44,7 +44,7 @@ export function renderDiscussion(el, marketId, ctx) {
       h("div.comment-head",
         h("span.mono.author", { title: c.user_wallet }, shortAddr(c.user_wallet)),
         mine ? h("span.chip.chip-small", "you") : null,
-        h("time.muted", { datetime: c.created_at, title: dateTime(c.created_at) }, relative(c.created_at)),
+        h("time.muted", { datetime: c.created_at, title: dateTime(c.created_at) }, relative(c.created_at, Date.now())), // the server's clock wrote it
         h("span.signed", { title: `Signed by the author's wallet:\n\n${c.signed_message}` }, "✓ signed"),
         del),
       h("p.comment-body", c.content));

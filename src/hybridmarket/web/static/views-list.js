@@ -1,23 +1,53 @@
 // The market list: search, category and state filters, sort; each card shows the YES price, its
 // change over 24 hours (from the hourly history), volume and a state badge. Cards update live.
 
-import { h, clear, api, pct, pts, sol, badge, relative, dateTime, debounce } from "/static/util.js";
+import {
+  h, clear, api, pct, pts, sol, badge, relative, dateTime, debounce, chainNow, eventData, marketHref,
+} from "/static/util.js";
 
-const filters = { q: "", category: "", state: "", sort: "volume" };
+const SORTS = [["volume", "Volume"], ["newest", "Newest"], ["closing", "Closing soon"]];
 const STATES = ["", "PROPOSED", "APPROVED", "ACTIVE", "RESOLVING", "DISPUTED", "FINALIZED", "CANCELLED"];
 const STATE_NAMES = {
   "": "All states", PROPOSED: "Proposed (voting)", APPROVED: "Approved", ACTIVE: "Trading",
   RESOLVING: "Resolving", DISPUTED: "Disputed", FINALIZED: "Finalized", CANCELLED: "Cancelled",
 };
 let categories = null;
+
+/** The list's filters, search and sort from the page's URL (#/?q=…&category=…&state=…&sort=…),
+ * so a list can be shared and the back button goes back to the previous one. */
+export function readFilters(query) {
+  const q = query || new URLSearchParams();
+  const state = q.get("state") || "";
+  const sort = q.get("sort") || "volume";
+  return {
+    q: (q.get("q") || "").trim(),
+    category: (q.get("category") || "").trim().toLowerCase(),
+    state: STATES.includes(state) ? state : "",
+    sort: SORTS.some(([v]) => v === sort) ? sort : "volume",
+  };
+}
+
+/** The URL of the list with these filters (defaults left out: the plain list is #/). */
+export function listHash(f) {
+  const p = new URLSearchParams();
+  if (f.q) p.set("q", f.q);
+  if (f.category) p.set("category", f.category);
+  if (f.state) p.set("state", f.state);
+  if (f.sort && f.sort !== "volume") p.set("sort", f.sort);
+  const s = p.toString();
+  return s ? `#/?${s}` : "#/";
+}
 const changeCache = new Map(); // market id -> {at, value}
 
-/** The YES price's change over the last 24 h, to the hour: now vs. the close of the last hourly
- * bucket that ended before then (0.5, the opening price, for markets younger than that). */
+/** The YES price's change over the last 24 h of the chain's clock: the list's own `change_24h`
+ * when the API gives it (null: unknown), else from the hourly history, to the hour: now vs. the
+ * close of the last hourly bucket that ended before then (0.5, the opening price, for markets
+ * younger than that). */
 export async function change24h(m) {
+  if ("change_24h" in m) return m.change_24h === null ? null : Number(m.change_24h);
   const hit = changeCache.get(m.id);
   if (hit && hit.price === m.price_yes && Date.now() - hit.at < 60_000) return hit.value;
-  const now = Date.now();
+  const now = chainNow();
   const since = new Date(now - 30 * 86400_000).toISOString();
   const { points } = await api(`/api/markets/${m.id}/history`, {
     params: { interval: "1h", since, limit: 1000 },
@@ -51,7 +81,7 @@ function card(m) {
   const final = m.resolution.final_outcome;
   const change = h("span.change", { "data-testid": "change" }, "…");
   const yes = Number(m.price_yes);
-  const el = h("a.card.market-card", { href: `#/market/${m.id}`, "data-testid": "market-card", "data-id": m.id },
+  const el = h("a.card.market-card", { href: marketHref(m), "data-testid": "market-card", "data-id": m.id },
     h("div.card-top",
       m.category ? h("span.chip", m.category) : null,
       badge(m.state)),
@@ -74,7 +104,10 @@ function card(m) {
       : h("div.bar", { "aria-hidden": "true" }, h("span.bar-yes", { style: { width: `${(yes * 100).toFixed(1)}%` } })),
     h("div.card-foot.muted", foot(m)),
   );
+  el.market = m;
+  el.change = undefined; // the 24 h change, once known
   change24h(m).then((v) => {
+    el.change = v;
     change.textContent = pts(v);
     change.classList.toggle("up", v > 0.0005);
     change.classList.toggle("down", v < -0.0005);
@@ -84,6 +117,7 @@ function card(m) {
 
 export function renderList(view, ctx) {
   const grid = h("div.grid", { "data-testid": "market-grid" });
+  const filters = readFilters(ctx.query);
   const more = h("button.btn.btn-ghost.more", { type: "button", hidden: true }, "Load more");
   const status = h("p.muted.list-status");
   const search = h("input.input", {
@@ -95,8 +129,7 @@ export function renderList(view, ctx) {
   const stateSel = h("select.input", { "aria-label": "State", "data-testid": "state-filter" },
     STATES.map((s) => h("option", { value: s, selected: s === filters.state }, STATE_NAMES[s])));
   const sortSel = h("select.input", { "aria-label": "Sort by", "data-testid": "sort" },
-    [["volume", "Volume"], ["newest", "Newest"], ["closing", "Closing soon"]].map(
-      ([v, l]) => h("option", { value: v, selected: v === filters.sort }, l)));
+    SORTS.map(([v, l]) => h("option", { value: v, selected: v === filters.sort }, l)));
 
   let cursor = null;
   let generation = 0;
@@ -110,7 +143,7 @@ export function renderList(view, ctx) {
       const data = await api("/api/markets", {
         params: { q: filters.q, category: filters.category, state: filters.state, sort: filters.sort, limit: 24, cursor },
       });
-      if (gen !== generation) return;
+      if (gen !== generation) return null;
       if (!append) grid.replaceChildren();
       for (const m of data.markets) {
         const c = card(m);
@@ -120,8 +153,10 @@ export function renderList(view, ctx) {
       cursor = data.next_cursor;
       more.hidden = !cursor;
       status.textContent = grid.children.length ? "" : "No markets match.";
+      return grid.children.length;
     } catch (e) {
       if (gen === generation) status.textContent = `Could not load markets: ${e.message}`;
+      return null;
     }
   }
 
@@ -132,15 +167,37 @@ export function renderList(view, ctx) {
         categories = [...new Set(data.markets.map((m) => m.category).filter(Boolean))].sort();
       } catch { categories = []; }
     }
-    for (const c of categories) catSel.append(h("option", { value: c, selected: c === filters.category }, c));
+    const shown = new Set(categories);
+    if (filters.category) shown.add(filters.category); // from a shared link: kept even if unknown here
+    for (const c of [...shown].sort()) catSel.append(h("option", { value: c, selected: c === filters.category }, c));
   }
 
-  search.addEventListener("input", debounce(() => { filters.q = search.value.trim(); load(); }, 250));
-  catSel.addEventListener("change", () => { filters.category = catSel.value; load(); });
-  stateSel.addEventListener("change", () => { filters.state = stateSel.value; load(); });
-  sortSel.addEventListener("change", () => { filters.sort = sortSel.value; load(); });
+  /** A change of the filters: into the URL (a choice is a new history entry; typing in the
+   * search replaces the current one, not one per key), then the list again. */
+  async function changed(push) {
+    const url = listHash(filters);
+    if (url !== (location.hash || "#/")) {
+      if (push) history.pushState(null, "", url);
+      else history.replaceState(null, "", url);
+      ctx.routed();
+    }
+    const n = await load();
+    if (n !== null) ctx.announce(n ? `${n}${cursor ? "+" : ""} market${n === 1 ? "" : "s"}` : "No markets match.");
+  }
+  let typing = false; // one history entry per search, not one per key
+  search.addEventListener("focus", () => { typing = false; });
+  search.addEventListener("input", debounce(() => {
+    if (filters.q === search.value.trim()) return;
+    filters.q = search.value.trim();
+    changed(!typing);
+    typing = true;
+  }, 250));
+  catSel.addEventListener("change", () => { filters.category = catSel.value; changed(true); });
+  stateSel.addEventListener("change", () => { filters.state = stateSel.value; changed(true); });
+  sortSel.addEventListener("change", () => { filters.sort = sortSel.value; changed(true); });
   more.addEventListener("click", () => load(true));
 
+  document.title = "Markets · hybridmarket";
   clear(view,
     h("section.list-page",
       h("div.list-head",
@@ -156,9 +213,13 @@ export function renderList(view, ctx) {
   let opened = 0;
   es.addEventListener("open", () => { if (opened++) load(); }); // caught up after a reconnect
   es.addEventListener("market", (e) => {
-    const m = JSON.parse(e.data);
+    const m = eventData(e);
     const old = cards.get(m.id);
     if (!old || !old.isConnected) return;
+    // The 24 h change moved with the price since: the base 24 h ago is the same.
+    if (!("change_24h" in m) && typeof old.change === "number") {
+      m.change_24h = String(old.change + (Number(m.price_yes) - Number(old.market.price_yes)));
+    }
     const fresh = card(m);
     cards.set(m.id, fresh);
     old.replaceWith(fresh);

@@ -4,7 +4,7 @@
 
 import {
   h, clear, api, pct, sol, signedSol, shares, bps, badge, shortAddr, dateTime, relative,
-  debounce, ApiError, parseAmount, unitsText,
+  debounce, ApiError, parseAmount, unitsText, chainNow, eventData, marketHref,
 } from "/static/util.js";
 import { PriceChart } from "/static/chart.js";
 import { renderDiscussion } from "/static/views-discussion.js";
@@ -22,6 +22,12 @@ function row(label, value, attrs) {
 function ipfsLink(cid, text) {
   if (!cid) return "–";
   return h("a.mono", { href: `/ipfs/${cid}`, target: "_blank", rel: "noopener", title: cid }, text || `${cid.slice(0, 10)}…${cid.slice(-6)}`);
+}
+
+function sizeText(bytes) {
+  const n = Number(bytes);
+  if (!Number.isFinite(n)) return "the server's limit";
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(n % (1 << 20) ? 1 : 0)} MiB` : `${Math.round(n / 1024)} KiB`;
 }
 
 function outcomeText(o) {
@@ -147,7 +153,7 @@ export function renderMarket(view, id, ctx) {
       rows.push(row("Evidence", ipfsLink(r.evidence_cid), { "data-testid": "evidence" }));
       rows.push(row("Resolved", dateTime(r.resolution_proposed_at)));
       if (r.dispute_deadline) {
-        const open = m.state === "RESOLVING" && new Date(r.dispute_deadline) > new Date();
+        const open = m.state === "RESOLVING" && new Date(r.dispute_deadline).getTime() > chainNow();
         rows.push(row("Dispute window", open
           ? `open until ${dateTime(r.dispute_deadline)} (${relative(r.dispute_deadline)})`
           : `until ${dateTime(r.dispute_deadline)}`));
@@ -183,7 +189,7 @@ export function renderMarket(view, id, ctx) {
     if (start && (!pts.length || new Date(pts[0].t) > new Date(start))) {
       pts.unshift({ t: start, price_yes: "0.5" }); // LMSR opens at 50 % (no shares yet)
     }
-    if (pts.length) pts.push({ t: new Date().toISOString(), price_yes: market.price_yes });
+    if (pts.length) pts.push({ t: new Date(chainNow()).toISOString(), price_yes: market.price_yes }); // up to now, the chain's
     chartEl.hidden = !pts.length;
     if (pts.length) chart.setData(pts);
     chartEl.dataset.history = String(data.points.length); // price points from the API
@@ -251,10 +257,13 @@ export function renderMarket(view, id, ctx) {
     clear(actionsEl, panels);
   }
 
+  /** Build the transaction `path` (body: the fields, or an async function giving them), sign
+   * and relay it, then `done`. */
   async function send(button, busyLabel, path, body, done) {
     return act(button, busyLabel, async () => {
       if (!wallet.address) throw new Error("connect a wallet first");
-      const built = await api(`/api/markets/${id}/${path}`, { method: "POST", body: { wallet: wallet.address, ...body } });
+      const fields = typeof body === "function" ? await body() : body;
+      const built = await api(`/api/markets/${id}/${path}`, { method: "POST", body: { wallet: wallet.address, ...fields } });
       const out = await wallet.signAndSend(built);
       await done(built, out);
       settle();
@@ -562,16 +571,43 @@ export function renderMarket(view, id, ctx) {
     return section("Approved: activate your market", null, h("p.muted", "Deposit the initial liquidity to open trading."), btn);
   }
 
+  /** The resolver's resolution: the outcome and its evidence (text, a link, or a file), which
+   * is stored on IPFS first (POST /api/evidence); its CID goes into the resolve transaction and
+   * the page links it through the gateway. */
   function resolvePanel() {
     const sel = h("select.input", { "aria-label": "Outcome", "data-testid": "resolve-outcome" },
       h("option", { value: "yes" }, "YES"), h("option", { value: "no" }, "NO"), h("option", { value: "invalid" }, "Invalid (refund)"));
-    const cid = h("input.input", { placeholder: "Evidence CID (bafy…)", "aria-label": "Evidence CID", "data-testid": "resolve-cid" });
+    const text = h("textarea.input", {
+      rows: 3, placeholder: "What shows the outcome: a statement, or a link to the source",
+      "aria-label": "Evidence (text or a link)", "data-testid": "resolve-evidence",
+    });
+    const file = h("input.input", { type: "file", "aria-label": "Or a file as evidence", "data-testid": "resolve-file" });
+    const err = h("p.error", { "data-testid": "resolve-error", role: "alert", hidden: true });
     const btn = h("button.btn.btn-primary", { type: "button", "data-testid": "resolve" }, "Resolve");
-    btn.addEventListener("click", () => send(btn, "Signing…", "resolve", { outcome: sel.value, evidence_cid: cid.value.trim() },
-      () => toast("Resolution proposed: the dispute window is open", "ok")));
+    const say = (msg) => { err.textContent = msg || ""; err.hidden = !msg; };
+    btn.addEventListener("click", () => {
+      const doc = file.files && file.files[0]
+        ? file.files[0]
+        : text.value.trim() ? new Blob([text.value.trim() + "\n"], { type: "text/plain; charset=utf-8" }) : null;
+      if (!doc) { say("Give the evidence: write it, link it, or attach a file."); return; }
+      say(null);
+      return send(btn, "Storing evidence…", "resolve", async () => {
+        let stored;
+        try {
+          stored = await api("/api/evidence", { method: "POST", body: doc });
+        } catch (e) {
+          say(e.status === 413 ? `The evidence is too large: at most ${sizeText(e.details && e.details.max_bytes)}.` : `The evidence could not be stored: ${e.message}`);
+          throw e;
+        }
+        return { outcome: sel.value, evidence_cid: stored.cid };
+      }, () => toast("Resolution proposed: the dispute window is open", "ok"));
+    });
     return section("You are the resolver", { "data-testid": "resolve-panel" },
-      h("p.muted", "Once the market may be resolved, propose its outcome with evidence pinned to IPFS."),
-      h("div.form-row", sel, cid), btn);
+      h("p.muted", "Once the market may be resolved, propose its outcome with the evidence for it: it is stored on IPFS and its CID goes on chain."),
+      h("label.field", h("span.field-label", "Outcome"), sel),
+      h("label.field", h("span.field-label", "Evidence"), text),
+      h("label.field", h("span.field-label", "or a file"), file),
+      err, btn);
   }
 
   function claimPanel() {
@@ -618,6 +654,17 @@ export function renderMarket(view, id, ctx) {
     if (wallet.address && t.wallet === wallet.address) loadPosition();
   }
 
+  // The chain's clock moved (or was first read): what counts from it is drawn again (not the
+  // trade box, which keeps what is being typed).
+  const onClock = () => {
+    if (!market) return;
+    renderResolution();
+    if (market.state !== "ACTIVE") { actionsState = null; renderActions(); }
+    reloadChart();
+  };
+  window.addEventListener("chainclock", onClock);
+  onCleanup(() => window.removeEventListener("chainclock", onClock));
+
   let discussion = null;
   let lastWallet = wallet.address;
   const es = new EventSource(`/api/stream?market=${id}`);
@@ -631,9 +678,9 @@ export function renderMarket(view, id, ctx) {
     }
   });
   es.addEventListener("error", () => liveDot.classList.remove("on"));
-  es.addEventListener("market", (e) => onMarket(JSON.parse(e.data)));
-  es.addEventListener("trade", (e) => onTrade(JSON.parse(e.data)));
-  es.addEventListener("comment", (e) => discussion && discussion.onComment(JSON.parse(e.data)));
+  es.addEventListener("market", (e) => onMarket(eventData(e)));
+  es.addEventListener("trade", (e) => onTrade(eventData(e)));
+  es.addEventListener("comment", (e) => discussion && discussion.onComment(eventData(e)));
   onCleanup(() => es.close());
 
   onCleanup(wallet.onChange(() => {
@@ -660,6 +707,12 @@ export function renderMarket(view, id, ctx) {
       return;
     }
     if (!alive) return;
+    // The readable URL: the id and the question's slug (an old link, without it, lands here too).
+    const canonical = marketHref(market);
+    if (decodeURI(location.hash) !== decodeURI(canonical)) {
+      history.replaceState(null, "", canonical);
+      ctx.routed();
+    }
     renderHead();
     renderActions();
     loadChart().catch((e) => { chartNote.textContent = `Could not load the history: ${e.message}`; });

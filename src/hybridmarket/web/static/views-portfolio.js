@@ -1,6 +1,6 @@
 // Your positions across markets (value marked to the current price, P&L) and your trades.
 
-import { h, clear, api, sol, signedSol, shares, pct, badge, relative, dateTime } from "/static/util.js";
+import { h, clear, api, sol, signedSol, shares, pct, badge, relative, dateTime, marketHref } from "/static/util.js";
 
 export function renderPortfolio(view, ctx) {
   const { wallet, onCleanup } = ctx;
@@ -40,7 +40,7 @@ export function renderPortfolio(view, ctx) {
       ? h("div.table-wrap", h("table.table",
         h("thead", h("tr", ["Market", "State", "YES", "NO", "Price", "Value", "Invested", "P&L"].map((c) => h("th", c)))),
         h("tbody", ps.map((p) => h("tr", { "data-testid": "position-row" },
-          h("td", h("a", { href: `#/market/${p.market_id}` }, p.question || p.market_id.slice(0, 12))),
+          h("td", h("a", { href: marketHref({ id: p.market_id, question: p.question }) }, p.question || p.market_id.slice(0, 12))),
           h("td", badge(p.state), p.has_claimed ? h("span.muted", " claimed") : null),
           h("td.num", shares(p.shares_yes)),
           h("td.num", shares(p.shares_no)),
@@ -54,7 +54,7 @@ export function renderPortfolio(view, ctx) {
         h("thead", h("tr", ["When", "Market", "Trade", "Shares", "Total", "YES after"].map((c) => h("th", c)))),
         h("tbody", trades.trades.map((t) => h("tr",
           h("td", { title: dateTime(t.at) }, relative(t.at)),
-          h("td", h("a.mono", { href: `#/market/${t.market_id}` }, t.market_id.slice(0, 8))),
+          h("td", h("a.mono", { href: marketHref({ id: t.market_id, question: t.question }) }, t.market_id.slice(0, 8))),
           h("td", h(`span.side.${t.side}`, t.side.toUpperCase()), " ", h(`span.${t.outcome}`, t.outcome.toUpperCase())),
           h("td.num", shares(t.shares)),
           h("td.num", sol(t.total)),
