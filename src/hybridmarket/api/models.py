@@ -494,6 +494,19 @@ class SnapshotDocument(Body):
     snapshot_date: str = Field(description="The UTC day (YYYY-MM-DD)")
 
 
+# ---- admin ---------------------------------------------------------------------------------
+
+
+class AdminResult(Body):
+    """An admin action applied on chain, through the audit-logged backend sender."""
+
+    action: Literal["approve_market", "finalize_market", "cancel_market"]
+    market_id: MarketId
+    outcome: Literal["confirmed"] = Field(description="The transaction confirmed")
+    signature: TxSignature | None = Field(description="The transaction's signature")
+    audit_id: int = Field(description="The audit_log row of this action")
+
+
 # ---- health --------------------------------------------------------------------------------
 
 

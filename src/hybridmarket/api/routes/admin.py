@@ -47,6 +47,7 @@ from hybridmarket.api.common import (
     rate_limit,
 )
 from hybridmarket.api.errors import ApiError, chain_unavailable, not_found
+from hybridmarket.api.models import AdminResult
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.authority import FileKeySource, KeySourceError, Signer, backend_key_source
@@ -82,14 +83,6 @@ class AdminBody(BaseModel):
         description="Why; kept in the audit log. The signed message must list "
         "sha256:<hex of the reason> as a resource",
     )
-
-
-class AdminResult(BaseModel):
-    action: str
-    market_id: str
-    outcome: str = Field(description="confirmed")
-    signature: str | None = Field(description="The transaction's signature")
-    audit_id: int = Field(description="The audit_log row of this action")
 
 
 _APP_KEY = "admin_services"
