@@ -15,7 +15,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import os
 import signal
+import subprocess
+import sys
 import time
 from contextlib import AsyncExitStack, ExitStack
 from typing import TYPE_CHECKING
@@ -40,16 +43,16 @@ def _line(part: str, status: str, where: str = "") -> None:
 
 
 async def _wait_http(url: str, timeout: float = 60.0) -> None:
-    import httpx
+    import httpx2
 
     deadline = asyncio.get_running_loop().time() + timeout
-    async with httpx.AsyncClient(timeout=5) as http:
+    async with httpx2.AsyncClient(timeout=5) as http:
         while True:
             try:
                 r = await http.get(url)
                 if r.status_code < 500:
                     return
-            except httpx.HTTPError:
+            except httpx2.HTTPError:
                 pass
             if asyncio.get_running_loop().time() > deadline:
                 raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
@@ -184,15 +187,23 @@ async def _run_parts(
                 f"backend authority {signer.pubkey()}; jobs: {', '.join(JOB_NAMES)}",
             )
 
-            # SIGINT/SIGTERM are ours (run_up), not uvicorn's: it would swallow the first one.
-            server = ApiServer(server_config(create_app(shared), shared), handle_signals=False)
-            tasks.append(asyncio.create_task(server.serve()))
+            server: ApiServer | None = None
+            api_child: subprocess.Popen[bytes] | None = None
+            processes = api_processes(settings)
+            if processes == 1:
+                # SIGINT/SIGTERM are ours (run_up), not uvicorn's: it would swallow the first.
+                server = ApiServer(server_config(create_app(shared), shared), handle_signals=False)
+                tasks.append(asyncio.create_task(server.serve()))
+            else:
+                api_child = _start_api(shared, processes)
+                sync_stack.callback(_stop_api, api_child)
             base = f"http://{settings.api_host}:{settings.api_port}"
             try:
                 await _wait_http(f"{base}/api/health")
             except RuntimeError as e:
                 raise typer.Exit(_fail(str(e))) from None
-            _line("api", "ready", f"{base}/api  (OpenAPI {base}/docs)")
+            many = f"; {processes} processes" if processes > 1 else ""
+            _line("api", "ready", f"{base}/api  (OpenAPI {base}/docs{many})")
             demo_task = None
             if demo:
                 from hybridmarket.demo import run_demo
@@ -206,8 +217,37 @@ async def _run_parts(
             typer.echo("Stopping...")
             if demo_task is not None:
                 demo_task.cancel()  # seeding starts over next time; the trickle has no end
-            server.should_exit = True  # which also ends the open live streams
+            if server is not None:
+                server.should_exit = True  # which also ends the open live streams
+            if api_child is not None:
+                api_child.terminate()  # uvicorn's supervisor stops its processes on SIGTERM
             await asyncio.wait(tasks, timeout=STOP_GRACE_S)
+
+
+def api_processes(settings: Settings) -> int:
+    """One API process per core when they can share their rate limits (REDIS_URL); else one."""
+    return max(1, os.cpu_count() or 1) if settings.redis_url else 1
+
+
+def _start_api(shared: Settings, processes: int) -> subprocess.Popen[bytes]:
+    """`hybridmarket api --workers N` as a child, on the servers this `up` started."""
+    shared.export()
+    return subprocess.Popen(
+        [sys.executable, "-m", "hybridmarket", "api", "--workers", str(processes)],
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _stop_api(proc: subprocess.Popen[bytes]) -> None:
+    # Its processes end their open streams within their 2 s grace, from the SIGTERM sent when
+    # `up` began to stop (or now, if it stops before serving).
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(STOP_GRACE_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _stop_validator(

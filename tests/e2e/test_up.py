@@ -46,15 +46,23 @@ def _processes_using(path: Path) -> list[psutil.Process]:
 
 
 def _start(
-    data: Path, rpc: int, api: int, log: Path, *, new_session: bool = False
+    data: Path,
+    rpc: int,
+    api: int,
+    log: Path,
+    *,
+    new_session: bool = False,
+    redis_url: str | None = None,
 ) -> subprocess.Popen[bytes]:
-    """`up --demo` on embedded defaults (the outer environment's servers left out);
-    `new_session` so that a signal can go to its whole process group."""
+    """`up --demo` on embedded defaults (the outer environment's servers left out; Redis only
+    when `redis_url` is given); `new_session` so that a signal can go to its whole group."""
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("DATABASE_URL", "SOLANA_RPC_URL", "REDIS_URL")
     }
+    if redis_url is not None:
+        env["REDIS_URL"] = redis_url
     with log.open("ab") as f:
         return subprocess.Popen(
             [

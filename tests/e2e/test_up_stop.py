@@ -26,11 +26,11 @@ STOP_WITHIN_S = 5.0  # the contract: every part, in every phase, with clients co
 class _Up:
     """`up --demo` in its own session (so that a signal can go to its whole group)."""
 
-    def __init__(self, data: Path, log: Path) -> None:
+    def __init__(self, data: Path, log: Path, redis_url: str | None = None) -> None:
         self.data, self.log = data, log
         self.rpc, api = _free_port(pair=True), _free_port()
         self.base = f"http://127.0.0.1:{api}"
-        self.proc = _start(data, self.rpc, api, log, new_session=True)
+        self.proc = _start(data, self.rpc, api, log, new_session=True, redis_url=redis_url)
 
     def wait_for(self, text: str, timeout: float) -> None:
         _wait(lambda: text in self.log.read_text(), timeout, repr(text), self.log)
@@ -122,3 +122,26 @@ def test_sigterm_while_running_stops_every_part(up_dir: Path, tmp_path: Path) ->
         up.stop_and_check(signal.SIGTERM, group=False, stream=stream)
     finally:
         up.kill()
+
+
+def test_sigterm_stops_one_api_process_per_core(up_dir: Path, tmp_path: Path) -> None:
+    """With REDIS_URL (shared rate limits) `up` serves the API with one process per core; they
+    stop with the rest, ending their live streams."""
+    redis_url = _redis_or_skip()
+    up = _Up(up_dir, tmp_path / "up.log", redis_url=redis_url)
+    try:
+        up.wait_for("demo         live", 300)
+        cores = os.cpu_count() or 1
+        if cores > 1:
+            assert f"; {cores} processes)" in up.log.read_text()
+        stream = _Stream(up.base)
+        up.stop_and_check(signal.SIGTERM, group=False, stream=stream)
+    finally:
+        up.kill()
+
+
+def _redis_or_skip() -> str:
+    from tests.integration.test_deployment_redis import LOCAL_REDIS, _server
+    from tests.integration.test_ratelimit_redis import _answers
+
+    return _server("REDIS_URL", LOCAL_REDIS.replace("/14", "/13"), _answers, "Redis")

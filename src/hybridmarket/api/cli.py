@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from uvicorn.supervisors import multiprocess
 
 from hybridmarket.indexer.cli import DataDir, _settings
 from hybridmarket.settings import Settings
@@ -40,8 +41,22 @@ class ApiServer(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         from hybridmarket.api.routes.stream import end_streams
 
-        end_streams(self.config.app)
+        app = self.config.loaded_app  # under uvicorn's middleware: the FastAPI app inside
+        while app is not None and not hasattr(app, "state"):
+            app = getattr(app, "app", None)
+        end_streams(app)
         await super().shutdown(sockets)
+
+
+class _ApiProcess(multiprocess.Process):
+    """A `--workers` process that serves with `ApiServer` (uvicorn's would wait for the open
+    live streams until its graceful timeout cut them off)."""
+
+    @property
+    def server(self) -> uvicorn.Server:
+        if self._server is None:
+            self._server = ApiServer(self.config)
+        return self._server
 
 
 def api(
@@ -94,8 +109,6 @@ def serve_processes(settings: Settings, workers: int) -> None:
     is replaced; SIGINT/SIGTERM stop them all). Each builds the app from the environment, which
     carries these settings, with DATABASE_URL pointing at the one database opened here (the
     embedded server must not be started once per process)."""
-    from uvicorn.supervisors import Multiprocess
-
     from hybridmarket.api.app import server_config
     from hybridmarket.db.connect import database
 
@@ -106,4 +119,6 @@ def serve_processes(settings: Settings, workers: int) -> None:
         )
         config.timeout_graceful_shutdown = GRACEFUL_SHUTDOWN_S  # open streams end by then
         sock = config.bind_socket()
-        Multiprocess(config, sockets=[sock]).run()
+        # uvicorn's supervisor builds its processes from this module global: ours, with ApiServer.
+        multiprocess.Process = _ApiProcess  # type: ignore[misc]
+        multiprocess.Multiprocess(config, sockets=[sock]).run()
