@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 from solders.keypair import Keypair
 
@@ -19,11 +21,13 @@ from hybridmarket.api.models import Market, MarketList
 from hybridmarket.canonical import canonical_json
 from hybridmarket.chain import ChainClient
 from hybridmarket.chain.keys import load_keypair
+from hybridmarket.db.queries import markets as q_markets
 from hybridmarket.indexer.service import Indexer
 from hybridmarket.localnet.validator import LocalValidator
 from hybridmarket.program import builders as b
 
 from .api_fixtures import api_settings, running_api, sign_transaction, signed_message
+from .localnet_fixtures import control
 
 pytestmark = pytest.mark.integration
 SOL = 1_000_000_000
@@ -97,18 +101,100 @@ async def post_market(
     )
 
 
+def error_code(r: httpx.Response) -> str:
+    code: str = r.json()["error"]["code"]
+    return code
+
+
+def from_now(**delta: float) -> str:
+    return (datetime.now(UTC) + timedelta(**delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def advance_clock(v: LocalValidator, client: ChainClient, seconds: int) -> None:
+    """Move the chain's clock on, and wait for a block at the new time."""
+    await control(v, "hybridmarket_advanceClock", seconds=seconds)
+    slot = await client.get_slot()
+    while await client.get_slot() <= slot + 1:
+        await asyncio.sleep(0.02)
+
+
 async def test_a_market_that_already_closed_is_refused(
-    client: ChainClient, http: httpx.AsyncClient
+    validator: LocalValidator,
+    client: ChainClient,
+    http: httpx.AsyncClient,
+    pool: AsyncConnectionPool,
 ) -> None:
     creator = await funded(client)
     r = await post_market(
-        http, creator, market_metadata(creator, "Closed?", closes_at="2020-01-01T00:00:00Z")
+        http, creator, market_metadata(creator, "Has it closed?", closes_at="2020-01-01T00:00:00Z")
     )
-    assert r.status_code == 422 and r.json()["error"]["code"] == "closes_at_past", r.text
+    assert r.status_code == 422 and error_code(r) == "closes_at_past", r.text
     r = await post_market(
-        http, creator, market_metadata(creator, "Real?", closes_at="2030-13-01T00:00:00Z")
+        http,
+        creator,
+        market_metadata(creator, "Is it a real date?", closes_at="2030-13-01T00:00:00Z"),
     )
-    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request", r.text
+    assert r.status_code == 422 and error_code(r) == "invalid_request", r.text
+    # Past by the chain's clock, not the wall clock: the chain is three days ahead.
+    closes = from_now(days=2)
+    on_chain = market_metadata(creator, "Was it proposed in time?", closes_at=closes)
+    r = await post_market(http, creator, on_chain)
+    assert r.status_code == 201, r.text
+    assert (await relay(http, r.json(), creator))["status"] == "confirmed"
+    await Indexer(pool, client).sync()
+    await advance_clock(validator, client, 3 * 86400)
+    late = market_metadata(creator, "Is it too late to propose?", closes_at=closes)
+    r = await post_market(http, creator, late)
+    assert r.status_code == 422 and error_code(r) == "closes_at_past", r.text
+    # Metadata posted for a market already on chain counts from its proposal, not from now.
+    r = await post_market(http, creator, on_chain)
+    assert r.status_code == 201, r.text
+
+
+async def test_question_rules(
+    client: ChainClient, http: httpx.AsyncClient, pool: AsyncConnectionPool
+) -> None:
+    """10-200 code points once trimmed; not the question of a market on chain, ignoring case
+    and runs of whitespace (the same rules as the proposal page)."""
+    creator, other = await funded(client), await funded(client)
+    for question, code, chars in [
+        ("  Too short  ", "question_too_short", 9),
+        (" \t\n ", "question_too_short", 0),
+        ("😀" * 201, "question_too_long", 201),
+    ]:
+        r = await post_market(http, creator, market_metadata(creator, question))
+        assert r.status_code == 422 and error_code(r) == code, (question, r.text)
+        assert r.json()["error"]["details"] == {"chars": chars, "min_chars": 10, "max_chars": 200}
+    for question in (" Ten chars! ", "😀" * 200):  # at the bounds, counted in code points
+        r = await post_market(http, creator, market_metadata(creator, question))
+        assert r.status_code == 201, (question, r.text)
+
+    mid = await create_market(http, creator, "Will it rain in Lisbon on Friday?")
+    await Indexer(pool, client).sync()
+    copy = market_metadata(other, "  will IT rain in\tLisbon   on\nfriday?  ")
+    r = await post_market(http, other, copy)
+    assert r.status_code == 409 and error_code(r) == "question_duplicate", r.text
+    assert r.json()["error"]["details"] == {"market_id": mid}
+    # The same metadata again is the same market, not a copy of it.
+    r = await post_market(
+        http, creator, market_metadata(creator, "Will it rain in Lisbon on Friday?")
+    )
+    assert r.status_code == 201 and r.json()["market_id"] == mid, r.text
+    # Metadata alone (its proposal abandoned before signing) takes no question from anyone.
+    r = await post_market(http, creator, market_metadata(creator, "Will the tram reach the port?"))
+    assert r.status_code == 201, r.text
+    r = await post_market(http, other, market_metadata(other, "Will the tram reach the port?"))
+    assert r.status_code == 201, r.text
+
+
+async def test_the_duplicate_question_lookup_uses_its_index(pool: AsyncConnectionPool) -> None:
+    async with pool.connection() as conn:
+        await conn.execute("SET enable_seqscan = off")  # on a tiny table the planner would scan
+        plan = await conn.execute(
+            sql.SQL("EXPLAIN ") + q_markets.SAME_QUESTION, ("A question?", "0" * 64)
+        )
+        text = "\n".join(r[0] for r in await plan.fetchall())
+    assert "market_metadata_question_key_idx" in text, text
 
 
 async def test_market_lifecycle_through_the_api(

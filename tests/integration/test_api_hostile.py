@@ -208,7 +208,11 @@ async def test_inputs_that_were_500s_are_4xx(
             }
 
         metadata = {
-            "metadata": {"question": "q?", "closes_at": "2030-13-45T99:99:99Z", "creator": wallet},
+            "metadata": {
+                "question": "Is this a real date?",
+                "closes_at": "2030-13-45T99:99:99Z",
+                "creator": wallet,
+            },
             "b_parameter": 10**9,
             "initial_liquidity": 10**9,
             "message": "m",

@@ -28,7 +28,7 @@ from hybridmarket.api.common import (
     program_config,
     rate_limit,
 )
-from hybridmarket.api.errors import ApiError, not_found
+from hybridmarket.api.errors import ApiError, chain_unavailable, not_found
 from hybridmarket.api.models import (
     Candle,
     CreatedMarket,
@@ -50,6 +50,7 @@ from hybridmarket.api.models import (
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.canonical import canonical_json, sha256_hex
+from hybridmarket.chain.errors import ChainError
 from hybridmarket.db.queries import jobs as q_jobs
 from hybridmarket.db.queries import markets as q_markets
 from hybridmarket.db.queries import trades as q_trades
@@ -374,9 +375,16 @@ async def get_votes(
     )
 
 
+QUESTION_CHARS = (10, 200)  # code points, of the question trimmed
+
+
 class MarketMetadata(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    question: StoredText = Field(min_length=1, max_length=500)
+    question: StoredText = Field(
+        max_length=1000,  # a bound for the request; the rule is QUESTION_CHARS
+        description="10-200 characters (code points) once trimmed; not the question of an "
+        "existing market, ignoring case and runs of whitespace",
+    )
     description: StoredText | None = Field(None, max_length=5000)
     category: StoredText | None = Field(None, min_length=1, max_length=50)
     resolution_criteria: StoredText | None = Field(None, max_length=2000)
@@ -397,7 +405,23 @@ class CreateMarket(BaseModel):
 @router.post(
     "",
     summary="Create market metadata; returns the unsigned propose_market transaction",
+    description="The metadata is stored as sent (its canonical JSON is what the market id "
+    "hashes) once these rules hold, each refusal with its code:\n\n"
+    "- `question`, trimmed, is 10 to 200 characters (Unicode code points): 422 "
+    "`question_too_short` / `question_too_long` (details: `chars`, `min_chars`, "
+    "`max_chars`);\n"
+    "- no existing market (one proposed on chain) asks the same question, compared in lower "
+    "case with each run of whitespace as one space and the ends trimmed: 409 "
+    "`question_duplicate` (details: `market_id` of that market). Posting the same metadata "
+    "again is not a duplicate;\n"
+    "- `closes_at`, if given, is a real date (422 `invalid_request`) after the chain's clock "
+    "(the latest block's time, which can be ahead of wall clocks), or after the market's "
+    "proposal for metadata posted once it is on chain: 422 `closes_at_past`;\n"
+    "- the SIWS message signs `create_market` of this market id with `sha256:<market id>` as "
+    "a resource (401/403), and `initial_liquidity` is at least the program's minimum for this "
+    "`b_parameter`: 422 `liquidity_too_low`.",
     status_code=201,
+    responses=error_responses(403, 409),
 )
 async def create_market(
     body: CreateMarket,
@@ -406,23 +430,34 @@ async def create_market(
     st: Annotated[ApiState, Depends(state)],
 ) -> CreatedMarket:
     meta = body.metadata.model_dump(exclude_none=True)
-    closes_at = meta.get("closes_at")
-    if closes_at is not None:
-        try:
-            closes = datetime.strptime(closes_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        except ValueError:
-            raise ApiError(
-                422, "invalid_request", f"metadata.closes_at {closes_at!r} is not a real date"
-            ) from None
-        if closes <= datetime.now(UTC):
-            # Nobody could trade a market that closed before it was proposed. (The chain cannot
-            # check this: the close date lives in the metadata that the market id hashes.)
-            raise ApiError(422, "closes_at_past", f"metadata.closes_at {closes_at} is already past")
+    _check_question(meta["question"])
+    closes = _closing_time(meta.get("closes_at"))
     canonical = canonical_json(meta)
     market_id = sha256_hex(canonical)
     creator = body.metadata.creator
     await rate_limit(st, request, response, "markets", creator)
     async with st.pool.connection() as conn:
+        same = await q_markets.same_question(conn, meta["question"], other_than=market_id)
+        if same is not None:
+            raise ApiError(
+                409,
+                "question_duplicate",
+                f"market {same} already asks this question",
+                {"market_id": same},
+            )
+        if closes is not None:
+            # Nobody could trade a market that closed before it was proposed. (The chain cannot
+            # check this: the close date lives in the metadata that the market id hashes.) The
+            # proposal is now by the chain's clock, or when it happened for one on chain already.
+            proposed = await q_markets.proposed_at(conn, market_id) or await _chain_now(st)
+            if closes <= proposed:
+                raise ApiError(
+                    422,
+                    "closes_at_past",
+                    f"metadata.closes_at {meta['closes_at']} is not after the market's proposal "
+                    f"({iso(proposed)}, chain time)",
+                    {"proposed_at": iso(proposed)},
+                )
         await check_signed(
             conn,
             st,
@@ -471,3 +506,38 @@ async def create_market(
         transaction=tx,
         last_valid_block_height=last_valid,
     )
+
+
+def _check_question(question: str) -> None:
+    chars = len(question.strip())
+    low, high = QUESTION_CHARS
+    if not low <= chars <= high:
+        code, bound = (
+            ("question_too_short", "at least") if chars < low else ("question_too_long", "at most")
+        )
+        raise ApiError(
+            422,
+            code,
+            f"metadata.question is {chars} characters once trimmed; {bound} "
+            f"{low if chars < low else high} are needed",
+            {"chars": chars, "min_chars": low, "max_chars": high},
+        )
+
+
+def _closing_time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise ApiError(
+            422, "invalid_request", f"metadata.closes_at {text!r} is not a real date"
+        ) from None
+
+
+async def _chain_now(st: ApiState) -> datetime:
+    """The chain's clock: the latest block's time."""
+    try:
+        return datetime.fromtimestamp(await st.client.chain_time(), UTC)
+    except ChainError as e:
+        raise chain_unavailable(e) from None

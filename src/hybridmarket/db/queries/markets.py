@@ -143,6 +143,35 @@ async def wallet_vote(
     return None if row is None else (bool(row[0]), row[1])
 
 
+# A question compared ignoring case and runs of whitespace: the expression of the index
+# market_metadata_question_key_idx (migration 0008), which the lookup must repeat exactly.
+QUESTION_KEY = "lower(btrim(regexp_replace({}, '\\s+', ' ', 'g')))"
+SAME_QUESTION = sql.SQL(
+    "SELECT md.market_id FROM market_metadata md JOIN markets m ON m.id = md.market_id "
+    "WHERE {} = {} AND md.market_id <> %s ORDER BY m.created_at LIMIT 1"
+).format(
+    sql.SQL(QUESTION_KEY).format(sql.SQL("md.question")),
+    sql.SQL(QUESTION_KEY).format(sql.Placeholder()),
+)
+
+
+async def same_question(
+    conn: AsyncConnection[Any], question: str, *, other_than: str
+) -> str | None:
+    """The id of a market (proposed on chain, so indexed) other than `other_than` whose
+    question is `question` up to case and whitespace, or None."""
+    cur = await conn.execute(SAME_QUESTION, (question, other_than))
+    row = await cur.fetchone()
+    return None if row is None else str(row[0])
+
+
+async def proposed_at(conn: AsyncConnection[Any], market_id: str) -> datetime | None:
+    """When the market was proposed on chain (chain time), or None if it is not (yet)."""
+    cur = await conn.execute("SELECT created_at FROM markets WHERE id = %s", (market_id,))
+    row = await cur.fetchone()
+    return None if row is None else row[0]
+
+
 async def insert_metadata(
     conn: AsyncConnection[Any],
     *,
