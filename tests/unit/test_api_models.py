@@ -5,6 +5,7 @@ encoded in the cache (built by `market_json`, not through the model) are what `M
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -14,6 +15,7 @@ import pytest
 from pydantic import ValidationError
 from solders.keypair import Keypair
 
+from hybridmarket.api import models
 from hybridmarket.api.app import create_app
 from hybridmarket.api.common import market_json
 from hybridmarket.api.models import Market, MarketList
@@ -51,6 +53,17 @@ def test_every_success_documents_a_response_model(spec: dict[str, Any]) -> None:
                 if schema is None or not _model(spec, schema):
                     bare.append(f"{method.upper()} {path} {status}: {json.dumps(schema)}")
     assert bare == []
+
+
+def test_every_field_of_every_response_model_is_described() -> None:
+    undescribed = []
+    for name, model in vars(models).items():
+        if inspect.isclass(model) and issubclass(model, models.Body):
+            fields = model.model_json_schema(mode="serialization").get("properties", {})
+            undescribed += [
+                f"{name}.{f}" for f, schema in fields.items() if not schema.get("description")
+            ]
+    assert undescribed == []
 
 
 def test_the_cached_list_and_detail_are_documented_as_their_models(spec: dict[str, Any]) -> None:

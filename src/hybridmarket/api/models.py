@@ -56,8 +56,8 @@ Base64Transaction = Annotated[
 
 class ProposalCounts(Body):
     total: int = Field(ge=0, description="Votes cast")
-    likes: int = Field(ge=0)
-    dislikes: int = Field(ge=0)
+    likes: int = Field(description="Votes for the market", ge=0)
+    dislikes: int = Field(description="Votes against it", ge=0)
 
 
 class DisputeCounts(Body):
@@ -69,8 +69,8 @@ class DisputeCounts(Body):
 class MarketVoteCounts(Body):
     """The vote counters of the market account (as indexed from the chain)."""
 
-    proposal: ProposalCounts
-    dispute: DisputeCounts
+    proposal: ProposalCounts = Field(description="The proposal vote")
+    dispute: DisputeCounts = Field(description="The dispute vote")
 
 
 class Resolution(Body):
@@ -82,12 +82,12 @@ class Resolution(Body):
     resolution_proposed_at: Time | None = Field(description="When the resolver resolved")
     dispute_deadline: Time | None = Field(description="End of the dispute period (chain time)")
     dispute_initiator: Address | None = Field(description="Who disputed the resolution")
-    dispute_initiated_at: Time | None
+    dispute_initiated_at: Time | None = Field(description="When the resolution was disputed")
     dispute_voting_deadline: Time | None = Field(
         description="End of the dispute voting period (chain time)"
     )
-    finalized_at: Time | None
-    cancelled_at: Time | None
+    finalized_at: Time | None = Field(description="When the outcome became final")
+    cancelled_at: Time | None = Field(description="When the market was cancelled")
 
 
 class MarketLinks(Body):
@@ -104,13 +104,13 @@ class Market(Body):
     id: MarketId
     address: Address = Field(description="The market account (PDA)")
     question: str | None = Field(description="null for a market proposed without metadata")
-    description: str | None
-    category: str | None
-    resolution_criteria: str | None
+    description: str | None = Field(description="The creator's description")
+    category: str | None = Field(description="e.g. weather, sports")
+    resolution_criteria: str | None = Field(description="How the resolver decides")
     closes_at: Time | None = Field(description="When trading is meant to end (metadata)")
     creator: Address
     resolver: Address = Field(description="The wallet that resolves the market")
-    state: MarketState
+    state: MarketState = Field(description="Its state on chain")
     b_parameter: int = Field(ge=0, description="LMSR liquidity parameter (share units)")
     shares_yes: Shares = Field(description="YES shares outstanding")
     shares_no: Shares = Field(description="NO shares outstanding")
@@ -119,14 +119,16 @@ class Market(Body):
     liquidity: Lamports = Field(description="Lamports held by the market")
     initial_liquidity: Lamports = Field(description="The creator's deposit at activation")
     volume: Lamports = Field(description="Traded volume")
-    trades_count: int = Field(ge=0)
-    votes: MarketVoteCounts
-    resolution: Resolution
+    trades_count: int = Field(description="Trades made in it", ge=0)
+    votes: MarketVoteCounts = Field(description="The vote counters of its account")
+    resolution: Resolution = Field(description="Its resolution, dispute and outcome")
     created_at: Time = Field(description="When it was proposed (chain time)")
-    approved_at: Time | None
-    activated_at: Time | None
+    approved_at: Time | None = Field(description="When the backend approved it (chain time)")
+    activated_at: Time | None = Field(
+        description="When its creator deposited the liquidity (chain time)"
+    )
     updated_at: Time = Field(description="When this copy of the chain state last changed")
-    links: MarketLinks
+    links: MarketLinks = Field(description="Where to read more of it")
 
 
 class MarketList(Body):
@@ -143,11 +145,11 @@ class QuoteFees(Body):
 class Quote(Body):
     """An LMSR quote against the market's on-chain state."""
 
-    side: Literal["buy", "sell"]
-    outcome: Outcome
+    side: Literal["buy", "sell"] = Field(description="Buy or sell")
+    outcome: Outcome = Field(description="The side traded")
     shares: Shares
     amount: Lamports = Field(description="LMSR cost (buy) or proceeds (sell), before fees")
-    fees: QuoteFees
+    fees: QuoteFees = Field(description="The fees, included in total")
     total: Lamports = Field(description="Paid (buy: amount + fees) or received (sell)")
     price_before: Price = Field(description="Price of this outcome before the trade")
     price_after: Price = Field(description="Price of this outcome after the trade")
@@ -159,15 +161,15 @@ class Quote(Body):
 class FeeRates(Body):
     """Fee rates in basis points of a trade's cost (buy) or proceeds (sell)."""
 
-    protocol: int = Field(ge=0)
-    resolver: int = Field(ge=0)
-    lp: int = Field(ge=0)
-    total: int = Field(ge=0)
+    protocol: int = Field(description="To the protocol's wallet", ge=0)
+    resolver: int = Field(description="To the market's resolver", ge=0)
+    lp: int = Field(description="To the liquidity provider", ge=0)
+    total: int = Field(description="All three", ge=0)
 
 
 class MarketPrice(Body):
     market_id: MarketId
-    state: MarketState
+    state: MarketState = Field(description="The market's state")
     price_yes: Price
     price_no: Price
     fees_bps: FeeRates = Field(description="What every trade pays, before an amount is typed")
@@ -177,7 +179,7 @@ class MarketPrice(Body):
 class PricePoint(Body):
     """One price change (interval=raw)."""
 
-    t: Time
+    t: Time = Field(description="When the price changed (chain time)")
     price_yes: Price
 
 
@@ -195,40 +197,44 @@ class Candle(Body):
 
 class PriceHistory(Body):
     market_id: MarketId
-    interval: Literal["raw", "1m", "5m", "15m", "1h", "4h", "1d"]
+    interval: Literal["raw", "1m", "5m", "15m", "1h", "4h", "1d"] = Field(
+        description="The interval asked for"
+    )
     points: list[PricePoint] | list[Candle] = Field(description="Oldest first")
 
 
 class YourVote(Body):
-    vote: bool
-    voted_at: Time
+    vote: bool = Field(description="proposal: true = like; dispute: true = the outcome is wrong")
+    voted_at: Time = Field(description="When (chain time)")
 
 
 class ProposalTally(Body):
     """A tally the worker published on IPFS and posted on chain."""
 
-    cid: str
+    cid: str = Field(description="The tally document on IPFS")
     sha256: str = Field(pattern="^[0-9a-f]{64}$", description="sha256 of the tally document")
-    likes: int = Field(ge=0)
-    dislikes: int = Field(ge=0)
+    likes: int = Field(description="Likes counted", ge=0)
+    dislikes: int = Field(description="Dislikes counted", ge=0)
 
 
 class DisputeTally(Body):
     """A tally the worker published on IPFS and posted on chain."""
 
-    cid: str
+    cid: str = Field(description="The tally document on IPFS")
     sha256: str = Field(pattern="^[0-9a-f]{64}$", description="sha256 of the tally document")
-    agree: int = Field(ge=0)
-    disagree: int = Field(ge=0)
+    agree: int = Field(description="Votes counted that the outcome is wrong", ge=0)
+    disagree: int = Field(description="Votes counted that it is right", ge=0)
 
 
 class ProposalVotes(Body):
     likes: int = Field(ge=0, description="Indexed votes for")
     dislikes: int = Field(ge=0, description="Indexed votes against")
-    total: int = Field(ge=0)
+    total: int = Field(description="Indexed votes", ge=0)
     posted_on_chain: ProposalCounts = Field(description="The market account's counters")
     your_vote: YourVote | None = Field(description="The `wallet`'s vote, if asked and cast")
-    published_tally: ProposalTally | None
+    published_tally: ProposalTally | None = Field(
+        description="The latest tally posted on chain, if any"
+    )
     threshold_bps: int = Field(ge=0, description="Share of likes needed for approval")
     min_votes: int = Field(ge=0, description="Quorum")
 
@@ -236,19 +242,21 @@ class ProposalVotes(Body):
 class DisputeVotes(Body):
     agree: int = Field(ge=0, description="Indexed votes that the outcome is wrong")
     disagree: int = Field(ge=0, description="Indexed votes that it is right")
-    total: int = Field(ge=0)
+    total: int = Field(description="Indexed votes", ge=0)
     posted_on_chain: DisputeCounts = Field(description="The market account's counters")
     your_vote: YourVote | None = Field(description="The `wallet`'s vote, if asked and cast")
-    published_tally: DisputeTally | None
+    published_tally: DisputeTally | None = Field(
+        description="The latest tally posted on chain, if any"
+    )
     threshold_bps: int = Field(ge=0, description="Share of `agree` that overturns")
     min_votes: int = Field(ge=0, description="Quorum")
 
 
 class MarketVotes(Body):
     market_id: MarketId
-    state: MarketState
-    proposal: ProposalVotes
-    dispute: DisputeVotes
+    state: MarketState = Field(description="The market's state")
+    proposal: ProposalVotes = Field(description="Whether it should be listed")
+    dispute: DisputeVotes = Field(description="Whether its resolution is wrong")
 
 
 class CreatedMarket(Body):
@@ -256,7 +264,9 @@ class CreatedMarket(Body):
     address: Address = Field(description="The market account (PDA) it will have")
     canonical_metadata: str = Field(description="The canonical JSON that the id hashes")
     transaction: Base64Transaction = Field(description="The unsigned propose_market transaction")
-    last_valid_block_height: int = Field(ge=0)
+    last_valid_block_height: int = Field(
+        description="The transaction is valid until this block height", ge=0
+    )
 
 
 # ---- trading: unsigned transactions and the relay -----------------------------------------
@@ -279,14 +289,14 @@ class SellQuote(Quote):
 
 
 class BuyOrder(Body):
-    quote: BuyQuote
+    quote: BuyQuote = Field(description="What the buy costs")
     transaction: Base64Transaction
     last_valid_block_height: int = Field(ge=0, description="Valid until this block height")
     signer: Address = Field(description="The wallet that must sign it (the fee payer)")
 
 
 class SellOrder(Body):
-    quote: SellQuote
+    quote: SellQuote = Field(description="What the sale pays")
     transaction: Base64Transaction
     last_valid_block_height: int = Field(ge=0, description="Valid until this block height")
     signer: Address = Field(description="The wallet that must sign it (the fee payer)")
@@ -312,7 +322,7 @@ class RelaySubmitted(Body):
 
 class RelayConfirmed(Body):
     signature: TxSignature
-    status: Literal["confirmed"]
+    status: Literal["confirmed"] = Field(description="It landed and succeeded")
     slot: int = Field(ge=0, description="The slot it landed in")
 
 
@@ -343,15 +353,15 @@ class User(Body):
     trades: int = Field(ge=0, description="Trades made")
     bought: Lamports = Field(description="Paid for buys, fees included")
     sold: Lamports = Field(description="Received from sales, after fees")
-    markets_traded: int = Field(ge=0)
+    markets_traded: int = Field(description="Markets it traded in", ge=0)
 
 
 class Position(Body):
     """A wallet's position in one market, marked to market."""
 
     market_id: MarketId
-    question: str | None
-    state: MarketState
+    question: str | None = Field(description="The market's question")
+    state: MarketState = Field(description="The market's state")
     shares_yes: Shares
     shares_no: Shares
     price_yes: Price = Field(description="The market's current YES price")
@@ -363,10 +373,10 @@ class Position(Body):
     total_invested: Lamports
     total_withdrawn: Lamports = Field(description="Received from sales")
     claimed: Lamports = Field(description="Received from the claim")
-    has_claimed: bool
+    has_claimed: bool = Field(description="Whether the winnings (or refund) were claimed")
     pnl: int = Field(description="Lamports: value + withdrawn + claimed - invested")
-    trades_count: int = Field(ge=0)
-    last_trade_at: Time | None
+    trades_count: int = Field(description="Trades in this market", ge=0)
+    last_trade_at: Time | None = Field(description="The latest of them (chain time)")
 
 
 class Positions(Body):
@@ -383,15 +393,15 @@ class TradeFees(Body):
 class Trade(Body):
     market_id: MarketId
     wallet: Address
-    side: Literal["buy", "sell"]
-    outcome: Outcome
+    side: Literal["buy", "sell"] = Field(description="Buy or sell")
+    outcome: Outcome = Field(description="The side traded")
     shares: Shares
     amount: Lamports = Field(description="LMSR cost (buy) or proceeds (sell), before fees")
-    fees: TradeFees
+    fees: TradeFees = Field(description="The fees, included in total")
     total: Lamports = Field(description="Paid (buy) or received (sell)")
     price_yes_after: Price
     signature: TxSignature
-    slot: int = Field(ge=0)
+    slot: int = Field(description="The slot it landed in", ge=0)
     at: Time = Field(description="Block time")
 
 
@@ -406,7 +416,7 @@ class Trades(Body):
 
 class Nonce(Body):
     nonce: str = Field(description="Single use, for this wallet and action")
-    expires_at: Time
+    expires_at: Time = Field(description="Sign and send before this")
     message: str = Field(description="The exact Sign-In-With-Solana text to sign")
     domain: str = Field(description="This deployment's domain, as the message names it")
 
@@ -437,7 +447,7 @@ class Comment(Body):
     user_wallet: Address
     content: str = Field(description="Exactly as sent (1-1000 code points)")
     content_html: str = Field(description="`content` escaped for HTML")
-    created_at: Time
+    created_at: Time = Field(description="When it was posted")
     signed_message: str = Field(description="The SIWS text the author's wallet signed")
     signature: TxSignature = Field(description="Its ed25519 signature, base58")
 
@@ -450,17 +460,17 @@ class SnapshotLinks(Body):
 class Snapshot(Body):
     """One day's comments archived on IPFS."""
 
-    cid: str
+    cid: str = Field(description="The document's CID (CIDv1)")
     snapshot_date: str = Field(description="The UTC day (YYYY-MM-DD)")
-    discussions_count: int = Field(ge=0)
-    size_bytes: int | None = Field(ge=0)
-    created_at: Time
-    links: SnapshotLinks
+    discussions_count: int = Field(description="Comments in it", ge=0)
+    size_bytes: int | None = Field(description="The document's size", ge=0)
+    created_at: Time = Field(description="When it was archived")
+    links: SnapshotLinks = Field(description="Where to fetch it")
 
 
 class Discussion(Body):
     market_id: MarketId
-    order: Literal["newest", "oldest"]
+    order: Literal["newest", "oldest"] = Field(description="The order asked for")
     discussions: list[Comment] = Field(description="One page, soft-deleted comments left out")
     next_cursor: str | None = Field(description="`cursor` for the next page; null on the last")
     ipfs_snapshots: list[Snapshot] = Field(description="Newest first")
@@ -469,18 +479,18 @@ class Discussion(Body):
 class DeletedComment(Body):
     id: str = Field(description="UUID")
     market_id: MarketId
-    deleted: Literal[True]
-    deleted_at: Time
+    deleted: Literal[True] = Field(description="Always true")
+    deleted_at: Time = Field(description="When")
     deleted_by: Address
-    delete_reason: str | None
+    delete_reason: str | None = Field(description="Why, if a reason was given")
     by_moderator: bool = Field(description="Deleted by a moderator rather than its author")
 
 
 class SnapshotComment(Body):
     id: str = Field(description="UUID")
     user_wallet: Address
-    content: str
-    created_at: Time
+    content: str = Field(description="As posted")
+    created_at: Time = Field(description="When it was posted")
     signed_message: str = Field(description="The SIWS text the author's wallet signed")
     signature: TxSignature = Field(description="Its ed25519 signature, base58")
 
@@ -489,7 +499,7 @@ class SnapshotDocument(Body):
     """A day's comments of one market as archived (canonical JSON: its bytes hash to the CID)."""
 
     discussions: list[SnapshotComment] = Field(description="In (created_at, id) order")
-    discussions_count: int = Field(ge=0)
+    discussions_count: int = Field(description="len(discussions)", ge=0)
     market_id: MarketId
     snapshot_date: str = Field(description="The UTC day (YYYY-MM-DD)")
 
@@ -500,7 +510,9 @@ class SnapshotDocument(Body):
 class AdminResult(Body):
     """An admin action applied on chain, through the audit-logged backend sender."""
 
-    action: Literal["approve_market", "finalize_market", "cancel_market"]
+    action: Literal["approve_market", "finalize_market", "cancel_market"] = Field(
+        description="What was done"
+    )
     market_id: MarketId
     outcome: Literal["confirmed"] = Field(description="The transaction confirmed")
     signature: TxSignature | None = Field(description="The transaction's signature")
@@ -511,12 +523,12 @@ class AdminResult(Body):
 
 
 class PartHealth(Body):
-    ok: bool
+    ok: bool = Field(description="Whether it answers")
     error: str | None = Field(None, description="Why not, when not ok")
 
 
 class ChainHealth(Body):
-    ok: bool
+    ok: bool = Field(description="Whether the RPC answers and the node is healthy")
     rpc: str | None = Field(None, description="The RPC URL, when it answered")
     error: str | None = Field(None, description="Why not, when the RPC failed")
     program_id: Address
@@ -525,30 +537,32 @@ class ChainHealth(Body):
 class IndexerHealth(Body):
     indexed_slot: int | None = Field(None, ge=0, description="Last slot with indexed events")
     synced_slot: int | None = Field(None, ge=0, description="Slot up to which it has synced")
-    last_signature: str | None = None
-    seconds_since_update: float | None = None
-    dead_letters_pending: int | None = Field(None, ge=0)
+    last_signature: str | None = Field(None, description="The last transaction indexed")
+    seconds_since_update: float | None = Field(None, description="Since its cursor last moved")
+    dead_letters_pending: int | None = Field(
+        None, description="Events it could not apply, unresolved", ge=0
+    )
     chain_error: str | None = Field(None, description="Why the chain's slot is unknown")
-    chain_slot: int | None = None
-    lag_slots: int | None = Field(None, ge=0)
-    lag_seconds: float | None = Field(None, ge=0)
+    chain_slot: int | None = Field(None, description="The chain's slot now, if it answered")
+    lag_slots: int | None = Field(None, description="chain_slot - synced_slot", ge=0)
+    lag_seconds: float | None = Field(None, description="The lag at 400 ms a slot", ge=0)
     ok: bool = Field(description="The database reflects the chain within about a minute")
     error: str | None = Field(None, description="Why its state could not be read")
 
 
 class JobRun(Body):
-    tick: str
-    worker: str
-    started_at: str
-    finished_at: str | None
-    outcome: str | None
-    error: str | None
+    tick: str = Field(description="The schedule's tick it ran for")
+    worker: str = Field(description="The worker that ran it")
+    started_at: str = Field(description="When it started")
+    finished_at: str | None = Field(description="When it finished; null while running")
+    outcome: str | None = Field(description="ok or error; null while running")
+    error: str | None = Field(description="Why it failed")
 
 
 class Health(Body):
     jobs: dict[str, JobRun] | None = Field(None, description="Each job's latest run")
-    database: PartHealth
-    chain: ChainHealth
+    database: PartHealth = Field(description="PostgreSQL")
+    chain: ChainHealth = Field(description="The Solana RPC")
     redis: PartHealth | None = Field(None, description="With REDIS_URL only")
     indexer: IndexerHealth | None = Field(None, description="When the database answered")
-    status: Literal["ok", "degraded"]
+    status: Literal["ok", "degraded"] = Field(description="ok, or degraded when a part is not")
