@@ -1,25 +1,34 @@
-"""Benchmark: tallying proposal votes in the database (one GROUP BY) against the seed's per-market
-loop.
+"""Benchmark: reading the vote counts the indexer keeps (`vote_tallies`) against counting the
+votes at every aggregation pass, and what keeping them costs the indexer's vote writes.
 
 Loads a fresh, migrated database with `--markets` markets in state PROPOSED and `--votes`
 proposal votes spread unevenly across them (a log-normal share per market: a few markets get
-thousands of votes, most get tens, some none), with COPY, then VACUUM ANALYZE. Then times, in
-the same run, on the same connection:
+thousands of votes, most get tens, some none), with COPY, fills `vote_tallies` with the recount
+the worker's `tallies` job runs, then VACUUM ANALYZE. Then times, in the same run, on the same
+connection, the aggregation pass's read of every PROPOSED market's (likes, dislikes):
 
-- the service's SQL: ``votes.tallies(conn, "proposal", state="PROPOSED")``, one statement that
-  counts likes and dislikes of every PROPOSED market with a LEFT JOIN … GROUP BY;
-- the baseline, the seed document's approach: list the PROPOSED markets, then for each one
+- the service: ``votes.tallies(conn, "proposal", state="PROPOSED")``, the maintained counts
+  (markets LEFT JOIN vote_tallies);
+- the previous service: one LEFT JOIN … GROUP BY over the vote rows of every PROPOSED market;
+- the seed document's approach: list the PROPOSED markets, then for each one
   ``SELECT vote FROM proposal_votes WHERE market_id = %s`` and count likes and dislikes in
   Python (one round trip per market).
 
-Both must give the same counts, which must also be the counts generated. Each is timed once to
-warm up, then `--repeat` times (the two alternating); the figures are the medians, and the
-ratio seed/SQL is the number to compare across machines.
+All three must give the same counts, which must also be the counts generated. Each is timed
+once to warm up, then `--repeat` times (alternating); the figures are the medians.
+
+Then the write cost: `--write-votes` new votes over random markets (so a batch touches many
+markets, the costly case for the counts), written in indexer-sized batches of `--batch` rows,
+one transaction each, into the loaded tables, alternately by plain COPY (the indexer's vote
+write before the counts) and by ``votes.append`` (COPY plus one upsert of the batch's counts);
+the new rows are deleted and the tables vacuumed after each round. The figure is the extra time
+of ``votes.append`` over plain COPY (median of `--repeat` rounds).
 
 Uses the server at DATABASE_URL when it is set, else an embedded PostgreSQL 16 in a temporary
 directory; either way in a database `bench_aggregate`, created fresh and dropped at the end.
 
     .venv/bin/python bench/aggregate.py [--markets 10000] [--votes 1000000] [--repeat 3]
+                                        [--write-votes 200000] [--batch 2000]
 """
 
 from __future__ import annotations
@@ -43,6 +52,7 @@ from solders.signature import Signature
 from hybridmarket.db.admin import bulk_copy, drop_database, recreate_database, server
 from hybridmarket.db.connect import make_pool
 from hybridmarket.db.queries import votes
+from hybridmarket.db.queries._util import copy_rows
 from hybridmarket.db.queries.votes import VOTE_COLUMNS
 
 DB_NAME = "bench_aggregate"
@@ -56,6 +66,7 @@ B_PARAMETER = 1_000_000_000_000  # 1000 SOL
 INITIAL_LIQUIDITY = 693_147_180_560  # b·ln 2
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 FIRST_SLOT = 300_000_000
+WRITE_SLOT = 900_000_000  # the timed writes' votes, deleted after each round
 
 MARKET_COLUMNS = (
     "id",
@@ -165,19 +176,40 @@ def load(url: str, data: Dataset) -> float:
         bulk_copy(conn, "markets", MARKET_COLUMNS, data.market_rows(), len(data.ids))
         bulk_copy(conn, "proposal_votes", VOTE_COLUMNS, data.vote_rows(), sum(data.counts))
         conn.commit()
-    with psycopg.connect(url, autocommit=True) as conn:
-        t1 = time.perf_counter()
-        conn.execute("VACUUM (ANALYZE) markets, proposal_votes")
-        print(f"  VACUUM ANALYZE: {time.perf_counter() - t1:.1f}s", flush=True)
     return time.perf_counter() - t0
 
 
-# ---- the two ways to tally ---------------------------------------------------------------------
+async def fill_tallies(url: str) -> int:
+    """The counts of the loaded votes, as the worker's recount repairs them (COPY bypasses
+    `votes.append`); the number of markets counted."""
+    async with make_pool(url, max_size=1, name="bench-aggregate") as pool:
+        async with pool.connection() as conn, conn.transaction():
+            filled = len(await votes.recount(conn, "proposal", repair=True))
+        async with pool.connection() as conn:
+            t1 = time.perf_counter()
+            await conn.execute("VACUUM (ANALYZE) markets, proposal_votes, vote_tallies")
+            print(f"  VACUUM ANALYZE: {time.perf_counter() - t1:.1f}s", flush=True)
+    return filled
 
 
-async def sql_tallies(conn: AsyncConnection[Any]) -> Tallies:
-    """The service: one GROUP BY in the database."""
+# ---- the three ways to read the counts ---------------------------------------------------------
+
+
+async def kept_tallies(conn: AsyncConnection[Any]) -> Tallies:
+    """The service: the counts the indexer keeps."""
     return await votes.tallies(conn, "proposal", state=STATE)
+
+
+async def group_by_tallies(conn: AsyncConnection[Any]) -> Tallies:
+    """The previous service: one GROUP BY over the vote rows in the database."""
+    cur = await conn.execute(
+        "SELECT m.id, count(v.vote) FILTER (WHERE v.vote), "
+        "count(v.vote) FILTER (WHERE NOT v.vote) "
+        "FROM markets m LEFT JOIN proposal_votes v ON v.market_id = m.id "
+        "WHERE m.state = %s GROUP BY m.id",
+        (STATE,),
+    )
+    return {r[0]: (int(r[1]), int(r[2])) for r in await cur.fetchall()}
 
 
 async def seed_tallies(conn: AsyncConnection[Any]) -> Tallies:
@@ -195,28 +227,104 @@ async def seed_tallies(conn: AsyncConnection[Any]) -> Tallies:
     return out
 
 
+READERS: dict[str, Callable[[AsyncConnection[Any]], Awaitable[Tallies]]] = {
+    "kept": kept_tallies,
+    "group_by": group_by_tallies,
+    "seed": seed_tallies,
+}
+
+
 async def timed(fn: Callable[[AsyncConnection[Any]], Awaitable[Tallies]], conn: Any) -> float:
     t0 = time.perf_counter()
     await fn(conn)
     return time.perf_counter() - t0
 
 
-async def measure(url: str, data: Dataset, repeat: int) -> tuple[float, float]:
-    """Median seconds of (SQL, seed) over `repeat` alternating runs after one warm-up each."""
+async def measure_reads(url: str, data: Dataset, repeat: int) -> dict[str, float]:
+    """Median seconds of each reader over `repeat` alternating runs after one warm-up each."""
     async with (
         make_pool(url, max_size=1, name="bench-aggregate") as pool,
         pool.connection() as conn,
     ):
-        by_sql = await sql_tallies(conn)  # also the warm-up
-        by_seed = await seed_tallies(conn)
-        assert by_sql == by_seed, "the GROUP BY and the per-market loop disagree"
-        assert by_sql == data.expected, "the tallies differ from the votes loaded"
-        sql_s, seed_s = [], []
+        for name, fn in READERS.items():  # also the warm-up
+            assert await fn(conn) == data.expected, f"{name}: the tallies differ from the votes"
+        times: dict[str, list[float]] = {name: [] for name in READERS}
         for i in range(repeat):
-            sql_s.append(await timed(sql_tallies, conn))
-            seed_s.append(await timed(seed_tallies, conn))
-            print(f"  run {i + 1}: SQL {sql_s[-1]:.3f}s, seed {seed_s[-1]:.3f}s", flush=True)
-    return statistics.median(sql_s), statistics.median(seed_s)
+            for name, fn in READERS.items():
+                times[name].append(await timed(fn, conn))
+            print(
+                f"  run {i + 1}: " + ", ".join(f"{name} {t[-1]:.4f}s" for name, t in times.items()),
+                flush=True,
+            )
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+# ---- what keeping the counts costs the writes ------------------------------------------------
+
+
+def new_votes(data: Dataset, n: int) -> list[tuple[Any, ...]]:
+    """`n` votes by fresh wallets on random markets, in random order (as votes on many live
+    markets arrive)."""
+    rng = random.Random(SEED + 1)
+    at = EPOCH + timedelta(days=365)
+    return [
+        (
+            rng.choice(data.ids),
+            wallet(rng),
+            rng.random() < 0.5,
+            at + timedelta(seconds=i),
+            wallet(rng),
+            WRITE_SLOT + i,
+            signature(rng),
+            0,
+            0,
+        )
+        for i in range(n)
+    ]
+
+
+async def plain_copy(conn: AsyncConnection[Any], rows: Sequence[Sequence[Any]]) -> None:
+    """The indexer's vote write before the counts were kept."""
+    await copy_rows(conn, "proposal_votes", VOTE_COLUMNS, rows)
+
+
+async def append(conn: AsyncConnection[Any], rows: Sequence[Sequence[Any]]) -> None:
+    """The indexer's vote write now: COPY and the batch's counts."""
+    await votes.append(conn, "proposal", rows)
+
+
+async def measure_writes(
+    url: str, rows: list[tuple[Any, ...]], batch: int, repeat: int
+) -> tuple[float, float]:
+    """Median seconds to write `rows` in batches (one transaction each) by plain COPY and by
+    `votes.append`, alternating, cleaning up after each round."""
+    writers = {"copy": plain_copy, "append": append}
+    times: dict[str, list[float]] = {name: [] for name in writers}
+    async with (
+        make_pool(url, max_size=1, name="bench-aggregate") as pool,
+        pool.connection() as conn,
+    ):
+        for i in range(repeat + 1):  # the first round warms up
+            for name, write in writers.items():
+                t0 = time.perf_counter()
+                for k in range(0, len(rows), batch):
+                    async with conn.transaction():
+                        await write(conn, rows[k : k + batch])
+                elapsed = time.perf_counter() - t0
+                if i:
+                    times[name].append(elapsed)
+                async with conn.transaction():
+                    await conn.execute("DELETE FROM proposal_votes WHERE slot >= %s", (WRITE_SLOT,))
+                    if name == "append":
+                        assert len(await votes.recount(conn, "proposal", repair=True)) > 0
+                await conn.execute("VACUUM proposal_votes, vote_tallies")
+            if i:
+                print(
+                    f"  writes, round {i}: COPY {times['copy'][-1]:.2f}s, "
+                    f"append {times['append'][-1]:.2f}s",
+                    flush=True,
+                )
+    return statistics.median(times["copy"]), statistics.median(times["append"])
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -226,25 +334,41 @@ async def main(args: argparse.Namespace) -> None:
             print(f"generating and loading {args.markets:,} markets, {args.votes:,} votes ...")
             data = Dataset(args.markets, args.votes)
             load_s = load(url, data)
+            filled = await fill_tallies(url)
             counts = sorted(data.counts)
             print(
-                f"loaded in {load_s:.1f}s; votes per market: median {counts[len(counts) // 2]}, "
-                f"max {counts[-1]:,}, without votes {sum(c == 0 for c in counts)}; "
-                f"top 1% of markets hold "
+                f"loaded in {load_s:.1f}s ({filled:,} tallies); votes per market: median "
+                f"{counts[len(counts) // 2]}, max {counts[-1]:,}, without votes "
+                f"{sum(c == 0 for c in counts)}; top 1% of markets hold "
                 f"{sum(counts[-max(1, len(counts) // 100) :]) / max(1, args.votes):.0%} of votes"
             )
-            print(f"timing: 1 warm-up, then median of {args.repeat} ...", flush=True)
-            sql_s, seed_s = await measure(url, data, args.repeat)
+            print(f"reads: 1 warm-up, then median of {args.repeat} ...", flush=True)
+            reads = await measure_reads(url, data, args.repeat)
+            print(
+                f"writes: {args.write_votes:,} new votes in batches of {args.batch:,}, "
+                f"1 warm-up round, then median of {args.repeat} ...",
+                flush=True,
+            )
+            copy_s, append_s = await measure_writes(
+                url, new_votes(data, args.write_votes), args.batch, args.repeat
+            )
             likes = sum(t[0] for t in data.expected.values())
             print(
                 f"\ntallies of {args.markets:,} PROPOSED markets, {args.votes:,} votes "
-                f"({likes:,} likes, {args.votes - likes:,} dislikes); identical both ways"
+                f"({likes:,} likes, {args.votes - likes:,} dislikes); identical all three ways"
             )
-            print(f"{'method':<40}{'seconds':>10}{'× SQL':>8}")
-            print(f"{'SQL: votes.tallies (one GROUP BY)':<40}{sql_s:>10.3f}{1:>7.1f}×")
-            print(
-                f"{'seed: one SELECT per market + Python':<40}{seed_s:>10.3f}{seed_s / sql_s:>7.1f}×"
-            )
+            kept = reads["kept"]
+            print(f"{'aggregation read':<46}{'seconds':>10}{'/ kept':>9}")
+            for name, label in (
+                ("kept", "service: votes.tallies (the kept counts)"),
+                ("group_by", "previous: one GROUP BY over the votes"),
+                ("seed", "seed: one SELECT per market + Python"),
+            ):
+                print(f"{label:<46}{reads[name]:>10.4f}{reads[name] / kept:>8.1f}×")
+            print(f"\n{'vote writes (' + f'{args.write_votes:,} votes)':<46}{'seconds':>10}")
+            print(f"{'plain COPY (before)':<46}{copy_s:>10.3f}")
+            print(f"{'votes.append: COPY + counts':<46}{append_s:>10.3f}")
+            print(f"{'extra cost of the counts':<46}{(append_s / copy_s - 1):>10.1%}")
         finally:
             drop_database(admin_url, DB_NAME)
 
@@ -254,4 +378,6 @@ if __name__ == "__main__":
     ap.add_argument("--markets", type=int, default=10_000)
     ap.add_argument("--votes", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3, help="timed runs of each, after a warm-up")
+    ap.add_argument("--write-votes", type=int, default=200_000, help="votes for the write cost")
+    ap.add_argument("--batch", type=int, default=2000, help="votes per write transaction")
     asyncio.run(main(ap.parse_args()))

@@ -38,6 +38,7 @@ EXPECTED_TABLES: dict[str, frozenset[str]] = {
     ),
     "proposal_votes": frozenset(q_votes.VOTE_COLUMNS),
     "dispute_votes": frozenset(q_votes.VOTE_COLUMNS),
+    "vote_tallies": frozenset(q_votes.TALLY_COLUMNS),
     "trades": frozenset(q_trades.TRADE_COLUMNS) | {"id", "seq"},
     "positions": frozenset(POSITION_COLUMNS),
     "price_history": frozenset(q_trades.PRICE_COLUMNS) | {"seq"},

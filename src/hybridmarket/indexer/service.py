@@ -532,8 +532,6 @@ async def _insert_missing(conn: AsyncConnection[Any], s: BatchState) -> None:
     for table, cols, rows in (
         ("trades", q_trades.TRADE_COLUMNS, s.trades),
         ("price_history", q_trades.PRICE_COLUMNS, s.price_points),
-        ("proposal_votes", q_votes.VOTE_COLUMNS, s.proposal_votes),
-        ("dispute_votes", q_votes.VOTE_COLUMNS, s.dispute_votes),
     ):
         if rows:
             placeholders = ", ".join(["%s"] * len(cols))
@@ -543,6 +541,9 @@ async def _insert_missing(conn: AsyncConnection[Any], s: BatchState) -> None:
                     "ON CONFLICT DO NOTHING",
                     rows,
                 )
+    # Votes with their counts (vote_tallies), only those not there yet.
+    await q_votes.insert_missing(conn, "proposal", s.proposal_votes)
+    await q_votes.insert_missing(conn, "dispute", s.dispute_votes)
     await q_users.seen(conn, s.users)
     if s.config is not None:
         await q.save_config(conn, s.config)

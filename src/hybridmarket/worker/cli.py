@@ -17,7 +17,8 @@ def worker(
         str | None,
         typer.Option(
             "--run-once",
-            help="Run one job now and exit: proposals, disputes, monitor, reconcile, snapshots or backups.",
+            help="Run one job now and exit: proposals, disputes, monitor, reconcile, tallies "
+            "(the recount of the kept vote counts), snapshots or backups.",
         ),
     ] = None,
     no_indexer: Annotated[
@@ -30,8 +31,8 @@ def worker(
     """Run the backend services: indexer, aggregators, monitor, reconciler, snapshots, backups.
 
     Jobs run on cron schedules (UTC; CRON_PROPOSALS, CRON_DISPUTES, CRON_MONITOR, CRON_RECONCILE,
-    CRON_SNAPSHOTS, CRON_BACKUPS); several replicas may run at once: each job runs once per
-    tick. The backend key comes
+    CRON_SNAPSHOTS, CRON_BACKUPS; the vote tallies' recount runs with CRON_RECONCILE); several
+    replicas may run at once: each job runs once per tick. The backend key comes
     from BACKEND_KEYPAIR, Vault (VAULT_ADDR + BACKEND_KEYPAIR_VAULT_PATH) or the key file
     DATA_DIR/keys/backend-authority.json (BACKEND_KEYPAIR_FILE), created on first run.
     SIGTERM finishes the job in hand, then exits.

@@ -1,8 +1,10 @@
-"""The worker's jobs: proposal aggregation, dispute aggregation, the market monitor.
+"""The worker's jobs: proposal aggregation, dispute aggregation, the market monitor, the recount
+of the vote tallies.
 
 Each job reads what to consider from the database (the indexer's copy), decides with the chain's
-own account and clock, counts votes with one SQL aggregate, and acts through `AuthoritySender`
-(which audits everything and never writes market state). Each returns a summary for job_runs.
+own account and clock, reads the vote counts the indexer keeps with the votes (`vote_tallies`),
+and acts through `AuthoritySender` (which audits everything and never writes market state).
+Each returns a summary for job_runs. `recount_tallies` checks those counts against the votes.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from prometheus_client import Gauge
+from prometheus_client import Counter, Gauge
 from psycopg_pool import AsyncConnectionPool
 
 from hybridmarket.chain.client import ChainClient
+from hybridmarket.db.queries import indexer as q_indexer
 from hybridmarket.db.queries import votes as q_votes
 from hybridmarket.ipfs.backends import IpfsBackend
 from hybridmarket.program import builders as b
@@ -35,6 +38,11 @@ STUCK = Gauge(
     "hybridmarket_markets_stuck",
     "Markets past their state's deadline by more than the grace period",
     ["state"],
+)
+TALLY_DIFFERENCES = Counter(
+    "hybridmarket_vote_tally_differences",
+    "Kept vote counts found different from the votes (and repaired)",
+    ["kind"],
 )
 DEFAULT_PROPOSAL_WINDOW = 7 * 24 * 3600
 DEFAULT_STUCK_GRACE = 3600
@@ -318,4 +326,29 @@ async def monitor_markets(s: Services) -> dict[str, Any]:
             continue
         r = await finalize_undisputed(s, cfg, acc, mid, now)
         out["finalized" if r.outcome == "confirmed" else r.outcome] += 1
+    return out
+
+
+async def recount_tallies(pool: AsyncConnectionPool) -> dict[str, Any]:
+    """Recount every market's votes from the rows and compare with the counts the indexer keeps;
+    log each difference and repair it. Holds the indexer lock, so no batch lands in between."""
+    out: dict[str, Any] = {"differences": 0, "repaired": []}
+    async with pool.connection() as conn, conn.transaction():
+        await q_indexer.lock(conn)
+        for kind in q_votes.TABLES:
+            found = await q_votes.recount(conn, kind, repair=True)
+            for d in found:
+                log.warning(
+                    "vote tally differed from the votes; repaired",
+                    market_id=d.market_id,
+                    kind=kind,
+                    kept=list(d.kept),
+                    counted=list(d.counted),
+                )
+            TALLY_DIFFERENCES.labels(kind).inc(len(found))
+            out["differences"] += len(found)
+            out["repaired"] += [
+                {"market_id": d.market_id, "kind": kind, "kept": d.kept, "counted": d.counted}
+                for d in found[:100]
+            ]
     return out

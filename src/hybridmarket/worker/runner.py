@@ -19,7 +19,7 @@ from hybridmarket.worker import jobs
 from hybridmarket.worker.scheduler import Job, Scheduler, validate_cron
 
 log = structlog.get_logger(__name__)
-JOB_NAMES = ("proposals", "disputes", "monitor", "reconcile", "snapshots", "backups")
+JOB_NAMES = ("proposals", "disputes", "monitor", "reconcile", "tallies", "snapshots", "backups")
 
 
 class Worker:
@@ -40,6 +40,7 @@ class Worker:
             "disputes": self._guarded(jobs.aggregate_disputes),
             "monitor": self._guarded(jobs.monitor_markets),
             "reconcile": self._reconcile,
+            "tallies": self._recount_tallies,
             "snapshots": self._snapshots,
             "backups": self._backups,
         }
@@ -48,6 +49,8 @@ class Worker:
             "disputes": validate_cron(s.cron_disputes),
             "monitor": validate_cron(s.cron_monitor),
             "reconcile": validate_cron(s.cron_reconcile),
+            # The recount of the kept vote counts runs on the reconciler's schedule.
+            "tallies": validate_cron(s.cron_reconcile),
             "snapshots": validate_cron(s.cron_snapshots),
             "backups": validate_cron(s.cron_backups),
         }
@@ -64,6 +67,9 @@ class Worker:
 
     async def _reconcile(self) -> dict[str, Any]:
         return (await self.reconciler.run()).summary()
+
+    async def _recount_tallies(self) -> dict[str, Any]:
+        return await jobs.recount_tallies(self.ctx.pool)
 
     async def _snapshots(self) -> dict[str, Any]:
         # Yesterday (UTC) and any earlier day of the last week left unfinished.
