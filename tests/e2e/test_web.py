@@ -15,7 +15,7 @@ import json
 import os
 import re
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,8 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
 SOL = 1_000_000_000
 EVIDENCE = bytes([0x01, 0x55, 0x12, 0x20]) + hashlib.sha256(b"evidence").digest()
 TIMEOUT_MS = 30_000
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"  # axe-core, vendor/README.md
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 try:
     from playwright.async_api import Browser, Page, async_playwright, expect
@@ -75,6 +77,7 @@ class World:
     http: httpx.AsyncClient
     url: str
     backend: Keypair
+    creators: dict[str, Keypair] = field(default_factory=dict)  # market id -> its creator
 
     async def funded(self, lamports: int = 100 * SOL) -> Keypair:
         kp = Keypair()
@@ -128,6 +131,7 @@ class World:
         assert r.status_code == 201, r.text
         await self.relay(r.json(), creator)
         await self.market(mid, state="PROPOSED")
+        self.creators[mid] = creator
         return mid, creator
 
     async def active(
@@ -508,6 +512,10 @@ async def test_resolve_as_the_resolver_then_dispute_and_vote(
     await expect(page.get_by_test_id("state").first).to_have_text("Disputed")
     await expect(page.get_by_test_id("vote-panel")).to_contain_text("Dispute vote")
     await expect(page.get_by_test_id("threshold")).to_contain_text("Needs 60.00% of at least 5")
+    # Colour follows meaning: "wrong" is red, "right" green (they were the other way round).
+    await expect(page.get_by_test_id("vote-yes")).to_have_text("Outcome is wrong")
+    await expect(page.get_by_test_id("vote-yes")).to_have_class(re.compile(r"\bbtn-no\b"))
+    await expect(page.get_by_test_id("vote-no")).to_have_class(re.compile(r"\bbtn-yes\b"))
     await page.get_by_test_id("vote-yes").click()
     await expect(page.get_by_test_id("your-vote")).to_contain_text("Outcome is wrong")
     await expect(page.get_by_test_id("tally")).to_have_attribute("data-yes", "1")
@@ -537,8 +545,20 @@ async def test_phone_sized_screen(world: World, browser: Browser) -> None:
     await wallet_funded(tab)
     await tab.shot("list")
     await page.get_by_test_id("market-card").click()
-    await expect(page.get_by_test_id("trade-box")).to_be_visible()
     await expect(page.get_by_test_id("chart").locator("canvas")).to_have_count(1)
+    # The trade box is far down (under the prices and the chart): a bar at the bottom of the
+    # screen brings it up, with the outcome chosen and the amount to type.
+    box = page.get_by_test_id("trade-box")
+    await expect(box).not_to_be_in_viewport(ratio=0.5)
+    bar = page.get_by_test_id("trade-bar")
+    await expect(bar).to_be_in_viewport()
+    await expect(page.get_by_test_id("bar-buy-no")).to_have_text("Buy NO 50.0%")
+    await tab.page.screenshot(path=str(ARTIFACTS / "phone-bar.png"))
+    await page.get_by_test_id("bar-buy-no").click()
+    await expect(box).to_be_in_viewport(ratio=0.5)
+    await expect(page.get_by_test_id("outcome-no")).to_have_attribute("aria-pressed", "true")
+    await expect(page.get_by_test_id("trade-input")).to_be_focused()
+    await expect(bar).to_be_hidden()
     await page.get_by_test_id("trade-input").fill("1")
     await expect(page.get_by_test_id("quote-total")).to_contain_text("SOL")
     await tab.shot("market")
@@ -921,4 +941,129 @@ async def test_filters_live_in_the_url_and_the_back_button_works(
         re.compile(f"#/market/{lisbon}/will-it-rain-in-lisbon-on-friday$")
     )
     other.check()
+    tab.check()
+
+
+async def serious_violations(page: Page) -> list[str]:
+    """What axe-core finds against WCAG 2.1 A and AA on the page as it is, serious or critical
+    only, one line per rule with the first few elements."""
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.add_script_tag(path=str(AXE))
+    found = await page.evaluate(
+        """async (tags) => (await axe.run(document, { runOnly: { type: "tag", values: tags } }))
+            .violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
+              nodes: v.nodes.slice(0, 4).map((n) => n.target.join(" ") + " | " + (n.failureSummary || "")) }))""",
+        WCAG_AA,
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']}: {v['nodes']}"
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+async def test_accessibility_of_the_list_market_portfolio_and_propose_pages(
+    world: World, browser: Browser
+) -> None:
+    """axe-core finds no serious or critical WCAG 2.1 AA violation (contrast, roles, names) on
+    the list, a market with its trade box, the portfolio and the proposal form, in light and
+    dark; toggles say they are pressed, the current page's nav link says so, and a live trade
+    re-renders the cards without anything being announced."""
+    mid = await world.active("Will the city open a night bus line?")
+    trader = await world.funded()
+    await world.buy(mid, trader, "yes", 2 * SOL)
+    tab = await open_tab(browser, world, "a11y", wallet=trader)
+    page = tab.page
+    problems: list[str] = []
+    for scheme in ("light", "dark"):
+        await page.emulate_media(color_scheme=scheme)
+        await page.goto(world.url + "/")
+        await expect(page.get_by_test_id("market-card")).to_have_count(1)
+        await expect(page.get_by_test_id("change")).not_to_have_text("…")
+        problems += [f"list ({scheme}): {v}" for v in await serious_violations(page)]
+        await expect(page.locator('[data-nav="markets"]')).to_have_attribute("aria-current", "page")
+        await page.goto(world.url + f"/#/market/{mid}")
+        await expect(page.get_by_test_id("trade-box")).to_be_visible()
+        await expect(page.get_by_test_id("chart").locator("canvas")).to_have_count(1)
+        await page.get_by_test_id("trade-input").fill("1")
+        await expect(page.get_by_test_id("quote-total")).to_be_visible()
+        problems += [f"market ({scheme}): {v}" for v in await serious_violations(page)]
+        await page.goto(world.url + "/#/portfolio")
+        await expect(page.get_by_test_id("position-row")).to_have_count(1)
+        await expect(page.locator('[data-nav="portfolio"]')).to_have_attribute(
+            "aria-current", "page"
+        )
+        problems += [f"portfolio ({scheme}): {v}" for v in await serious_violations(page)]
+        await page.goto(world.url + "/#/new")
+        await page.get_by_test_id("new-question").fill("Short")
+        await page.get_by_test_id("new-submit").click()
+        await expect(page.get_by_test_id("new-question-error")).to_be_visible()
+        problems += [f"propose ({scheme}): {v}" for v in await serious_violations(page)]
+    assert problems == [], "\n".join(problems)
+    await page.emulate_media(color_scheme="light")
+
+    # Toggles expose their state.
+    await page.goto(world.url + f"/#/market/{mid}")
+    await expect(page.get_by_test_id("side-buy")).to_have_attribute("aria-pressed", "true")
+    await expect(page.get_by_test_id("side-sell")).to_have_attribute("aria-pressed", "false")
+    await page.get_by_test_id("outcome-no").click()
+    await expect(page.get_by_test_id("outcome-no")).to_have_attribute("aria-pressed", "true")
+    await expect(page.get_by_test_id("outcome-yes")).to_have_attribute("aria-pressed", "false")
+    await expect(page.get_by_test_id("span-all")).to_have_attribute("aria-pressed", "true")
+    await page.get_by_test_id("span-1d").click()
+    await expect(page.get_by_test_id("span-1d")).to_have_attribute("aria-pressed", "true")
+    await expect(page.get_by_test_id("span-all")).to_have_attribute("aria-pressed", "false")
+    # A trade by someone else re-renders the card; nothing of it is announced.
+    await page.goto(world.url + "/")
+    await expect(page.get_by_test_id("market-card")).to_have_count(1)
+    assert await page.locator("main[aria-live], main [aria-live]").count() == 0
+    before = await page.get_by_test_id("price").inner_text()
+    await world.buy(mid, await world.funded(), "yes", 5 * SOL)
+    await expect(page.get_by_test_id("price")).not_to_have_text(before)
+    await expect(page.get_by_test_id("announce")).to_have_text("")
+    tab.check()
+
+
+async def test_a_cancelled_market(world: World, browser: Browser) -> None:
+    """A market cancelled while trading says so and offers only what the program allows then:
+    no trade box (nor the phone's trade bar); each position claims what it is worth at the last
+    price; the creator withdraws what is left of the liquidity."""
+    mid = await world.active("Will the stadium roof be finished by August?", "sports")
+    creator = world.creators[mid]  # the browser's wallet: it traded, and it made the market
+    await world.buy(mid, creator, "yes", 4 * SOL)
+    await world.client.send(
+        [b.cancel_market(world.backend.pubkey(), bytes.fromhex(mid))], world.backend
+    )
+    await world.market(mid, state="CANCELLED")
+    tab = await open_tab(browser, world, "cancelled", wallet=creator, viewport=(390, 844))
+    page = tab.page
+    await page.goto(world.url + f"/#/market/{mid}")
+    await expect(page.get_by_test_id("state").first).to_have_text("Cancelled")
+    await expect(page.get_by_test_id("settled-outcome")).to_contain_text("Cancelled")
+    await expect(page.get_by_test_id("settled-payout")).to_contain_text(
+        "Each position is paid at the last price: a YES share 0."
+    )
+    await expect(page.get_by_test_id("claim")).to_contain_text("Claim")
+    await expect(page.get_by_test_id("trade-box")).to_have_count(0)
+    await expect(page.get_by_test_id("trade-bar")).to_be_hidden()
+    await expect(page.get_by_test_id("price-yes")).to_have_count(0)
+    await expect(page.get_by_test_id("resolution")).to_contain_text("Cancelled")
+    await tab.shot("cancelled")
+    pos = (await world.http.get(f"/api/users/{creator.pubkey()}/positions")).json()["positions"]
+    worth = pos[0]["value"]
+    assert 0 < worth < pos[0]["shares_yes"]  # the last price, not a winning share's 1 SOL
+    before = await world.client.get_balance(creator.pubkey())
+    await page.get_by_test_id("claim").click()
+    await expect(page.get_by_test_id("claimed")).to_contain_text("You claimed")
+    pos = (await world.http.get(f"/api/users/{creator.pubkey()}/positions")).json()["positions"]
+    assert pos[0]["has_claimed"] and pos[0]["claimed"] == worth
+    await page.get_by_test_id("withdraw").click()
+    await expect(page.get_by_test_id("toast-ok").filter(has_text="withdrawn")).to_be_visible()
+    after = await world.client.get_balance(creator.pubkey())
+    assert after > before + worth  # the claim, then the liquidity left above it (less fees)
+    # In the list: cancelled, without a price bar.
+    await page.goto(world.url + "/")
+    card = page.get_by_test_id("market-card")
+    await expect(card.get_by_test_id("price")).to_have_text("Cancelled")
+    await expect(card.locator(".bar")).to_have_count(0)
     tab.check()

@@ -89,9 +89,10 @@ function card(m) {
     h("div.card-stats",
       m.state === "FINALIZED"
         ? h("div.card-price", h(`span.big.${final === "no" ? "no" : "yes"}`, { "data-testid": "price" }, OUTCOME[final] || "–"),
-          h("span.muted", final === "invalid" ? " refunded" : " won"))
+          h("span.muted", final === "invalid" ? " paid at last price" : " won"))
         : m.state === "CANCELLED"
-          ? h("div.card-price", h("span.big", { "data-testid": "price" }, "Cancelled"), h("span.muted", " refunded"))
+          ? h("div.card-price", h("span.big", { "data-testid": "price" }, "Cancelled"),
+            m.activated_at ? h("span.muted", " paid at last price") : null)
           : h("div.card-price",
           h("span.big.yes", { "data-testid": "price" }, pct(m.price_yes)),
           h("span.muted", " YES")),

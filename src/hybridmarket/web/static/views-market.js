@@ -15,6 +15,12 @@ function section(title, attrs, ...children) {
   return h("section.panel", attrs || {}, title ? h("h2.panel-title", title) : null, ...children);
 }
 
+/** A toggle button's state: shown (.on) and said (aria-pressed). */
+function press(button, on) {
+  button.classList.toggle("on", on);
+  button.setAttribute("aria-pressed", on ? "true" : "false");
+}
+
 function row(label, value, attrs) {
   return h("div.kv", attrs || {}, h("span.k", label), h("span.v", value));
 }
@@ -30,8 +36,16 @@ function sizeText(bytes) {
   return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(n % (1 << 20) ? 1 : 0)} MiB` : `${Math.round(n / 1024)} KiB`;
 }
 
+/** What a share of a market that ended without an outcome (cancelled, or resolved invalid)
+ * pays: the last price (the program's payout), not what its holder paid. */
+function lastPricePays(m) {
+  const yes = sol(Math.floor(Number(m.price_yes) * 1e9), { precise: true });
+  const no = sol(Math.floor(Number(m.price_no) * 1e9), { precise: true });
+  return `Each position is paid at the last price: a YES share ${yes}, a NO share ${no}.`;
+}
+
 function outcomeText(o) {
-  return o === "yes" ? "YES" : o === "no" ? "NO" : o === "invalid" ? "Invalid (refunds)" : "–";
+  return o === "yes" ? "YES" : o === "no" ? "NO" : o === "invalid" ? "Invalid (paid at the last price)" : "–";
 }
 
 export function renderMarket(view, id, ctx) {
@@ -49,7 +63,9 @@ export function renderMarket(view, id, ctx) {
   const chartNote = h("p.muted.chart-note");
   const spanSeg = h("div.seg.seg-small.span-seg", { role: "group", "aria-label": "Time range" },
     [["3600", "1H"], ["86400", "1D"], ["604800", "1W"], ["", "All"]].map(([v, label]) =>
-      h(`button${v ? "" : ".on"}`, { type: "button", "data-span": v, "data-testid": `span-${label.toLowerCase()}` }, label)));
+      h(`button${v ? "" : ".on"}`, {
+        type: "button", "data-span": v, "data-testid": `span-${label.toLowerCase()}`, "aria-pressed": v ? "false" : "true",
+      }, label)));
   const aboutEl = h("div.slot-about");
   const resolutionEl = h("div.slot-resolution");
   const actionsEl = h("div.slot-actions");
@@ -57,6 +73,33 @@ export function renderMarket(view, id, ctx) {
   const liveEl = h("ol.live-trades", { "data-testid": "live-trades" });
   const liveDot = h("span.live-dot", { title: "Live updates" }, "live");
   const discussionEl = h("div.slot-discussion");
+  // On a phone the trade box is far down the page: a bar at the bottom brings it up, while
+  // the box itself is out of sight (narrow screens only, see app.css).
+  const barYes = h("button.btn.btn-yes", { type: "button", "data-testid": "bar-buy-yes", on: { click: () => goTrade("yes") } }, "Buy YES");
+  const barNo = h("button.btn.btn-no", { type: "button", "data-testid": "bar-buy-no", on: { click: () => goTrade("no") } }, "Buy NO");
+  const tradeBar = h("div.trade-bar", { "data-testid": "trade-bar", role: "region", "aria-label": "Quick trade", hidden: true }, barYes, barNo);
+  let tradeBoxEl = null;
+  let tradeBoxSeen = false;
+  const seen = new IntersectionObserver((entries) => {
+    for (const e of entries) if (e.target === tradeBoxEl) tradeBoxSeen = e.isIntersecting && e.intersectionRatio >= 0.5;
+    syncBar();
+  }, { threshold: [0, 0.5, 1] });
+  onCleanup(() => seen.disconnect());
+  function syncBar() {
+    const active = market && market.state === "ACTIVE" && tradeBoxEl && tradeBoxEl.isConnected;
+    tradeBar.hidden = !active || tradeBoxSeen;
+    if (active) {
+      barYes.textContent = `Buy YES ${pct(market.price_yes)}`;
+      barNo.textContent = `Buy NO ${pct(market.price_no)}`;
+    }
+  }
+  function goTrade(outcome) {
+    if (!tradeBoxEl) return;
+    tradeBoxEl.querySelector('[data-testid="side-buy"]').click();
+    tradeBoxEl.querySelector(`[data-testid="outcome-${outcome}"]`).click();
+    tradeBoxEl.scrollIntoView({ block: "start" });
+    tradeBoxEl.querySelector('[data-testid="trade-input"]').focus({ preventScroll: true });
+  }
 
   clear(view,
     h("div.market-page", { "data-testid": "market-page", "data-id": id },
@@ -72,12 +115,13 @@ export function renderMarket(view, id, ctx) {
         h("aside.side-col",
           actionsEl,
           positionEl,
-          section("Live trades", { class: "panel live-panel" }, liveDot, liveEl)))));
+          section("Live trades", { class: "panel live-panel" }, liveDot, liveEl))),
+      tradeBar));
 
   const chart = new PriceChart(chartEl);
   for (const b of spanSeg.children) {
     b.addEventListener("click", () => {
-      for (const o of spanSeg.children) o.classList.toggle("on", o === b);
+      for (const o of spanSeg.children) press(o, o === b);
       chart.setSpan(b.dataset.span ? Number(b.dataset.span) : null);
     });
   }
@@ -94,7 +138,7 @@ export function renderMarket(view, id, ctx) {
     let cls = "";
     if (m.state === "CANCELLED") {
       outcome = "Cancelled";
-      payout = "Every position is refunded what it paid.";
+      payout = m.activated_at ? lastPricePays(m) : "It never opened for trading: nobody holds shares.";
     } else if (m.state === "FINALIZED" && (out === "yes" || out === "no")) {
       const won = out.toUpperCase();
       const lost = out === "yes" ? "NO" : "YES";
@@ -103,7 +147,7 @@ export function renderMarket(view, id, ctx) {
       cls = `.${out}`;
     } else if (m.state === "FINALIZED") {
       outcome = "Invalid";
-      payout = "Every position is refunded what it paid.";
+      payout = lastPricePays(m);
     } else {
       return null;
     }
@@ -242,6 +286,7 @@ export function renderMarket(view, id, ctx) {
     const key = [m.state, me, settled && p ? `${p.has_claimed}:${p.value}:${p.claimed}` : ""].join("|");
     if (key === actionsState) {
       for (const panel of actionsEl.children) if (panel.refresh) panel.refresh();
+      syncBar();
       return;
     }
     actionsState = key;
@@ -253,8 +298,10 @@ export function renderMarket(view, id, ctx) {
     if (m.state === "APPROVED") panels.push(activatePanel(m.creator === me));
     if (m.state === "ACTIVE" && me && m.resolver === me) panels.push(resolvePanel());
     if (settled) panels.push(claimPanel());
-    if (settled && me && m.creator === me) panels.push(withdrawPanel());
+    // Only a market that opened holds the creator's liquidity (the program pays nothing else).
+    if (settled && me && m.creator === me && m.activated_at) panels.push(withdrawPanel());
     clear(actionsEl, panels);
+    syncBar();
   }
 
   /** Build the transaction `path` (body: the fields, or an async function giving them), sign
@@ -335,7 +382,7 @@ export function renderMarket(view, id, ctx) {
         slipError.hidden = false;
       }
     });
-    const slipPresets = h("div.seg.seg-small", [50, 100, 200].map((b) => h("button", {
+    const slipPresets = h("div.seg.seg-small", { role: "group", "aria-label": "Slippage presets" }, [50, 100, 200].map((b) => h("button", {
       type: "button", "data-value": String(b),
       on: { click: () => setSlippage(b) },
     }, `${b / 100}%`)));
@@ -357,13 +404,13 @@ export function renderMarket(view, id, ctx) {
 
     function sync() {
       if (st.side === "sell") st.mode = "shares";
-      for (const b of sideSeg.children) b.classList.toggle("on", b.dataset.value === st.side);
-      for (const b of outcomeSeg.children) b.classList.toggle("on", b.dataset.value === st.outcome);
+      for (const b of sideSeg.children) press(b, b.dataset.value === st.side);
+      for (const b of outcomeSeg.children) press(b, b.dataset.value === st.outcome);
       for (const b of modeSeg.children) {
-        b.classList.toggle("on", b.dataset.value === st.mode);
+        press(b, b.dataset.value === st.mode);
         b.disabled = st.side === "sell" && b.dataset.value === "amount";
       }
-      for (const b of slipPresets.children) b.classList.toggle("on", Number(b.dataset.value) === st.slippage);
+      for (const b of slipPresets.children) press(b, Number(b.dataset.value) === st.slippage);
       slipSummary.textContent = `${(st.slippage / 100).toFixed(2)}%`;
       for (const el of outcomeSeg.querySelectorAll("[data-price]")) {
         el.textContent = pct(el.dataset.price === "yes" ? market.price_yes : market.price_no);
@@ -474,6 +521,10 @@ export function renderMarket(view, id, ctx) {
       submit);
     panel.refresh = () => { sync(); fetchQuote(); };
     panel.refresh();
+    if (tradeBoxEl) seen.unobserve(tradeBoxEl);
+    tradeBoxEl = panel;
+    tradeBoxSeen = false;
+    seen.observe(panel);
     return panel;
   }
 
@@ -499,19 +550,22 @@ export function renderMarket(view, id, ctx) {
       const share = total ? yes / total : 0;
       const needs = t.threshold_bps / 10000;
       const passes = total >= t.min_votes && share >= needs;
+      // Colour follows meaning: green agrees (a like; the outcome is right), red objects (a
+      // dislike; the outcome is wrong), whichever way the program counts the vote.
+      const [trueCls, falseCls] = kind === "proposal" ? ["yes", "no"] : ["no", "yes"];
       const buttons = [
-        h("button.btn.btn-yes", { type: "button", "data-testid": `vote-yes`, on: { click: (e) => vote(e.currentTarget, true) } }, yesLabel),
-        h("button.btn.btn-no", { type: "button", "data-testid": `vote-no`, on: { click: (e) => vote(e.currentTarget, false) } }, noLabel),
+        h(`button.btn.btn-${trueCls}`, { type: "button", "data-testid": `vote-yes`, on: { click: (e) => vote(e.currentTarget, true) } }, yesLabel),
+        h(`button.btn.btn-${falseCls}`, { type: "button", "data-testid": `vote-no`, on: { click: (e) => vote(e.currentTarget, false) } }, noLabel),
       ];
       if (t.your_vote) buttons.forEach((b) => { b.disabled = true; });
       clear(body,
-        h("div.tally", { "data-testid": "tally", "data-yes": yes, "data-no": no },
+        h(`div.tally.tally-${kind}`, { "data-testid": "tally", "data-yes": yes, "data-no": no },
           h("div.tally-bar",
             h("span.tally-yes", { style: { width: `${(share * 100).toFixed(1)}%` } }),
             h("span.tally-threshold", { style: { left: `${needs * 100}%` }, title: `Threshold ${bps(t.threshold_bps)}` })),
           h("div.tally-nums",
-            h("span.yes", `${yes} ${kind === "proposal" ? "like" : "wrong"}${kind === "proposal" && yes !== 1 ? "s" : ""}`),
-            h("span.no", `${no} ${kind === "proposal" ? "dislike" : "right"}${kind === "proposal" && no !== 1 ? "s" : ""}`))),
+            h(`span.${trueCls}`, `${yes} ${kind === "proposal" ? "like" : "wrong"}${kind === "proposal" && yes !== 1 ? "s" : ""}`),
+            h(`span.${falseCls}`, `${no} ${kind === "proposal" ? "dislike" : "right"}${kind === "proposal" && no !== 1 ? "s" : ""}`))),
         h("p.tally-rule", { "data-testid": "threshold" },
           `${total ? (share * 100).toFixed(1) : "0"}% of ${total} vote${total === 1 ? "" : "s"}. Needs ${bps(t.threshold_bps)} of at least ${t.min_votes} votes — `,
           h(`strong.${passes ? "up" : "flat"}`, passes ? "would pass now." : "not there yet.")),
@@ -544,7 +598,7 @@ export function renderMarket(view, id, ctx) {
 
   function disputePanel() {
     const r = market.resolution;
-    // The program refuses a dispute of an INVALID resolution (every position is refunded, so
+    // The program refuses a dispute of an INVALID resolution (every position is paid at the last price, so
     // there is no side to flip to): offer only what it allows.
     const disputable = r.proposed_outcome === "yes" || r.proposed_outcome === "no";
     let btn = null;
@@ -557,7 +611,7 @@ export function renderMarket(view, id, ctx) {
       r.dispute_deadline
         ? h("p.muted", disputable
           ? `Unless disputed, it becomes final ${relative(r.dispute_deadline)} (${dateTime(r.dispute_deadline)}).`
-          : `An invalid resolution cannot be disputed: every position is refunded once it is final, ${relative(r.dispute_deadline)} (${dateTime(r.dispute_deadline)}).`)
+          : `An invalid resolution cannot be disputed: every position is paid at the last price once it is final, ${relative(r.dispute_deadline)} (${dateTime(r.dispute_deadline)}).`)
         : null,
       btn);
   }
@@ -576,7 +630,7 @@ export function renderMarket(view, id, ctx) {
    * the page links it through the gateway. */
   function resolvePanel() {
     const sel = h("select.input", { "aria-label": "Outcome", "data-testid": "resolve-outcome" },
-      h("option", { value: "yes" }, "YES"), h("option", { value: "no" }, "NO"), h("option", { value: "invalid" }, "Invalid (refund)"));
+      h("option", { value: "yes" }, "YES"), h("option", { value: "no" }, "NO"), h("option", { value: "invalid" }, "Invalid (pay at the last price)"));
     const text = h("textarea.input", {
       rows: 3, placeholder: "What shows the outcome: a statement, or a link to the source",
       "aria-label": "Evidence (text or a link)", "data-testid": "resolve-evidence",
@@ -614,15 +668,20 @@ export function renderMarket(view, id, ctx) {
     const p = position;
     const out = market.resolution.final_outcome;
     const intro = market.state === "CANCELLED"
-      ? "This market was cancelled: positions are refunded."
+      ? "This market was cancelled: each position is paid at the last price."
       : `Final outcome: ${outcomeText(out)}.`;
     if (!wallet.address || !p) return section("Settled", { "data-testid": "claim-panel" }, h("p.muted", intro), h("p.muted", "You had no position here."));
     if (p.has_claimed) {
       return section("Settled", { "data-testid": "claim-panel" }, h("p.muted", intro),
         h("p", { "data-testid": "claimed" }, `You claimed ${sol(p.claimed)}.`));
     }
+    if (!(p.value > 0)) { // the program refuses a claim of nothing (NothingToClaim)
+      return section("Settled", { "data-testid": "claim-panel" }, h("p.muted", intro),
+        h("p.muted", { "data-testid": "nothing-to-claim" }, "Your position pays nothing: there is nothing to claim."));
+    }
     const btn = h("button.btn.btn-primary.btn-block", { type: "button", "data-testid": "claim" }, `Claim ${sol(p.value)}`);
-    btn.addEventListener("click", () => send(btn, "Signing…", "claim", {}, () => toast("Winnings claimed", "ok")));
+    btn.addEventListener("click", () => send(btn, "Signing…", "claim", {},
+      () => toast(market.state === "CANCELLED" ? `Claimed ${sol(p.value)}` : "Winnings claimed", "ok")));
     return section("Settled: claim", { "data-testid": "claim-panel" }, h("p.muted", intro), btn);
   }
 
