@@ -874,6 +874,16 @@ async def test_the_proposal_form_says_what_is_wrong_with_the_question(
     await question.fill("Will the new lighthouse open to visitors?")
     await expect(error).to_be_hidden()
     await tab.shot("question")
+    # Someone proposes the same question after the page looked: the API's 409 goes next to
+    # the field too, with a link to that market, and nothing is proposed.
+    fresh = "Will the harbour ferry run on New Year's Day?"
+    async with page.expect_response(lambda r: "/api/markets?q=" in r.url):
+        await question.fill(fresh)
+    other, _creator = await world.propose(fresh)
+    await signing.click()
+    await expect(error).to_contain_text("This question is already asked")
+    await expect(link).to_have_attribute("href", f"#/market/{other}")
+    await expect(page).to_have_url(re.compile(r"#/new$"))
     tab.check()
 
 
@@ -1067,3 +1077,38 @@ async def test_a_cancelled_market(world: World, browser: Browser) -> None:
     await expect(card.get_by_test_id("price")).to_have_text("Cancelled")
     await expect(card.locator(".bar")).to_have_count(0)
     tab.check()
+
+
+async def test_evidence_is_stored_on_ipfs_within_bounds(
+    world: World, db_url: str, tmp_path: Path
+) -> None:
+    """POST /api/evidence stores the bytes as they are and answers their CID (what `ipfs add
+    --cid-version=1` gives), which the gateway serves; an empty one is 422, one beyond the
+    body limit (64 KiB by default) or beyond 1 MiB when that is higher is 413, in the envelope."""
+    text = b"The lake stayed open all winter: https://example.org/lake-report-2027\n"
+    r = await world.http.post("/api/evidence", content=text, headers={"Content-Type": "text/plain"})
+    assert r.status_code == 201, r.text
+    cid = compute_cid(text, cid_version=1)
+    assert r.json() == {"cid": cid, "size": len(text), "url": f"/ipfs/{cid}"}
+    shown = await world.http.get(f"/ipfs/{cid}")
+    assert shown.status_code == 200 and shown.content == text
+    assert shown.headers["content-type"].startswith("text/plain")
+    pdf = b"%PDF-1.4\x00\x01\x02" + bytes(range(256)) * 100  # a file, not text
+    r = await world.http.post("/api/evidence", content=pdf)
+    assert r.status_code == 201, r.text
+    shown = await world.http.get(r.json()["url"])
+    assert shown.content == pdf and shown.headers["content-type"] == "application/octet-stream"
+    r = await world.http.post("/api/evidence", content=b"")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "evidence_empty"
+    r = await world.http.post("/api/evidence", content=b"x" * (64 * 1024 + 1))
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+    # With a larger body limit, evidence is still at most 1 MiB.
+    roomy = api_settings(
+        db_url, world.v.rpc_url, world.v.ws_url, tmp_path / "roomy", API_MAX_BODY_BYTES=4 << 20
+    )
+    async with running_api(roomy) as http:
+        r = await http.post("/api/evidence", content=b"x" * (1 << 20))
+        assert r.status_code == 201, r.text
+        r = await http.post("/api/evidence", content=b"x" * ((1 << 20) + 1))
+        assert r.status_code == 413, r.text
+        assert r.json()["error"]["details"] == {"max_bytes": 1 << 20}

@@ -114,7 +114,7 @@ export function renderCreate(view, ctx) {
   }
   function duplicateError(m) {
     return h("span", "This question is already asked: ",
-      h("a", { href: marketHref(m), "data-testid": "new-question-duplicate" }, m.question), ".");
+      h("a", { href: marketHref(m), "data-testid": "new-question-duplicate" }, m.question || "that market"), ".");
   }
   function checkQuestion() {
     const rule = questionRule(question.value);
@@ -201,7 +201,10 @@ export function renderCreate(view, ctx) {
       } catch (err) {
         // The API's rules for the question (the same as above): said next to it, not in a toast.
         if (err instanceof ApiError && /^question_/.test(err.code || "")) {
-          setError(question, err.code === "question_duplicate" ? err.message.replace(/^./, (c) => c.toUpperCase()) : err.message);
+          const other = err.details && err.details.market_id;
+          setError(question, err.code === "question_duplicate" && other
+            ? duplicateError({ id: other, question: "" })
+            : err.message.replace(/^metadata\.question/, "The question"));
           question.focus();
           return;
         }
