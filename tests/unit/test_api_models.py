@@ -18,7 +18,7 @@ from solders.keypair import Keypair
 from hybridmarket.api import models
 from hybridmarket.api.app import create_app
 from hybridmarket.api.common import market_json
-from hybridmarket.api.models import Market, MarketList
+from hybridmarket.api.models import Market, MarketList, MarketListItem
 from hybridmarket.program.accounts import ConfigParams, GlobalConfig
 from hybridmarket.settings import Settings
 
@@ -147,8 +147,15 @@ def test_the_cached_bodies_validate_against_their_models(changes: dict[str, Any]
     market = Market.model_validate_json(encoded)
     # The model's own encoding is the cached body byte for byte: same fields, same order.
     assert market.model_dump_json().encode() == encoded
-    page = json.dumps({"markets": [body], "next_cursor": None}, separators=(",", ":"))
-    assert MarketList.model_validate_json(page).markets == [market]
+    # A listed market is the same body with its 24-hour change (a decimal string or null).
+    for change in ("-0.125", None):
+        listed = json.dumps(
+            body | {"change_24h": change}, ensure_ascii=False, separators=(",", ":")
+        )
+        item = MarketListItem.model_validate_json(listed)
+        assert item.model_dump_json().encode() == listed.encode()
+        page = json.dumps({"markets": [json.loads(listed)], "next_cursor": None})
+        assert MarketList.model_validate_json(page).markets == [item]
 
 
 def test_a_body_unlike_its_model_is_refused() -> None:

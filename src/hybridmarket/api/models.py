@@ -131,8 +131,19 @@ class Market(Body):
     links: MarketLinks = Field(description="Where to read more of it")
 
 
+class MarketListItem(Market):
+    """A market as listed: with its price's change over the last 24 hours of the chain's clock."""
+
+    change_24h: str | None = Field(
+        pattern=r"^-?(0|1)(\.[0-9]+)?$",
+        description="price_yes now minus price_yes 24 hours ago by the chain's clock (its "
+        "opening price for a younger market), as a decimal string; null when unknown (never "
+        "priced, or the chain's clock unreadable)",
+    )
+
+
 class MarketList(Body):
-    markets: list[Market] = Field(description="One page, in the order asked for")
+    markets: list[MarketListItem] = Field(description="One page, in the order asked for")
     next_cursor: str | None = Field(description="`cursor` for the next page; null on the last")
 
 

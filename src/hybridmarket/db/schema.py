@@ -32,7 +32,8 @@ EXPECTED_TABLES: dict[str, frozenset[str]] = {
             "created_at",
         }
     ),
-    "markets": frozenset(MARKET_COLUMNS) | {"question", "description", "category", "updated_at"},
+    "markets": frozenset(MARKET_COLUMNS)
+    | {"question", "description", "category", "closes_at", "updated_at"},
     "users": frozenset(
         {"wallet", "created_at", "last_seen_at", "twitter_handle", "reputation_score", "avatar_url"}
     ),

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from solders.pubkey import Pubkey
 
+from hybridmarket.api import chainclock
 from hybridmarket.api.common import (
     MarketIdPath,
     Signature,
@@ -82,71 +83,108 @@ def _cached_as(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
     return {200: {"description": "Successful Response", "model": model}}
 
 
-def _encode_cursor(key: Any, mid: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([str(key), mid]).encode()).decode().rstrip("=")
+def _encode_cursor(key: str, mid: str, rank: int) -> str:
+    raw = json.dumps([key, mid, rank]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, sort: str) -> tuple[str, str]:
-    """The (sort key, market id) of a cursor; the key must read as this sort's type (SQL casts
-    it), so a forged cursor is a 422, not a database error."""
+def _decode_cursor(cursor: str, sort: str) -> tuple[str, str, int]:
+    """The (sort key, market id, open-first rank) of a cursor; the key must read as this sort's
+    type (SQL casts it), so a forged cursor is a 422, not a database error."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key, mid = json.loads(raw)
+        key, mid, *rest = json.loads(raw)
+        rank = rest[0] if rest else 1
         if not isinstance(key, str) or not isinstance(mid, str) or "\x00" in key + mid:
+            raise ValueError
+        if len(rest) > 1 or rank not in (0, 1) or isinstance(rank, bool):
             raise ValueError
         if sort == "volume":
             parse_decimal(key)
+        elif sort == "relevance":
+            float(key)
         elif not (sort == "closing" and key == "infinity"):
             parse_time(key)
-        return key, mid
+        return key, mid, rank
     except (ValueError, binascii.Error, TypeError):
         raise ApiError(
             422, "invalid_request", "cursor: not a cursor returned by this API"
         ) from None
 
 
+async def _day_ago(request: Request) -> datetime | None:
+    """24 hours before the chain's clock (the API's chain clock: it can be days ahead of the
+    wall clock); None while the chain's time is unknown."""
+    clock = chainclock.chain_clock(request.app)
+    now = None if clock is None else await clock.current()
+    return None if now is None else datetime.fromtimestamp(now - 24 * 3600, UTC)
+
+
 @router.get("", summary="List markets", response_model=None, responses=_cached_as(MarketList))
 async def list_markets(
+    request: Request,
     st: Annotated[ApiState, Depends(state)],
     state_: Annotated[
         Literal["PROPOSED", "APPROVED", "ACTIVE", "RESOLVING", "DISPUTED", "FINALIZED", "CANCELLED"]
         | None,
-        Query(alias="state"),
+        Query(alias="state", description="Only markets in this state (`status` then ignored)"),
     ] = None,
+    status: Annotated[
+        Literal["open", "settled", "all"],
+        Query(
+            description="open: markets not yet settled (the default); settled: FINALIZED and "
+            "CANCELLED ones; all: open markets first, then settled ones"
+        ),
+    ] = "open",
     category: Annotated[StoredText | None, Query(max_length=50)] = None,
     q: Annotated[
-        StoredText | None, Query(max_length=200, description="Text search in the question")
+        StoredText | None,
+        Query(
+            max_length=200,
+            description="Word search in the question: every word, in any order and form "
+            '("Nairobi rain" finds "Will it rain in Nairobi"); "quoted phrase", or, -word',
+        ),
     ] = None,
-    sort: Literal["volume", "newest", "closing"] = "volume",
+    sort: Annotated[
+        Literal["volume", "newest", "closing", "relevance"] | None,
+        Query(description="Default: relevance with `q`, else volume"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    key = f"list:{state_}:{category}:{q}:{sort}:{limit}:{cursor}"
+    search = q.strip() if q and q.strip() else None
+    order = sort or ("relevance" if search else "volume")
+    if order == "relevance" and search is None:
+        raise ApiError(422, "invalid_request", "sort: relevance needs a search (q)")
+    after = _decode_cursor(cursor, order) if cursor else None
+    key = f"list:{state_}:{status}:{category}:{search}:{order}:{limit}:{cursor}"
 
     async def load() -> bytes:
-        after = _decode_cursor(cursor, sort) if cursor else None
+        since = await _day_ago(request)
         async with st.pool.connection() as conn:
             rows = await q_markets.public_page(
                 conn,
                 state=state_,
                 category=category,
-                question_contains=q,
-                sort=sort,
+                search=search,
+                status=status,
+                sort=order,
                 after=after,
                 limit=limit + 1,
+                since=since,
             )
         cfg = await program_config(st)
         page = rows[:limit]
         nxt = None
         if len(rows) > limit:
             last = page[-1]
-            k = {
-                "volume": last["total_volume"],
-                "newest": iso(last["created_at"]),
-                "closing": iso(last["closes_at"]) or "infinity",
-            }[sort]
-            nxt = _encode_cursor(k, last["id"])
-        return _json({"markets": [market_json(r, cfg) for r in page], "next_cursor": nxt})
+            k = last["list_key"]
+            text = (
+                "infinity" if k is None else present(iso(k)) if isinstance(k, datetime) else str(k)
+            )
+            nxt = _encode_cursor(text, last["id"], int(last["list_rank"]))
+        items = [{**market_json(r, cfg), "change_24h": dec(r["change_24h"])} for r in page]
+        return _json({"markets": items, "next_cursor": nxt})
 
     body: bytes = await st.cache.get(key, load, tags=["*list*"])
     return _cached_json(body)

@@ -61,21 +61,97 @@ async def upsert(conn: AsyncConnection[Any], rows: Iterable[MarketRow]) -> None:
 # ---- the API's reads: a market joined with the metadata it shows --------------------------
 
 _PUBLIC = sql.SQL(
-    "SELECT m.*, md.resolution_criteria, md.closes_at FROM markets m "
+    "SELECT m.*, md.resolution_criteria FROM markets m "
     "LEFT JOIN market_metadata md ON md.market_id = m.id"
 )
-Sort = Literal["volume", "newest", "closing"]
-# Each sort's key expression and direction; the market id breaks ties (keyset pagination).
-_SORT_KEYS: dict[str, tuple[sql.Composable, sql.Composable, bool]] = {
-    "volume": (sql.SQL("m.total_volume"), sql.SQL("%s::numeric"), True),
-    "newest": (sql.SQL("m.created_at"), sql.SQL("%s::timestamptz"), True),
-    "closing": (sql.SQL("coalesce(md.closes_at, 'infinity')"), sql.SQL("%s::timestamptz"), False),
+Sort = Literal["volume", "newest", "closing", "relevance"]
+Status = Literal["open", "settled", "all"]
+_SETTLED = "m.state IN ('FINALIZED', 'CANCELLED')"
+# Each sort: its key, the type a cursor's key is cast to, descending?, and the rank of a market
+# that puts open markets before settled ones in that direction. Each is exactly an expression
+# of the list indexes (migration 0010), so that the planner reads them in order.
+_SORTS: dict[str, tuple[str, str, bool, str]] = {
+    "volume": ("m.total_volume", "numeric", True, f"(CASE WHEN {_SETTLED} THEN 0 ELSE 1 END)"),
+    "newest": ("m.created_at", "timestamptz", True, f"(CASE WHEN {_SETTLED} THEN 0 ELSE 1 END)"),
+    "closing": (
+        "coalesce(m.closes_at, 'infinity')",
+        "timestamptz",
+        False,
+        f"(CASE WHEN {_SETTLED} THEN 1 ELSE 0 END)",
+    ),
+    "relevance": (
+        "ts_rank(to_tsvector('english', coalesce(m.question, '')), "
+        "websearch_to_tsquery('english', %(search)s))",
+        "real",
+        True,
+        f"(CASE WHEN {_SETTLED} THEN 0 ELSE 1 END)",
+    ),
 }
+# The 24-hour change: the price now minus the last price at or before `since` (the first price
+# of a younger market: its opening); NULL for a market never priced. One probe each of
+# price_history_market_newest_idx per listed market.
+_CHANGE = (
+    "CASE WHEN %(since)s::timestamptz IS NOT NULL THEN p.current_price - coalesce("
+    "(SELECT ph.price FROM price_history ph WHERE ph.market_id = p.id AND ph.at <= %(since)s "
+    "ORDER BY ph.at DESC, ph.slot DESC, ph.seq DESC LIMIT 1), "
+    "(SELECT ph.price FROM price_history ph WHERE ph.market_id = p.id "
+    "ORDER BY ph.at, ph.slot, ph.seq LIMIT 1)) END"
+)
 
 
-def _like(text: str) -> str:
-    """An ILIKE pattern matching `text` anywhere, its wildcards taken literally."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+def page_query(
+    *,
+    state: str | None,
+    category: str | None,
+    search: str | None,
+    status: Status,
+    sort: Sort,
+    after: tuple[str, str, int] | None,
+    limit: int,
+    since: datetime | None,
+) -> tuple[str, dict[str, Any]]:
+    """The SQL of `public_page` and its parameters (bench/api.py's baseline runs it too)."""
+    key, cast, descending, rank = _SORTS[sort]
+    where: list[str] = []
+    params: dict[str, Any] = {"limit": limit, "since": since, "search": search}
+    if search is not None:
+        where.append(
+            "to_tsvector('english', coalesce(m.question, '')) "
+            "@@ websearch_to_tsquery('english', %(search)s)"
+        )
+    if state:
+        # One state is open or settled: its index orders by the sort key alone.
+        where.append("m.state = %(state)s")
+        params["state"] = state
+        order = [key, "m.id"]
+    else:
+        if status != "all":
+            where.append(f"{rank} = {int((status == 'open') == descending)}")
+        order = [rank, key, "m.id"]
+    if category:
+        where.append("m.category = %(category)s")
+        params["category"] = category
+    if after is not None:
+        params["after_key"], params["after_id"], params["after_rank"] = after
+        values = [f"%(after_key)s::{cast}", "%(after_id)s"]
+        if len(order) == 3:
+            values.insert(0, "%(after_rank)s::integer")
+        where.append(f"({', '.join(order)}) {'<' if descending else '>'} ({', '.join(values)})")
+    direction = " DESC" if descending else ""
+    inner = (
+        f"SELECT m.*, md.resolution_criteria, {rank} AS list_rank, "
+        f"{'m.closes_at' if sort == 'closing' else key} AS list_key "
+        "FROM markets m LEFT JOIN market_metadata md ON md.market_id = m.id"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY "
+        + ", ".join(o + direction for o in order)
+        + " LIMIT %(limit)s"
+    )
+    outer = ["p.list_rank", "p.list_key", "p.id"][3 - len(order) :]
+    query = f"SELECT p.*, {_CHANGE} AS change_24h FROM ({inner}) p ORDER BY " + ", ".join(
+        o + direction for o in outer
+    )
+    return query, params
 
 
 async def public_page(
@@ -83,38 +159,29 @@ async def public_page(
     *,
     state: str | None,
     category: str | None,
-    question_contains: str | None,
+    search: str | None,
+    status: Status,
     sort: Sort,
-    after: tuple[str, str] | None,
+    after: tuple[str, str, int] | None,
     limit: int,
+    since: datetime | None,
 ) -> list[dict[str, Any]]:
-    """Up to `limit` markets (with their metadata) in `sort` order, after the (sort key, id)
-    keyset `after`; the key is a string that SQL casts to the sort's type."""
-    key, cast, descending = _SORT_KEYS[sort]
-    where: list[sql.Composable] = []
-    params: list[Any] = []
-    if state:
-        where.append(sql.SQL("m.state = %s"))
-        params.append(state)
-    if category:
-        where.append(sql.SQL("m.category = %s"))
-        params.append(category)
-    if question_contains:
-        where.append(sql.SQL("m.question ILIKE %s"))
-        params.append(_like(question_contains))
-    if after is not None:
-        op = sql.SQL("<" if descending else ">")
-        where.append(sql.SQL("({}, m.id) {} ({}, %s)").format(key, op, cast))
-        params += after
-    direction = sql.SQL("DESC" if descending else "ASC")
-    query = sql.Composed(
-        [
-            _PUBLIC,
-            sql.SQL(" WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL(""),
-            sql.SQL(" ORDER BY {} {}, m.id {} LIMIT %s").format(key, direction, direction),
-        ]
+    """Up to `limit` markets (with their metadata, `list_rank` and `list_key`, the keyset of
+    the next page (NULL for "infinity": no closing time), and `change_24h`, the price's change since `since`) in `sort` order after
+    the (sort key, id, rank) keyset `after`; the key is a string SQL casts to the sort's type.
+    Open markets come first (`status` "all"), or alone ("open"), or only the settled ones;
+    `search` is word search (every word, stemmed, in the question). Each variant reads an
+    index (tests/integration/test_scale_lists.py checks the plans)."""
+    query, params = page_query(
+        state=state,
+        category=category,
+        search=search,
+        status=status,
+        sort=sort,
+        after=after,
+        limit=limit,
+        since=since,
     )
-    params.append(limit)
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(query, params)
         return await cur.fetchall()
