@@ -7,23 +7,34 @@ PROGRAM_STAMP := $(VENV)/.installed-program
 
 .DEFAULT_GOAL := help
 CHROMIUM ?= /usr/bin/chromium
-.PHONY: help setup run test lint typecheck idl bench clean program program-verify browser
+.PHONY: help setup run test lint typecheck idl bench clean program program-verify browser lock
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): pyproject.toml
+# pyproject.toml says which versions work (ranges); requirements.lock pins the exact, hashed set
+# that is installed and tested (`make lock` regenerates both lock files from pyproject.toml).
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
-setup: $(STAMP) ## Create .venv and install the project into it
+setup: $(STAMP) ## Create .venv and install the project into it (the exact pins of requirements.lock)
 
 # The `program` extra: the pinned compiler (ziglang) and the linker's ELF reader.
-$(PROGRAM_STAMP): $(STAMP) pyproject.toml
-	$(BIN)/pip install --quiet -e '.[dev,program]'
+$(PROGRAM_STAMP): $(STAMP) requirements-program.lock
+	$(BIN)/pip install --quiet --require-hashes -r requirements-program.lock
 	@touch $(PROGRAM_STAMP)
+
+lock: ## Regenerate requirements.lock and requirements-program.lock from pyproject.toml (pip-tools)
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url \
+	  --no-emit-find-links --strip-extras --extra dev -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url \
+	  --no-emit-find-links --strip-extras --extra dev --extra program \
+	  -o requirements-program.lock pyproject.toml
 
 program: $(PROGRAM_STAMP) ## Build the on-chain program (onchain/) into src/hybridmarket/program/hybridmarket.so
 	$(BIN)/python -m hybridmarket.sbf build

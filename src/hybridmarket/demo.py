@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import structlog
 from solders.keypair import Keypair
 
@@ -78,7 +78,7 @@ def _load_wallets(path: Path) -> tuple[list[Keypair], list[str]]:
 
 
 async def _signed(
-    http: httpx.AsyncClient, kp: Keypair, action: str, subject: str, content: str
+    http: httpx2.AsyncClient, kp: Keypair, action: str, subject: str, content: str
 ) -> tuple[str, str]:
     r = await http.get(
         "/api/auth/nonce",
@@ -94,7 +94,7 @@ async def _signed(
     return text, str(kp.sign_message(text.encode()))
 
 
-async def post_comment(http: httpx.AsyncClient, kp: Keypair, market_id: str, content: str) -> bool:
+async def post_comment(http: httpx2.AsyncClient, kp: Keypair, market_id: str, content: str) -> bool:
     message, signature = await _signed(http, kp, "post_comment", market_id, content)
     r = await http.post(
         "/api/discussions",
@@ -110,7 +110,7 @@ async def post_comment(http: httpx.AsyncClient, kp: Keypair, market_id: str, con
 
 
 async def post_metadata(
-    http: httpx.AsyncClient, creator: Keypair, metadata: dict[str, Any], b: int, liquidity: int
+    http: httpx2.AsyncClient, creator: Keypair, metadata: dict[str, Any], b: int, liquidity: int
 ) -> bool:
     from hybridmarket.canonical import canonical_json
 
@@ -139,7 +139,7 @@ async def seed(
     ledger = settings.data_dir / "ledger"
     async with (
         ChainClient(settings.rpc_url(), program_id=settings.program_id) as client,
-        httpx.AsyncClient(base_url=base_url, timeout=60) as http,
+        httpx2.AsyncClient(base_url=base_url, timeout=60) as http,
     ):
         progress("demo", "seeding", "markets, votes, trades, resolutions, disputes (a few seconds)")
         report = await run_workload(
@@ -234,7 +234,7 @@ async def run_demo(
     progress("demo", "live", "a trade every few seconds, a comment now and then")
     async with (
         ChainClient(settings.rpc_url(), program_id=settings.program_id) as client,
-        httpx.AsyncClient(base_url=base_url, timeout=30) as http,
+        httpx2.AsyncClient(base_url=base_url, timeout=30) as http,
     ):
         chatter = asyncio.create_task(_chatter(http, wallets, active, stop))
         try:
@@ -255,7 +255,7 @@ async def run_demo(
 
 
 async def _chatter(
-    http: httpx.AsyncClient, wallets: list[Keypair], markets: list[str], stop: asyncio.Event
+    http: httpx2.AsyncClient, wallets: list[Keypair], markets: list[str], stop: asyncio.Event
 ) -> None:
     rng = random.Random()
     while not stop.is_set():
@@ -263,5 +263,5 @@ async def _chatter(
             await asyncio.wait_for(stop.wait(), timeout=rng.uniform(20, 60))
         if stop.is_set():
             return
-        with contextlib.suppress(httpx.HTTPError):
+        with contextlib.suppress(httpx2.HTTPError):
             await post_comment(http, rng.choice(wallets), rng.choice(markets), rng.choice(COMMENTS))

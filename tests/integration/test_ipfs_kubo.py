@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from typer.testing import CliRunner
 
@@ -136,9 +136,9 @@ def _wait_for_api(proc: subprocess.Popen[bytes], repo: Path, log: Path) -> str:
             if match:
                 url = f"http://{match.group(1)}:{match.group(2)}"
                 try:
-                    if httpx.post(f"{url}/api/v0/version", timeout=5).status_code == 200:
+                    if httpx2.post(f"{url}/api/v0/version", timeout=5).status_code == 200:
                         return url
-                except httpx.HTTPError:
+                except httpx2.HTTPError:
                     pass
         time.sleep(0.1)
     pytest.fail(f"js-ipfs API not up after {STARTUP_TIMEOUT:.0f} s:\n{log.read_text()[-4000:]}")
@@ -215,7 +215,7 @@ def kubo(jsipfs: JsIpfs) -> Iterator[KuboBackend]:
 
 
 def test_node_is_js_ipfs_on_node_22(jsipfs: JsIpfs) -> None:
-    version = httpx.post(f"{jsipfs.api_url}/api/v0/version", timeout=10).json()
+    version = httpx2.post(f"{jsipfs.api_url}/api/v0/version", timeout=10).json()
     assert version["Version"] == "0.18.1"  # ipfs-core inside ipfs@0.66.1
     if platform.machine().lower() in NODE_PACKAGES:
         assert jsipfs.node_version.startswith("v22.")
@@ -259,7 +259,7 @@ def test_random_content_pin_and_blocks(kubo: KuboBackend) -> None:
     kubo.pin(cid)
     root = CID.parse(cid)
     assert kubo.get_block(root) == import_bytes(data).blocks[-1].data
-    pins = httpx.post(
+    pins = httpx2.post(
         f"{kubo.base_url}/api/v0/pin/ls", params={"arg": cid, "type": "recursive"}, timeout=10
     ).json()
     assert [CID.parse(k) for k in pins["Keys"]] == [root]
@@ -272,7 +272,7 @@ def test_car_export_equals_node_dag_export(kubo: KuboBackend, tmp_path: Path) ->
     embedded = EmbeddedBackend(tmp_path)
     assert embedded.add(data, cid_version=0) == cid
     assert b"".join(embedded.export_car(cid)) == ours
-    node_car = httpx.post(
+    node_car = httpx2.post(
         f"{kubo.base_url}/api/v0/dag/export", params={"arg": cid}, timeout=60
     ).content
     assert node_car == ours
@@ -284,7 +284,7 @@ def test_node_imports_our_car(kubo: KuboBackend, tmp_path: Path) -> None:
     embedded = EmbeddedBackend(tmp_path)
     cid = embedded.add(data)
     car = b"".join(embedded.export_car(cid))
-    answer = httpx.post(
+    answer = httpx2.post(
         f"{kubo.base_url}/api/v0/dag/import",
         files={"file": ("snapshot.car", car, "application/vnd.ipld.car")},
         timeout=60,
@@ -298,7 +298,7 @@ def test_node_imports_our_car(kubo: KuboBackend, tmp_path: Path) -> None:
 
 def test_cat_of_foreign_layout_uses_verified_blocks(kubo: KuboBackend) -> None:
     data = os.urandom(20_000)
-    answer = httpx.post(
+    answer = httpx2.post(
         f"{kubo.base_url}/api/v0/add",
         params={"cid-version": "1", "raw-leaves": "true", "chunker": "size-1000"},
         files={"file": ("f", data)},

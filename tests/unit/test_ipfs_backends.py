@@ -1,5 +1,5 @@
 """Backends: embedded store, and Kubo RPC / Pinning Service clients against in-process fakes
-(httpx.MockTransport: no sockets). The Kubo client also runs against a real node in
+(httpx2.MockTransport: no sockets). The Kubo client also runs against a real node in
 tests/integration/test_ipfs_kubo.py."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from email.policy import HTTP
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from hybridmarket.ipfs import (
@@ -99,7 +99,7 @@ def test_cat_refuses_non_files(tmp_path: Path) -> None:
 # -- a fake Kubo RPC server ----------------------------------------------------------------------
 
 
-def _multipart_file(request: httpx.Request) -> bytes:
+def _multipart_file(request: httpx2.Request) -> bytes:
     raw = b"Content-Type: " + request.headers["content-type"].encode() + b"\r\n\r\n"
     message = BytesParser(policy=HTTP).parsebytes(raw + request.read())
     parts = list(message.iter_parts())
@@ -118,7 +118,7 @@ class FakeKubo:
         self.corrupt_blocks = False
         self.chunk_size = 262_144
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         assert request.method == "POST"
         command = request.url.path.removeprefix("/api/v0/")
         params = dict(request.url.params)
@@ -135,25 +135,25 @@ class FakeKubo:
                 cid = CID.for_block(b"something else", cid.codec, cid.version)
             text = cid.encode(Multibase.BASE58BTC) if version == 1 else str(cid)
             line = {"Name": "data", "Hash": text, "Size": str(result.dag_size)}
-            return httpx.Response(200, text=json.dumps(line) + "\n")
+            return httpx2.Response(200, text=json.dumps(line) + "\n")
         try:
             if command == "cat":
-                return httpx.Response(200, content=self.node.cat(params["arg"]))
+                return httpx2.Response(200, content=self.node.cat(params["arg"]))
             if command == "block/get":
                 raw = self.node.get_block(params["arg"])
-                return httpx.Response(200, content=b"!" + raw if self.corrupt_blocks else raw)
+                return httpx2.Response(200, content=b"!" + raw if self.corrupt_blocks else raw)
             if command == "pin/add":
                 self.node.pin(params["arg"])
-                return httpx.Response(200, json={"Pins": [params["arg"]]})
+                return httpx2.Response(200, json={"Pins": [params["arg"]]})
         except BlockNotFoundError as exc:
-            return httpx.Response(500, json={"Message": str(exc), "Code": 0, "Type": "error"})
-        return httpx.Response(404, text="404 page not found")
+            return httpx2.Response(500, json={"Message": str(exc), "Code": 0, "Type": "error"})
+        return httpx2.Response(404, text="404 page not found")
 
 
 @pytest.fixture
 def fake_kubo(tmp_path: Path) -> Iterator[tuple[FakeKubo, KuboBackend]]:
     fake = FakeKubo(tmp_path / "kubo")
-    client = httpx.Client(transport=httpx.MockTransport(fake))
+    client = httpx2.Client(transport=httpx2.MockTransport(fake))
     backend = KuboBackend("http://kubo.test:5001/api/v0/", client=client)
     yield fake, backend
     backend.close()
@@ -225,28 +225,28 @@ def test_kubo_errors_are_typed(fake_kubo: tuple[FakeKubo, KuboBackend]) -> None:
     ],
 )
 def test_kubo_bad_add_answers(body: str, error: type[Exception]) -> None:
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, text=body))
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, text=body))
     with (
-        httpx.Client(transport=transport) as client,
+        httpx2.Client(transport=transport) as client,
         pytest.raises(error),
     ):
         KuboBackend("http://kubo.test", client=client).add(b"x")
 
 
 def test_kubo_unreachable_is_a_backend_error() -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("connection refused", request=request)
 
     with (
-        httpx.Client(transport=httpx.MockTransport(refuse)) as client,
+        httpx2.Client(transport=httpx2.MockTransport(refuse)) as client,
         pytest.raises(BackendError, match="connection refused"),
     ):
         KuboBackend("http://kubo.test", client=client).cat(compute_cid(b""))
 
 
 def test_kubo_pin_must_be_confirmed() -> None:
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"Pins": []}))
-    with httpx.Client(transport=transport) as client, pytest.raises(BackendError):
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, json={"Pins": []}))
+    with httpx2.Client(transport=transport) as client, pytest.raises(BackendError):
         KuboBackend("http://kubo.test", client=client).pin(compute_cid(b""))
 
 
@@ -256,14 +256,14 @@ def test_kubo_pin_must_be_confirmed() -> None:
 class FakePinningService:
     def __init__(self) -> None:
         self.pins: dict[str, dict[str, Any]] = {}
-        self.requests: list[httpx.Request] = []
+        self.requests: list[httpx2.Request] = []
         self.echo: str | None = None
         self.status = "queued"
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append(request)
         if request.headers.get("authorization") != "Bearer secret":
-            return httpx.Response(401, json={"error": {"reason": "UNAUTHORIZED"}})
+            return httpx2.Response(401, json={"error": {"reason": "UNAUTHORIZED"}})
         if request.method == "POST" and request.url.path == "/psa/pins":
             body = json.loads(request.content)
             status = {
@@ -274,18 +274,18 @@ class FakePinningService:
                 "delegates": ["/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWxxx"],
             }
             self.pins[body["cid"]] = status
-            return httpx.Response(202, json=status)
+            return httpx2.Response(202, json=status)
         if request.method == "GET" and request.url.path == "/psa/pins":
             wanted = request.url.params["cid"].split(",")
             results = [s for c, s in self.pins.items() if c in wanted]
-            return httpx.Response(200, json={"count": len(results), "results": results})
-        return httpx.Response(404)
+            return httpx2.Response(200, json={"count": len(results), "results": results})
+        return httpx2.Response(404)
 
 
 @pytest.fixture
 def pinning(tmp_path: Path) -> Iterator[tuple[FakePinningService, PinningServiceBackend]]:
     fake = FakePinningService()
-    client = httpx.Client(transport=httpx.MockTransport(fake))
+    client = httpx2.Client(transport=httpx2.MockTransport(fake))
     backend = PinningServiceBackend(
         "https://pins.test/psa/", "secret", store_dir=tmp_path, client=client, origins=("/x",)
     )
@@ -324,7 +324,7 @@ def test_pinning_service_mismatch_failure_and_auth(
     with pytest.raises(BackendError, match="failed"):
         backend.pin(compute_cid(DATA))
     with (
-        httpx.Client(transport=httpx.MockTransport(fake)) as client,
+        httpx2.Client(transport=httpx2.MockTransport(fake)) as client,
         pytest.raises(BackendError, match="UNAUTHORIZED") as info,
     ):
         PinningServiceBackend(
@@ -334,8 +334,8 @@ def test_pinning_service_mismatch_failure_and_auth(
 
 
 def test_pinning_service_malformed_answers(tmp_path: Path) -> None:
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"x": 1}))
-    with httpx.Client(transport=transport) as client:
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, json={"x": 1}))
+    with httpx2.Client(transport=transport) as client:
         backend = PinningServiceBackend("https://p.test", "t", store_dir=tmp_path, client=client)
         with pytest.raises(BackendError):
             backend.pin(compute_cid(b""))

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import httpx
+import httpx2
 
 from hybridmarket.ipfs.blockstore import FsBlockStore
 from hybridmarket.ipfs.car import export_car, walk_dag
@@ -124,10 +124,10 @@ class EmbeddedBackend:
 class _HttpBackend:
     name = "remote"
 
-    def __init__(self, base_url: str, *, timeout: float, client: httpx.Client | None) -> None:
+    def __init__(self, base_url: str, *, timeout: float, client: httpx2.Client | None) -> None:
         self.base_url = base_url.rstrip("/")
         self._own_client = client is None
-        self.client = client or httpx.Client(timeout=timeout)
+        self.client = client or httpx2.Client(timeout=timeout)
 
     def close(self) -> None:
         """Close the HTTP client if this backend created it."""
@@ -140,10 +140,10 @@ class _HttpBackend:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx2.Response:
         try:
             response = self.client.request(method, url, **kwargs)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise BackendError(f"{self.name}: {method} {url} failed: {exc}") from exc
         if response.status_code >= 400:
             raise BackendError(
@@ -154,7 +154,7 @@ class _HttpBackend:
         return response
 
 
-def _error_message(response: httpx.Response) -> str:
+def _error_message(response: httpx2.Response) -> str:
     text = response.text[:500]
     try:
         body = json.loads(text)
@@ -180,14 +180,14 @@ class KuboBackend(_HttpBackend):
         api_url: str,
         *,
         timeout: float = DEFAULT_TIMEOUT,
-        client: httpx.Client | None = None,
+        client: httpx2.Client | None = None,
     ) -> None:
         base = api_url.rstrip("/")
         if base.endswith("/api/v0"):
             base = base[: -len("/api/v0")]
         super().__init__(base, timeout=timeout, client=client)
 
-    def _rpc(self, command: str, params: Mapping[str, str], **kwargs: Any) -> httpx.Response:
+    def _rpc(self, command: str, params: Mapping[str, str], **kwargs: Any) -> httpx2.Response:
         return self._request("POST", f"{self.base_url}/api/v0/{command}", params=params, **kwargs)
 
     def add(self, data: bytes, *, cid_version: int = 1) -> str:
@@ -273,7 +273,7 @@ class PinningServiceBackend(_HttpBackend):
         store_dir: str | os.PathLike[str] = DEFAULT_STORE_DIR,
         origins: tuple[str, ...] = (),
         timeout: float = DEFAULT_TIMEOUT,
-        client: httpx.Client | None = None,
+        client: httpx2.Client | None = None,
     ) -> None:
         super().__init__(url, timeout=timeout, client=client)
         self.local = EmbeddedBackend(store_dir)
