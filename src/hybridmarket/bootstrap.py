@@ -66,7 +66,12 @@ async def open_context(
         url = stack.enter_context(database(settings))
         verify(url)
         pool = await stack.enter_async_context(
-            make_pool(url, max_size=pool_size or settings.db_pool_size, name=name)
+            make_pool(
+                url,
+                max_size=pool_size or settings.db_pool_size,
+                name=name,
+                timeout=settings.db_timeout,
+            )
         )
         extra = {} if rpc_policy is None else {"policy": rpc_policy}
         client = await stack.enter_async_context(

@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         20, alias="DB_POOL_SIZE", ge=1, le=200, description="Max connections per process."
     )
+    db_timeout: float = Field(
+        5.0,
+        alias="DB_TIMEOUT",
+        gt=0,
+        le=300,
+        description="Seconds to wait for a database connection; an API request that cannot get "
+        "one in time answers 503 (database_unavailable) with Retry-After.",
+    )
     solana_rpc_url: str | None = Field(
         None, alias="SOLANA_RPC_URL", description="JSON-RPC URL; unset = the local validator."
     )

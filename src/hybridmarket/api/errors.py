@@ -7,10 +7,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import psycopg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hybridmarket.chain.errors import ChainError, RateLimited
@@ -71,6 +73,23 @@ def chain_unavailable(exc: ChainError) -> ApiError:
     )
 
 
+# When to try again after the database could not be reached.
+DATABASE_RETRY_AFTER_S = 5
+
+
+def database_unavailable(exc: Exception) -> ApiError:
+    """503 with Retry-After for a database that refuses connections, drops them or has none
+    free within DB_TIMEOUT: the request can succeed later, it is not the server's bug."""
+    seconds = DATABASE_RETRY_AFTER_S
+    return ApiError(
+        503,
+        "database_unavailable",
+        f"the database is not answering: {type(exc).__name__}; retry in {seconds} s",
+        {"retry_after_s": seconds},
+        headers={"Retry-After": str(seconds)},
+    )
+
+
 def envelope(
     status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
@@ -93,6 +112,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ChainError)
     async def _chain(_req: Request, exc: ChainError) -> JSONResponse:
         e = chain_unavailable(exc)
+        return envelope(e.status, e.code, e.message, e.details, e.headers)
+
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _database(req: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable", path=req.url.path, error=type(exc).__name__)
+        e = database_unavailable(exc)
         return envelope(e.status, e.code, e.message, e.details, e.headers)
 
     @app.exception_handler(RequestValidationError)

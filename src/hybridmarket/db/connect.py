@@ -23,14 +23,25 @@ def database(settings: Settings) -> Iterator[str]:
 
 
 def make_pool(
-    url: str, *, max_size: int = 20, min_size: int = 1, name: str = "hm"
+    url: str,
+    *,
+    max_size: int = 20,
+    min_size: int = 1,
+    name: str = "hm",
+    timeout: float = 30.0,
 ) -> AsyncConnectionPool:
-    """An async connection pool (not yet opened: `await pool.open()` or `async with`)."""
+    """An async connection pool (not yet opened: `await pool.open()` or `async with`).
+    `timeout`: how long `connection()` waits for one (then PoolTimeout), and the connect
+    timeout of each new connection. A connection is checked (an empty query) before it is
+    handed out, so that after the server dropped them (a restart, a failover) no request gets
+    a dead one."""
     return AsyncConnectionPool(
         url,
         min_size=min(min_size, max_size),
         max_size=max_size,
         name=name,
         open=False,
-        kwargs={"autocommit": True},
+        timeout=timeout,
+        check=AsyncConnectionPool.check_connection,
+        kwargs={"autocommit": True, "connect_timeout": max(1, round(timeout))},
     )
