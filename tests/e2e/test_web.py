@@ -898,9 +898,15 @@ async def test_filters_live_in_the_url_and_the_back_button_works(
     await world.propose("Will it snow in Oslo in May?")
     tab = await open_tab(browser, world, "url-state")
     page = tab.page
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/" in r.url else None)
     cards = page.get_by_test_id("market-card")
     await page.goto(world.url + "/")
     await expect(cards).to_have_count(3)
+    for i in range(3):  # each card's change is shown (a request per card would be done by then)
+        await expect(page.get_by_test_id("change").nth(i)).not_to_have_text("…")
+    # The 24 h change comes with the list (change_24h): no request per card.
+    assert [u for u in asked if "/history" in u] == [], asked
     await page.get_by_test_id("category").select_option("weather")
     await expect(page).to_have_url(re.compile(r"#/\?category=weather$"))
     await expect(cards).to_have_count(2)
@@ -1071,8 +1077,12 @@ async def test_a_cancelled_market(world: World, browser: Browser) -> None:
     await expect(page.get_by_test_id("toast-ok").filter(has_text="withdrawn")).to_be_visible()
     after = await world.client.get_balance(creator.pubkey())
     assert after > before + worth  # the claim, then the liquidity left above it (less fees)
-    # In the list: cancelled, without a price bar.
+    # In the list: not among the open markets (the default), but among the settled ones:
+    # cancelled, without a price bar.
     await page.goto(world.url + "/")
+    await expect(page.locator(".list-status")).to_have_text("No markets match.")
+    await page.get_by_test_id("state-filter").select_option("settled")
+    await expect(page).to_have_url(re.compile(r"#/\?state=settled$"))
     card = page.get_by_test_id("market-card")
     await expect(card.get_by_test_id("price")).to_have_text("Cancelled")
     await expect(card.locator(".bar")).to_have_count(0)

@@ -106,7 +106,7 @@ export function renderCreate(view, ctx) {
     if (duplicate.text === key) return duplicate.of;
     let found = null;
     try {
-      const d = await api("/api/markets", { params: { q: q.replace(/\s+/g, " ").slice(0, 200), limit: 100 } });
+      const d = await api("/api/markets", { params: { q: `"${q.replace(/\s+/g, " ").replace(/"/g, " ").slice(0, 190)}"`, status: "all", limit: 100 } });
       found = d.markets.find((m) => questionKey(m.question) === key) || null;
     } catch { found = null; } // the API says so when the market is created
     duplicate = { text: key, of: found };

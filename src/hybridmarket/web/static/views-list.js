@@ -5,10 +5,13 @@ import {
   h, clear, api, pct, pts, sol, badge, relative, dateTime, debounce, chainNow, eventData, marketHref,
 } from "/static/util.js";
 
-const SORTS = [["volume", "Volume"], ["newest", "Newest"], ["closing", "Closing soon"]];
-const STATES = ["", "PROPOSED", "APPROVED", "ACTIVE", "RESOLVING", "DISPUTED", "FINALIZED", "CANCELLED"];
+const SORTS = [["relevance", "Best match"], ["volume", "Volume"], ["newest", "Newest"], ["closing", "Closing soon"]];
+// "" is the API's default, open markets (status=open); "all" and "settled" are statuses; the
+// rest are single states.
+const STATES = ["", "all", "settled", "PROPOSED", "APPROVED", "ACTIVE", "RESOLVING", "DISPUTED", "FINALIZED", "CANCELLED"];
 const STATE_NAMES = {
-  "": "All states", PROPOSED: "Proposed (voting)", APPROVED: "Approved", ACTIVE: "Trading",
+  "": "Open markets", all: "All markets", settled: "Settled (final or cancelled)",
+  PROPOSED: "Proposed (voting)", APPROVED: "Approved", ACTIVE: "Trading",
   RESOLVING: "Resolving", DISPUTED: "Disputed", FINALIZED: "Finalized", CANCELLED: "Cancelled",
 };
 let categories = null;
@@ -18,13 +21,20 @@ let categories = null;
 export function readFilters(query) {
   const q = query || new URLSearchParams();
   const state = q.get("state") || "";
-  const sort = q.get("sort") || "volume";
+  const sort = q.get("sort") || "";
   return {
     q: (q.get("q") || "").trim(),
     category: (q.get("category") || "").trim().toLowerCase(),
     state: STATES.includes(state) ? state : "",
-    sort: SORTS.some(([v]) => v === sort) ? sort : "volume",
+    sort: SORTS.some(([v]) => v === sort) ? sort : "", // "": the API's (best match with a search)
   };
+}
+
+/** The order the list is in: the one chosen, else the API's default (best match when
+ * searching, else volume); best match means nothing without a search. */
+export function effectiveSort(f) {
+  if (f.sort === "relevance" && !f.q) return "volume";
+  return f.sort || (f.q ? "relevance" : "volume");
 }
 
 /** The URL of the list with these filters (defaults left out: the plain list is #/). */
@@ -33,9 +43,18 @@ export function listHash(f) {
   if (f.q) p.set("q", f.q);
   if (f.category) p.set("category", f.category);
   if (f.state) p.set("state", f.state);
-  if (f.sort && f.sort !== "volume") p.set("sort", f.sort);
+  if (f.sort && f.sort !== (f.q ? "relevance" : "volume")) p.set("sort", f.sort);
   const s = p.toString();
   return s ? `#/?${s}` : "#/";
+}
+
+/** The list request's filters: a single state, or a status (open, the default; all; settled). */
+function listParams(f) {
+  const status = f.state === "all" || f.state === "settled" ? f.state : null;
+  return {
+    q: f.q, category: f.category, sort: effectiveSort(f),
+    state: status || !f.state ? undefined : f.state, status: status || undefined,
+  };
 }
 const changeCache = new Map(); // market id -> {at, value}
 
@@ -130,7 +149,12 @@ export function renderList(view, ctx) {
   const stateSel = h("select.input", { "aria-label": "State", "data-testid": "state-filter" },
     STATES.map((s) => h("option", { value: s, selected: s === filters.state }, STATE_NAMES[s])));
   const sortSel = h("select.input", { "aria-label": "Sort by", "data-testid": "sort" },
-    SORTS.map(([v, l]) => h("option", { value: v, selected: v === filters.sort }, l)));
+    SORTS.map(([v, l]) => h("option", { value: v, selected: v === effectiveSort(filters) }, l)));
+  function syncSort() {
+    sortSel.value = effectiveSort(filters);
+    sortSel.querySelector('option[value="relevance"]').disabled = !filters.q;
+  }
+  syncSort();
 
   let cursor = null;
   let generation = 0;
@@ -142,7 +166,7 @@ export function renderList(view, ctx) {
     status.textContent = append ? "" : "Loading…";
     try {
       const data = await api("/api/markets", {
-        params: { q: filters.q, category: filters.category, state: filters.state, sort: filters.sort, limit: 24, cursor },
+        params: { ...listParams(filters), limit: 24, cursor },
       });
       if (gen !== generation) return null;
       if (!append) grid.replaceChildren();
@@ -164,7 +188,7 @@ export function renderList(view, ctx) {
   async function loadCategories() {
     if (!categories) {
       try {
-        const data = await api("/api/markets", { params: { limit: 100, sort: "newest" } });
+        const data = await api("/api/markets", { params: { limit: 100, sort: "newest", status: "all" } });
         categories = [...new Set(data.markets.map((m) => m.category).filter(Boolean))].sort();
       } catch { categories = []; }
     }
@@ -190,6 +214,8 @@ export function renderList(view, ctx) {
   search.addEventListener("input", debounce(() => {
     if (filters.q === search.value.trim()) return;
     filters.q = search.value.trim();
+    if (!filters.q && filters.sort === "relevance") filters.sort = "";
+    syncSort();
     changed(!typing);
     typing = true;
   }, 250));
