@@ -51,7 +51,7 @@ class Signals:
     PUBLISHed to Redis (when configured) once it has committed; a rollback announces nothing."""
 
     def __init__(self, publish: Publish | None = None) -> None:
-        self.publish = publish  # Redis PUBLISH on CHANNEL, or None without Redis
+        self.publish = publish  # Redis PUBLISH (redis_channel), or None without Redis
 
     @asynccontextmanager
     async def transaction(self, conn: AsyncConnection[Any]) -> AsyncIterator[list[str]]:
@@ -75,9 +75,19 @@ class Signals:
                 return
 
 
+def redis_channel(redis_url: str) -> str:
+    """The Redis channel of the deployment at `redis_url`. Redis pub/sub ignores the database
+    number, so deployments sharing one server on different databases (the URL's `/N`) would
+    hear each other's changes: the channel names the database."""
+    from redis.connection import parse_url
+
+    db = parse_url(redis_url).get("db", 0)  # type: ignore[no-untyped-call]
+    return f"{CHANNEL}:{db}"
+
+
 @asynccontextmanager
 async def redis_publisher(redis_url: str | None) -> AsyncIterator[Publish | None]:
-    """A `publish(payload)` on CHANNEL, or None when Redis is not configured."""
+    """A `publish(payload)` on the deployment's channel, or None without Redis."""
     if not redis_url:
         yield None
         return
@@ -86,8 +96,9 @@ async def redis_publisher(redis_url: str | None) -> AsyncIterator[Publish | None
     client = aioredis.from_url(
         redis_url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S
     )
+    channel = redis_channel(redis_url)
     try:
-        yield lambda payload: client.publish(CHANNEL, payload)
+        yield lambda payload: client.publish(channel, payload)
     finally:
         await client.aclose()
 
@@ -113,7 +124,7 @@ async def changes_from_redis(redis_url: str) -> AsyncIterator[dict[str, Any]]:
     client = aioredis.from_url(redis_url)
     try:
         async with client.pubsub() as ps:
-            await ps.subscribe(CHANNEL)
+            await ps.subscribe(redis_channel(redis_url))
             async for msg in ps.listen():
                 if msg.get("type") == "message":
                     yield json.loads(msg["data"])

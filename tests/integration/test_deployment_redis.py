@@ -428,7 +428,7 @@ async def test_signals_announce_committed_changes_on_both_channels(
     one neither; a Redis that does not answer costs a log line, never the committed change."""
     import redis.asyncio as aioredis
 
-    from hybridmarket.signals import CHANNEL, Signals, market_changes, signals_for
+    from hybridmarket.signals import CHANNEL, Signals, market_changes, redis_channel, signals_for
 
     kept, dropped = uuid.uuid4().hex * 2, uuid.uuid4().hex * 2
     sub = aioredis.from_url(deploy_redis)
@@ -439,7 +439,7 @@ async def test_signals_announce_committed_changes_on_both_channels(
         signals_for(deploy_redis) as signals,
     ):
         await listen.execute(f"LISTEN {CHANNEL}")
-        await ps.subscribe(CHANNEL)
+        await ps.subscribe(redis_channel(deploy_redis))
         with pytest.raises(RuntimeError):
             async with signals.transaction(conn) as announce:
                 announce.extend(market_changes({dropped}, 1))
@@ -470,3 +470,50 @@ async def test_signals_announce_committed_changes_on_both_channels(
         got = [json.loads(n.payload) async for n in listen.notifies(timeout=1.0)]
         assert {"slot": 3, "markets": [dropped]} in got
     await sub.aclose()
+
+
+async def test_deployments_on_other_redis_databases_do_not_hear_each_other(
+    deploy_redis: str,
+) -> None:
+    """Redis pub/sub ignores the database number: the channel carries it."""
+    from hybridmarket.signals import changes_from_redis, redis_channel, signals_for
+
+    base, db = deploy_redis.rsplit("/", 1)
+    other = f"{base}/{int(db) + 1}"
+    assert redis_channel(deploy_redis) != redis_channel(other)
+    heard: list[dict[str, Any]] = []
+
+    async def listen() -> None:
+        async for change in changes_from_redis(deploy_redis):
+            heard.append(change)
+
+    task = asyncio.create_task(listen())
+    try:
+        mine, theirs = uuid.uuid4().hex, uuid.uuid4().hex
+        async with signals_for(deploy_redis) as ours, signals_for(other) as neighbours:
+            assert ours.publish is not None and neighbours.publish is not None
+            await _until(lambda: _subscribed(deploy_redis), 5, "subscribed")
+            await neighbours.publish(json.dumps({"markets": [theirs]}))
+            await ours.publish(json.dumps({"markets": [mine]}))
+
+            async def got_mine() -> bool:
+                return any(mine in c["markets"] for c in heard)
+
+            await _until(got_mine, 5, "our own change")
+        assert not any(theirs in c["markets"] for c in heard), heard
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def _subscribed(redis_url: str) -> bool:
+    import redis.asyncio as aioredis
+
+    from hybridmarket.signals import redis_channel
+
+    client = aioredis.from_url(redis_url)
+    try:
+        counts = await client.pubsub_numsub(redis_channel(redis_url))
+        return bool(counts and counts[0][1] > 0)
+    finally:
+        await client.aclose()
