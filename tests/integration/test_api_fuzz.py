@@ -118,7 +118,7 @@ async def seed_world(v: LocalValidator, client: ChainClient, indexer: Indexer) -
     }
 
 
-WALLET_FIELDS = ("wallet", "creator", "resolver")
+WALLET_FIELDS = ("wallet", "creator", "resolver", "account")
 
 
 def with_wallet(case: Any, wallet: str) -> None:

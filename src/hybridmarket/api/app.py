@@ -37,6 +37,7 @@ ROUTERS = (
     "auth",
     "faucet",
     "evidence",
+    "actions",
 )
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
