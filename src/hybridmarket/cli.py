@@ -15,6 +15,7 @@ from hybridmarket.chain.deploy_cli import deploy as _deploy_command
 from hybridmarket.indexer import cli as _indexer_cli
 from hybridmarket.ipfs.cli import app as _ipfs_app
 from hybridmarket.localnet.cli import localnet as _localnet_command
+from hybridmarket.worker import archive_cli as _archive_cli
 from hybridmarket.worker import cli as _worker_cli
 from hybridmarket.worker import snapshot_cli as _snapshot_cli
 
@@ -108,6 +109,7 @@ app.command("reconcile")(_indexer_cli.reconcile)
 app.command("worker")(_worker_cli.worker)
 app.command("verify-tally")(_worker_cli.verify_tally)
 app.command("snapshot")(_snapshot_cli.snapshot)
+app.command("verify-archive")(_archive_cli.verify_archive_command)
 app.command("api")(_api_cli.api)
 app.command("deploy")(_deploy_command)
 

@@ -120,7 +120,10 @@ async def test_one_day_one_document_per_active_market(
         assert cid == compute_cid(data, cid_version=1) and cid.startswith("bafkrei")
         assert canonical_json(json.loads(data)) == data and size == len(data)
         doc = json.loads(data)
-        assert set(doc) == {"market_id", "snapshot_date", "discussions_count", "discussions"}
+        assert set(doc) == {
+            "market_id", "snapshot_date", "discussions_count", "discussions", "previous"
+        }  # fmt: skip
+        assert doc["previous"] is None  # each market's first snapshot starts its chain
         assert (
             doc["market_id"] == mid
             and doc["snapshot_date"] == DAY.isoformat() == snapshot_date.isoformat()

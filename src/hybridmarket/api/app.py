@@ -38,6 +38,7 @@ ROUTERS = (
     "faucet",
     "evidence",
     "actions",
+    "archive",
 )
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 

@@ -513,6 +513,11 @@ class SnapshotDocument(Body):
     discussions_count: int = Field(description="len(discussions)", ge=0)
     market_id: MarketId
     snapshot_date: str = Field(description="The UTC day (YYYY-MM-DD)")
+    previous: str | None = Field(
+        None,
+        description="CID of the market's previous snapshot (null in its first; absent in "
+        "documents written before the archive was a chain)",
+    )
 
 
 # ---- admin ---------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ the document is the seed's, plus what makes each comment verifiable by anyone::
 
     {"market_id": "<hex>", "snapshot_date": "YYYY-MM-DD", "discussions_count": N,
      "discussions": [{"id", "user_wallet", "content", "created_at", "signed_message",
-                      "signature"}, ...]}
+                      "signature"}, ...],
+     "previous": "<CID of the market's snapshot of its previous day with comments>" | null}
 
 - `snapshot_date` is the UTC day whose comments the document holds; comments are in
   (created_at, id) order; `created_at` is ISO 8601 UTC with microseconds and `Z`.
@@ -15,6 +16,13 @@ the document is the seed's, plus what makes each comment verifiable by anyone::
   `signature` is the base58 ed25519 signature of that text's UTF-8 bytes by `user_wallet`.
 - Canonical JSON (`hybridmarket.canonical`: sorted keys, UTF-8, no insignificant whitespace),
   so the same comments always give the same bytes and the same CID.
+- `previous` makes a market's snapshots a chain: whoever holds the latest CID can walk back
+  day by day and prove that no day was dropped or rewritten (`hybridmarket verify-archive`).
+  It is null in the market's first snapshot; documents written before it existed have no
+  `previous` and start a chain. A day is therefore archived only after every earlier one: a
+  market with a snapshot of a later day is not archived for an earlier day (it would fork the
+  chain; counted as `out_of_order`), and the daily job does not archive a market's later days
+  in a run where an earlier day of it failed (the next run does them in order).
 - The seed put the document's own CID inside the document; no document can contain the hash of
   itself, so it is left out. The CID is `ipfs add --cid-version=1` of the bytes.
 
@@ -83,19 +91,25 @@ def comment_entry(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def snapshot_document(market_id: str, day: date, comments: list[dict[str, Any]]) -> dict[str, Any]:
-    """The document of one market's comments of one day (`comments`: rows in order)."""
+def snapshot_document(
+    market_id: str, day: date, comments: list[dict[str, Any]], previous: str | None = None
+) -> dict[str, Any]:
+    """The document of one market's comments of one day (`comments`: rows in order), linked to
+    the CID of the market's previous snapshot (None for its first)."""
     return {
         "market_id": market_id,
         "snapshot_date": day.isoformat(),
         "discussions_count": len(comments),
         "discussions": [comment_entry(c) for c in comments],
+        "previous": previous,
     }
 
 
-def snapshot_bytes(market_id: str, day: date, comments: list[dict[str, Any]]) -> bytes:
+def snapshot_bytes(
+    market_id: str, day: date, comments: list[dict[str, Any]], previous: str | None = None
+) -> bytes:
     """The canonical JSON bytes that are stored on IPFS."""
-    return canonical_json(snapshot_document(market_id, day, comments))
+    return canonical_json(snapshot_document(market_id, day, comments, previous))
 
 
 @dataclass
@@ -105,6 +119,7 @@ class DaySummary:
     snapshotted: int = 0
     already_snapshotted: int = 0
     failed: int = 0
+    out_of_order: int = 0  # not archived: a later day of the market already is (see above)
     comments: int = 0
     bytes: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
@@ -116,6 +131,7 @@ class DaySummary:
             "snapshotted": self.snapshotted,
             "already_snapshotted": self.already_snapshotted,
             "failed": self.failed,
+            "out_of_order": self.out_of_order,
             "comments": self.comments,
             "bytes": self.bytes,
             "errors": self.errors,
@@ -123,9 +139,9 @@ class DaySummary:
 
 
 def _upload(
-    ipfs: IpfsBackend, market_id: str, day: date, rows: list[dict[str, Any]]
+    ipfs: IpfsBackend, market_id: str, day: date, rows: list[dict[str, Any]], previous: str | None
 ) -> tuple[str, int]:
-    data = snapshot_bytes(market_id, day, rows)
+    data = snapshot_bytes(market_id, day, rows, previous)
     return ipfs.add(data, cid_version=1), len(data)
 
 
@@ -138,8 +154,12 @@ async def snapshot_day(
     concurrency: int = DEFAULT_CONCURRENCY,
     on_snapshot: Callable[[str, str, int], None] | None = None,
     batch_markets: int = 100,
+    skip: set[str] | None = None,
 ) -> dict[str, Any]:
-    """Archive `day`'s comments: one document per eligible market not yet anchored for it.
+    """Archive `day`'s comments: one document per eligible market not yet anchored for it,
+    linked to the market's previous snapshot. Markets in `skip` are left for a later run, and
+    a market whose upload fails is added to it (so a caller archiving several days in order
+    does not archive a market's later day before its earlier one).
 
     Returns a summary (counts, bytes, the first errors). Raises `DayNotOver` for a day that has
     not ended. `progress(done, total)` is called as markets are finished; `on_snapshot(market_id,
@@ -154,7 +174,8 @@ async def snapshot_day(
         if closed < end:
             raise DayNotOver(f"{day.isoformat()} (UTC) is not over yet; archive past days only")
         summary = DaySummary(day)
-        pending = await q.pending_markets(conn, day)
+        held = frozenset(skip or ())
+        pending = [m for m in await q.pending_markets(conn, day) if m not in held]
         summary.markets = len(pending)
         summary.already_snapshotted = await q.anchored_markets(conn, day)
     done = 0
@@ -163,14 +184,16 @@ async def snapshot_day(
     slots = asyncio.Semaphore(concurrency)
     tasks: set[asyncio.Task[None]] = set()
 
-    async def archive(market_id: str, rows: list[dict[str, Any]]) -> None:
+    async def archive(market_id: str, rows: list[dict[str, Any]], previous: str | None) -> None:
         nonlocal done
         try:
             try:
-                cid, size = await asyncio.to_thread(_upload, ipfs, market_id, day, rows)
+                cid, size = await asyncio.to_thread(_upload, ipfs, market_id, day, rows, previous)
             except Exception as e:  # any backend failure: counted, retried by the next run
                 UPLOADS.labels("error").inc()
                 summary.failed += 1
+                if skip is not None:
+                    skip.add(market_id)
                 log.warning(
                     "snapshot upload failed",
                     market_id=market_id,
@@ -206,20 +229,31 @@ async def snapshot_day(
                 progress(done, summary.markets)
             slots.release()
 
-    async def dispatch(market_id: str, rows: list[dict[str, Any]]) -> None:
+    async def dispatch(market_id: str, rows: list[dict[str, Any]], previous: str | None) -> None:
         await slots.acquire()
-        task = asyncio.create_task(archive(market_id, rows))
+        task = asyncio.create_task(archive(market_id, rows, previous))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
     try:
         for i in range(0, len(pending), batch_markets):
             async with pool.connection() as conn:
+                heads = await q.chain_heads(conn, pending[i : i + batch_markets], day)
                 rows = await q.day_comments(conn, pending[i : i + batch_markets], day)
             batch = 0
             for market_id, group in itertools.groupby(rows, key=lambda r: r["market_id"]):
-                await dispatch(market_id, list(group))
                 batch += 1
+                previous, later = heads[market_id]
+                if later:
+                    summary.out_of_order += 1
+                    log.warning(
+                        "snapshot out of order: a later day is archived",
+                        market_id=market_id,
+                        day=day.isoformat(),
+                    )
+                    done += 1
+                    continue
+                await dispatch(market_id, list(group), previous)
             # Markets whose comments were all deleted since they were chosen: nothing to do.
             done += len(pending[i : i + batch_markets]) - batch
         await asyncio.gather(*tasks)
@@ -248,10 +282,11 @@ async def snapshot_recent(
         raise ValueError("lookback_days must be >= 1")
     today = today or datetime.now(UTC).date()
     out: dict[str, Any] = {"snapshotted": 0, "failed": 0, "comments": 0, "days": {}}
+    failed: set[str] = set()  # their later days wait for the next run, to keep chains in order
     for back in range(lookback_days, 0, -1):
         day = today - timedelta(days=back)
         try:
-            s = await snapshot_day(pool, ipfs, day, concurrency=concurrency)
+            s = await snapshot_day(pool, ipfs, day, concurrency=concurrency, skip=failed)
         except DayNotOver:  # the worker's clock is ahead of the database's
             continue
         for key in ("snapshotted", "failed", "comments"):

@@ -234,3 +234,49 @@ async def anchor_by_cid(conn: AsyncConnection[Any], cid: str) -> dict[str, Any] 
             (cid,),
         )
         return await cur.fetchone()
+
+
+# --- the archive chain (each snapshot names the previous one's CID) -------------------------
+
+
+async def chain_heads(
+    conn: AsyncConnection[Any], market_ids: list[str], day: date
+) -> dict[str, tuple[str | None, bool]]:
+    """Per market: the CID of its latest snapshot before `day` (what a snapshot of `day` links
+    to; None for a first), and whether it already has one of a later day."""
+    cur = await conn.execute(
+        "SELECT m.id, (SELECT a.ipfs_hash FROM ipfs_anchors a WHERE a.market_id = m.id "
+        "AND a.snapshot_date < %s ORDER BY a.snapshot_date DESC LIMIT 1), "
+        "EXISTS (SELECT 1 FROM ipfs_anchors a WHERE a.market_id = m.id AND a.snapshot_date > %s) "
+        "FROM unnest(%s::text[]) AS m(id)",
+        (day, day, market_ids),
+    )
+    return {str(r[0]): (r[1], bool(r[2])) for r in await cur.fetchall()}
+
+
+async def archive_head(conn: AsyncConnection[Any], market_id: str) -> dict[str, Any] | None:
+    """A market's latest snapshot (ipfs_hash, snapshot_date) with the number of days archived
+    (`days`) and their first (`first_date`); None before its first."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT a.ipfs_hash, a.snapshot_date, n.days, n.first_date FROM ipfs_anchors a, "
+            "(SELECT count(*) AS days, min(snapshot_date) AS first_date FROM ipfs_anchors "
+            "WHERE market_id = %s) n WHERE a.market_id = %s "
+            "ORDER BY a.snapshot_date DESC LIMIT 1",
+            (market_id, market_id),
+        )
+        return await cur.fetchone()
+
+
+async def comment_days(
+    conn: AsyncConnection[Any], market_id: str, *, until: date
+) -> dict[date, int]:
+    """The UTC days up to `until` (inclusive) on which a market has visible comments, with how
+    many: what its archive should hold."""
+    _, end = day_bounds(until)
+    cur = await conn.execute(
+        "SELECT (created_at AT TIME ZONE 'UTC')::date AS day, count(*) FROM discussions "
+        "WHERE market_id = %s AND deleted_at IS NULL AND created_at < %s GROUP BY day ORDER BY day",
+        (market_id, end),
+    )
+    return {r[0]: int(r[1]) for r in await cur.fetchall()}
