@@ -1,38 +1,41 @@
-"""Benchmark: the API's cached reads against the same SQL run on every request.
+"""Benchmark: the API's market list and detail reads at 1,000 to 100,000 markets, against the
+PostgREST method (JSON built in PostgreSQL) on the same rows.
 
-Loads a fresh, migrated database with `--markets` markets (markets + market_metadata rows,
-inserted directly with COPY; a mix of states, volumes and categories), then serves it twice,
-each server a separate uvicorn process with one worker:
+For each size in `--markets` (default 1000,10000,100000): a fresh, migrated database loaded with
+that many markets (markets + market_metadata rows, by COPY; a mix of states, volumes, closing
+times and categories, each question with its own words), then served twice, each server a
+separate uvicorn process with one worker:
 
-- the API: `python -m hybridmarket api`, the real app (its read cache, invalidated by the
-  indexer's signal; nothing changes during the run, so entries live for the cache TTL), a
-  fresh process for each workload so that each starts with an empty cache;
-- the baseline: a minimal FastAPI app defined in this file (`--serve-baseline`) whose two
-  endpoints run the API's own SQL for the same requests on every request and shape the rows
-  with the API's own `market_json`: everything the API does, minus the cache.
+- the API: `python -m hybridmarket api`, the real app with its read cache (a fresh process for
+  each workload, so each starts with an empty cache);
+- the baseline, the PostgREST method (Supabase's own API layer): a minimal app defined in this
+  file (`--serve-baseline`) that runs the API's own list query (`db.queries.markets.page_query`:
+  the same rows, the same indexes) and detail query on every request, wrapped in
+  `json_agg(row_to_json(...))` / `row_to_json(...)` so PostgreSQL builds the JSON.
 
-Each endpoint is loaded in turn by a separate process (`--load`): an asyncio HTTP/1.1 client
+Each workload is loaded in turn by a separate process (`--load`): an asyncio HTTP/1.1 client
 holding `--connections` keep-alive connections, each sending its next request as soon as the
-previous answer is read, for `--seconds` after `--warmup` seconds. Requests:
+previous answer is read, for `--seconds` after `--warmup` seconds. Workloads (paths drawn at
+random, the same sequence for both servers; thousands of distinct ones, so the API's cache
+misses too):
 
-- `GET /api/markets?limit=50` (the first page, 50 markets, sorted by volume);
-- `GET /api/markets/{id}` for ids drawn from a Zipf-like popularity over all markets (a few
-  markets get most views, every market some), the same sequence for both servers: once with
-  the API's cache empty at the start (the misses' database reads are in the figures), once
-  after one request for every market (every answer a cache hit, for the cache's TTL).
+- the first page (open markets by volume, the default);
+- random pages deep in each sort (volume, newest, closing): a cursor at a random market;
+- random word searches (`q=` two words of a random market's question);
+- a category's random pages, a state's random pages, the settled markets' random pages;
+- `GET /api/markets/{id}` over Zipf-like popular ids, the API's cache empty at the start.
 
-The run is closed-loop: at saturation the mean latency is connections / throughput (Little's
-law), so p99 under 50 ms at 100 connections needs well over 2,000 requests a second.
-
-Printed: requests per second, p50 and p99 latency, errors, the API's cache hits and misses
-during the run (from /metrics), and the ratios API/baseline. Targets: the API at least 3x the
-baseline's throughput, p99 under 50 ms at 100 connections.
+Printed for each size and workload: requests per second, p50 and p99 latency and errors of
+both, and the ratio API / baseline; then p99 of each workload across sizes (the target: p99 at
+100,000 within 2x of 1,000, and under 50 ms at 50 connections at 100,000) and the load average
+at the start and end of each size's run.
 
 Uses the server at DATABASE_URL when set, else an embedded PostgreSQL in a temporary directory;
-either way a database `bench_api`, created fresh and dropped at the end. The API reads the
-program's config from a local validator started for the run.
+either way a database `bench_api`, created fresh for each size and dropped at the end. The API
+reads the program's config and the chain's clock from a local validator started for the run.
 
-    .venv/bin/python bench/api.py [--markets 10000] [--connections 100] [--seconds 10]
+    .venv/bin/python bench/api.py [--markets 1000,10000,100000] [--connections 50]
+                                  [--seconds 5] [--warmup 2]
 """
 
 from __future__ import annotations
@@ -65,7 +68,9 @@ DB_NAME = "bench_api"
 SEED = 20240607
 PAGE = 50
 EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
-STATES = ("ACTIVE",) * 6 + ("PROPOSED", "APPROVED", "RESOLVING", "FINALIZED")
+STATES = ("ACTIVE",) * 6 + ("PROPOSED", "APPROVED", "RESOLVING", "FINALIZED", "CANCELLED")
+CITIES = ("Nairobi", "Lagos", "Lima", "Oslo", "Hanoi", "Quito", "Perth", "Dakar", "Kyiv", "Pune")
+EVENTS = ("rain", "snow", "election", "strike", "final", "summit", "launch", "merger")
 CATEGORIES = ("politics", "sports", "crypto", "weather", "science", "culture")
 B_PARAMETER = 1_000_000_000_000
 LIQUIDITY = 693_147_180_560
@@ -94,13 +99,21 @@ def rows(n: int) -> tuple[list[Sequence[Any]], list[Sequence[Any]]]:
     for i, mid in enumerate(market_ids(n)):
         creator = rng.choice(creators)
         category = rng.choice(CATEGORIES)
-        question = f"Will event #{i} in {category} happen before the end of the year?"
+        question = (
+            f"Will the {rng.choice(EVENTS)} in {rng.choice(CITIES)} (event #{i}, {category}) "
+            "happen before the end of the year?"
+        )
+        closes_at = (
+            None
+            if rng.random() < 0.05
+            else (EPOCH + timedelta(minutes=rng.randrange(2 * 365 * 24 * 60))).isoformat()
+        )
         doc = {
             "question": question,
             "description": f"A benchmark market about event {i}. " * 4,
             "category": category,
             "resolution_criteria": "YES if the event is reported by two major outlets.",
-            "closes_at": "2027-01-01T00:00:00Z",
+            "closes_at": closes_at,
             "creator": creator,
         }
         canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"))
@@ -197,55 +210,77 @@ def load(url: str, n: int) -> None:
     assert row == (n, n), f"loaded {row}, expected {n} markets with their question"
 
 
-# --- the baseline server ----------------------------------------------------------------------
+# --- the baseline server: the PostgREST method ------------------------------------------------
 
 
 def baseline_app(db_url: str, rpc_url: str) -> Any:
-    """The API's list and detail reads without the cache: its SQL on every request, its
-    `market_json`, the program config read once at start (the API caches it too)."""
+    """The API's list and detail reads as PostgREST serves a table: the same query (its rows,
+    its indexes) on every request, the JSON built by PostgreSQL (`json_agg(row_to_json(...))`)
+    and sent as it comes. The 24-hour window from the chain's clock read once at start."""
     from collections.abc import AsyncIterator
     from contextlib import asynccontextmanager
 
-    from fastapi import FastAPI
-    from psycopg.rows import dict_row
+    from fastapi import FastAPI, Query, Response
 
-    from hybridmarket.api.common import market_json
     from hybridmarket.api.errors import not_found
-    from hybridmarket.api.routes.markets import _MARKET_SELECT
+    from hybridmarket.api.routes.markets import _decode_cursor
     from hybridmarket.chain.client import ChainClient
     from hybridmarket.db.connect import make_pool
+    from hybridmarket.db.queries.markets import page_query
 
     state: dict[str, Any] = {}
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with make_pool(db_url, max_size=20) as pool, ChainClient(rpc_url) as client:
-            state["pool"], state["cfg"] = pool, await client.get_config()
+            state["pool"] = pool
+            state["since"] = datetime.fromtimestamp(await client.chain_time() - 86400, UTC)
             yield
 
     app = FastAPI(lifespan=lifespan)
 
     @app.get("/api/markets")
-    async def list_markets(limit: int = PAGE) -> dict[str, Any]:
-        pool = state["pool"]
-        sql = _MARKET_SELECT + " ORDER BY m.total_volume DESC, m.id DESC LIMIT %s"
-        async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(sql, (limit + 1,))
-            found = await cur.fetchall()
-        page = found[:limit]
-        return {
-            "markets": [market_json(r, state["cfg"]) for r in page],
-            "next_cursor": "x" if len(found) > limit else None,
-        }
+    async def list_markets(
+        state_: str | None = Query(None, alias="state"),
+        status: str = "open",
+        category: str | None = None,
+        q: str | None = None,
+        sort: str | None = None,
+        limit: int = PAGE,
+        cursor: str | None = None,
+    ) -> Response:
+        order = sort or ("relevance" if q else "volume")
+        query, params = page_query(
+            state=state_,
+            category=category,
+            search=q,
+            status=status,  # type: ignore[arg-type]
+            sort=order,  # type: ignore[arg-type]
+            after=_decode_cursor(cursor, order) if cursor else None,
+            limit=limit,
+            since=state["since"],
+        )
+        async with state["pool"].connection() as conn:
+            cur = await conn.execute(
+                f"SELECT coalesce(json_agg(row_to_json(r)), '[]')::text FROM ({query}) r",
+                params,
+            )
+            row = await cur.fetchone()
+        return Response(row[0], media_type="application/json")
 
     @app.get("/api/markets/{market_id}")
-    async def get_market(market_id: str) -> dict[str, Any]:
-        async with state["pool"].connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(_MARKET_SELECT + " WHERE m.id = %s", (market_id,))
+    async def get_market(market_id: str) -> Response:
+        async with state["pool"].connection() as conn:
+            cur = await conn.execute(
+                "SELECT row_to_json(r)::text FROM (SELECT m.*, md.resolution_criteria "
+                "FROM markets m LEFT JOIN market_metadata md ON md.market_id = m.id "
+                "WHERE m.id = %s) r",
+                (market_id,),
+            )
             row = await cur.fetchone()
         if row is None:
             raise not_found("market", market_id)
-        return market_json(row, state["cfg"])
+        return Response(row[0], media_type="application/json")
 
     return app
 
@@ -412,14 +447,6 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> N
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-def cache_counts(base: str) -> dict[str, float]:
-    text = httpx.get(base + "/metrics", timeout=10).text
-    return {
-        m.group(1): float(m.group(2))
-        for m in re.finditer(r'^hybridmarket_api_cache_total\{result="(\w+)"\} (\S+)$', text, re.M)
-    }
-
-
 def popular_ids(ids: Sequence[str], n: int) -> list[str]:
     """`n` draws from a Zipf-like popularity (weight 1/rank^0.8) over all ids."""
     rng = random.Random(SEED + 1)
@@ -444,33 +471,96 @@ def report(name: str, r: dict[str, Any]) -> None:
     )
 
 
-def main(args: argparse.Namespace) -> None:
-    from hybridmarket.db.admin import drop_database, recreate_database, server
-    from hybridmarket.localnet.process import ValidatorProcess
+def list_key_text(k: Any) -> str:
+    """A row's `list_key` as the API writes it into a cursor."""
+    from hybridmarket.api.common import iso
 
-    tmp = Path(tempfile.mkdtemp(prefix="hm-bench-api-"))
-    procs: list[subprocess.Popen[bytes]] = []
-    stack = contextlib.ExitStack()
-    admin_url = stack.enter_context(server(prefix="hm-bench-api-pg-"))
-    validator = None
-    try:
-        url = recreate_database(admin_url, DB_NAME)
-        t0 = time.perf_counter()
-        load(url, args.markets)
-        print(f"loaded {args.markets:,} markets in {time.perf_counter() - t0:.1f} s", flush=True)
-        validator = ValidatorProcess(tmp / "ledger").start()
+    return "infinity" if k is None else str(iso(k)) if isinstance(k, datetime) else str(k)
 
-        api_port, base_port = free_port(), free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "SOLANA_RPC_URL": validator.rpc_url,
-            "HYBRIDMARKET_DATA_DIR": str(tmp / "data"),
+
+def workload_paths(url: str, n: int) -> dict[str, list[str]]:
+    """Each workload's request paths (random, seeded; the same for both servers)."""
+    from urllib.parse import urlencode
+
+    from hybridmarket.api.routes.markets import _encode_cursor
+    from hybridmarket.db.queries.markets import page_query
+
+    rng = random.Random(SEED + 2)
+    count = 20_000
+
+    def pages(**params: Any) -> list[str]:
+        """Pages from a cursor at a random market of the list the parameters ask for."""
+        kw: dict[str, Any] = {
+            "state": params.get("state"),
+            "category": params.get("category"),
+            "search": None,
+            "status": params.get("status", "open"),
+            "sort": params.get("sort", "volume"),
         }
-        env.pop("REDIS_URL", None)  # the in-process cache and signals from PostgreSQL
-        if args.cache_ttl is not None:
-            env["API_CACHE_TTL"] = str(args.cache_ttl)
-        ids = market_ids(args.markets)
+        query, qp = page_query(after=None, limit=n, since=None, **kw)
+        with psycopg.connect(url) as conn:
+            keys = conn.execute(f"SELECT list_key, id, list_rank FROM ({query}) r", qp).fetchall()
+        out = []
+        for _ in range(count):
+            k, mid, rank = keys[rng.randrange(len(keys))]
+            cursor = _encode_cursor(list_key_text(k), mid, int(rank))
+            out.append(f"/api/markets?{urlencode({'limit': PAGE, **params, 'cursor': cursor})}")
+        return out
+
+    searches = []
+    for _ in range(count):
+        if rng.random() < 0.5:  # two common words: hundreds of matches to rank
+            q = f"{rng.choice(EVENTS)} {rng.choice(CITIES)}"
+        else:  # a city and an event number: one match among thousands with the city
+            q = f"{rng.choice(CITIES)} {rng.randrange(n)}"
+        searches.append(f"/api/markets?{urlencode({'limit': PAGE, 'q': q})}")
+    ids = market_ids(n)
+    return {
+        "first page (open, by volume)": [LIST_PATH],
+        "volume: random pages": pages(sort="volume"),
+        "newest: random pages": pages(sort="newest"),
+        "closing: random pages": pages(sort="closing"),
+        "q=: random word searches": searches,
+        "category: random pages": pages(category="weather"),
+        "state=PROPOSED: random pages": pages(state="PROPOSED", sort="newest"),
+        "status=settled: random pages": pages(status="settled"),
+        "GET /api/markets/{id}, Zipf, cache empty": [
+            f"/api/markets/{m}" for m in popular_ids(ids, 200_000)
+        ],
+    }
+
+
+def run_size(
+    n: int,
+    args: argparse.Namespace,
+    admin_url: str,
+    validator: Any,
+    tmp: Path,
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Load `n` markets, serve them both ways, run every workload; the figures by workload."""
+    from hybridmarket.db.admin import drop_database, recreate_database
+
+    print(f"\n=== {n:,} markets; load average {load_average()} ===", flush=True)
+    url = recreate_database(admin_url, DB_NAME)
+    t0 = time.perf_counter()
+    load(url, n)
+    print(f"loaded {n:,} markets in {time.perf_counter() - t0:.1f} s", flush=True)
+    workloads = workload_paths(url, n)
+    procs: list[subprocess.Popen[bytes]] = []
+    api_port, base_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SOLANA_RPC_URL": validator.rpc_url,
+        "SOLANA_WS_URL": validator.ws_url,
+        "HYBRIDMARKET_DATA_DIR": str(tmp / "data"),
+    }
+    env.pop("REDIS_URL", None)  # the in-process cache and signals from PostgreSQL
+    if args.cache_ttl is not None:
+        env["API_CACHE_TTL"] = str(args.cache_ttl)
+    first_id = market_ids(1)[0]
+    results: dict[str, dict[str, dict[str, Any]]] = {}
+    try:
 
         def start_api() -> subprocess.Popen[bytes]:
             """A fresh API process: its cache starts empty."""
@@ -480,7 +570,7 @@ def main(args: argparse.Namespace) -> None:
                 stdout=subprocess.DEVNULL,
             )
             procs.append(proc)
-            wait_http(f"http://127.0.0.1:{api_port}/api/markets/{ids[0]}", proc)
+            wait_http(f"http://127.0.0.1:{api_port}/api/markets/{first_id}", proc)
             return proc
 
         api = start_api()
@@ -501,83 +591,96 @@ def main(args: argparse.Namespace) -> None:
         )
         procs.append(baseline)
         api_url, base_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{base_port}"
-        wait_http(base_url + f"/api/markets/{ids[0]}", baseline)
+        wait_http(base_url + f"/api/markets/{first_id}", baseline)
 
-        # Both servers must answer the same thing.
-        for path in (LIST_PATH, f"/api/markets/{ids[1]}"):
-            a = httpx.get(api_url + path, timeout=30).json()
-            b = httpx.get(base_url + path, timeout=30).json()
-            a.pop("next_cursor", None)
-            b.pop("next_cursor", None)
+        # Both servers must list the same markets in the same order.
+        for paths in workloads.values():
+            path = paths[len(paths) // 2]
+            if "/api/markets?" not in path:
+                continue
+            a = [m["id"] for m in httpx.get(api_url + path, timeout=30).json()["markets"]]
+            b = [m["id"] for m in httpx.get(base_url + path, timeout=30).json()]
             assert a == b, f"the API and the baseline disagree on {path}"
-        assert len(httpx.get(api_url + LIST_PATH, timeout=30).json()["markets"]) == PAGE
-
-        detail_paths = [f"/api/markets/{m}" for m in popular_ids(ids, 200_000)]
-        all_ids = [f"/api/markets/{m}" for m in ids]
-        # name: (paths, a pass over every market first?)
-        workloads: dict[str, tuple[list[str], bool]] = {
-            f"GET /api/markets?limit={PAGE}": ([LIST_PATH], False),
-            "GET /api/markets/{id}, Zipf, cache empty at the start": (detail_paths, False),
-            "GET /api/markets/{id}, Zipf, every market cached": (detail_paths, True),
-        }
-        print(
-            f"{args.connections} connections, {args.warmup:g} s warm-up, {args.seconds:g} s "
-            "measured, each server one uvicorn process; API cache TTL "
-            f"{'default' if args.cache_ttl is None else f'{args.cache_ttl:g} s'}",
-            flush=True,
-        )
-        results: dict[str, dict[str, dict[str, Any]]] = {}
-        for name, (paths, fill) in workloads.items():
+        for name, paths in workloads.items():
             print(name, flush=True)
             measured: dict[str, dict[str, Any]] = {}
             stop(api)
             api = start_api()  # each workload starts with an empty cache
             for who, url_ in (("api", api_url), ("baseline", base_url)):
-                if fill:  # one request for every market, then the measured run
-                    load_in_subprocess(url_, all_ids, args.connections, 0, 0, tmp, once=True)
-                before = cache_counts(api_url)
                 measured[who] = load_in_subprocess(
                     url_, paths, args.connections, args.warmup, args.seconds, tmp
                 )
-                after = cache_counts(api_url)
-                if who == "api":
-                    hits = after.get("hit", 0) - before.get("hit", 0)
-                    misses = after.get("miss", 0) - before.get("miss", 0)
-                    measured[who]["cache_hits"], measured[who]["cache_misses"] = hits, misses
-                report(
-                    "API (cached)" if who == "api" else "baseline (SQL every request)",
-                    measured[who],
-                )
-            r_api, r_base = measured["api"], measured["baseline"]
-            hits, misses = r_api["cache_hits"], r_api["cache_misses"]
-            ratio = r_api["rps"] / r_base["rps"]
-            met = ratio >= 3 and r_api["p99_ms"] < 50
+                report("API" if who == "api" else "baseline (PostgREST method)", measured[who])
+            ratio = measured["api"]["rps"] / measured["baseline"]["rps"]
             print(
-                f"  API/baseline throughput {ratio:.1f}x, API p99 {r_api['p99_ms']:.1f} ms "
-                f"(targets >= 3x, < 50 ms: {'met' if met else 'NOT met'}); API cache lookups "
-                f"{hits:,.0f} hits, {misses:,.0f} misses ({hits / max(hits + misses, 1):.1%})",
+                f"  API/baseline throughput {ratio:.1f}x, API p99 "
+                f"{measured['api']['p99_ms']:.1f} ms",
                 flush=True,
             )
             results[name] = measured
-        if args.json:
-            Path(args.json).write_text(json.dumps(results, indent=2))
     finally:
         for p in procs:
             stop(p)
-        if validator is not None:
-            validator.stop()
         with contextlib.suppress(psycopg.Error):
             drop_database(admin_url, DB_NAME)
+    print(f"load average at the end of {n:,}: {load_average()}", flush=True)
+    return results
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main(args: argparse.Namespace) -> None:
+    from hybridmarket.db.admin import server
+    from hybridmarket.localnet.process import ValidatorProcess
+
+    sizes = [int(x) for x in args.markets.split(",")]
+    print(f"load average at the start: {load_average()}", flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix="hm-bench-api-"))
+    stack = contextlib.ExitStack()
+    admin_url = stack.enter_context(server(prefix="hm-bench-api-pg-"))
+    validator = None
+    try:
+        validator = ValidatorProcess(tmp / "ledger").start()
+        print(
+            f"{args.connections} connections, {args.warmup:g} s warm-up, {args.seconds:g} s "
+            "measured, each server one uvicorn process",
+            flush=True,
+        )
+        by_size = {n: run_size(n, args, admin_url, validator, tmp) for n in sizes}
+        print("\n=== summary: API req/s, p99 (API / baseline throughput) ===")
+        print(f"{'workload':<44}" + "".join(f"{f'{n:,}':>26}" for n in sizes))
+        for name in by_size[sizes[0]]:
+            cells = []
+            for n in sizes:
+                api, base = by_size[n][name]["api"], by_size[n][name]["baseline"]
+                cells.append(
+                    f"{api['rps']:>7,.0f}/s {api['p99_ms']:>6.1f} ms "
+                    f"({api['rps'] / base['rps']:.1f}x)"
+                )
+            growth = (
+                by_size[sizes[-1]][name]["api"]["p99_ms"] / by_size[sizes[0]][name]["api"]["p99_ms"]
+            )
+            print(f"{name:<44}" + "".join(f"{c:>26}" for c in cells) + f"   p99 x{growth:.1f}")
+        if args.json:
+            Path(args.json).write_text(
+                json.dumps({str(n): r for n, r in by_size.items()}, indent=2)
+            )
+    finally:
+        if validator is not None:
+            validator.stop()
         stack.close()
         shutil.rmtree(tmp, ignore_errors=True)
+        print(f"load average at the end: {load_average()}", flush=True)
 
 
 def cli() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--markets", type=int, default=10_000)
-    ap.add_argument("--connections", type=int, default=100)
-    ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--warmup", type=float, default=3.0)
+    ap.add_argument("--markets", default="1000,10000,100000", help="sizes, comma-separated")
+    ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--warmup", type=float, default=2.0)
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument(
         "--cache-ttl", type=float, help="API_CACHE_TTL for the API (default: the product's)"
