@@ -1122,3 +1122,21 @@ async def test_evidence_is_stored_on_ipfs_within_bounds(
         r = await http.post("/api/evidence", content=b"x" * ((1 << 20) + 1))
         assert r.status_code == 413, r.text
         assert r.json()["error"]["details"] == {"max_bytes": 1 << 20}
+
+
+async def test_a_program_refusal_is_said_in_words(world: World, browser: Browser) -> None:
+    """What the program refuses reaches the trader as a sentence, not its error's name (a
+    resolution before the program's minimum delay: ResolutionTooEarly)."""
+    me = Keypair()
+    mid = await world.active("Will the bakery on Main Street reopen?", resolver=me)
+    await world.client.request_airdrop(me.pubkey(), 10 * SOL)
+    tab = await open_tab(browser, world, "program-error", wallet=me)
+    page = tab.page
+    await page.goto(world.url + f"/#/market/{mid}")
+    await page.get_by_test_id("resolve-evidence").fill("The bakery's sign says: reopening soon.")
+    await page.get_by_test_id("resolve").click()
+    toast = page.get_by_test_id("toast-error")
+    await expect(toast).to_contain_text("It is too early to resolve this market")
+    await expect(toast).not_to_contain_text("ResolutionTooEarly")
+    await world.market(mid, state="ACTIVE")
+    tab.check()

@@ -1,7 +1,7 @@
 // hybridmarket's web UI: hash routes (#/, #/market/<id>, #/new, #/portfolio), the wallet widget and
 // toasts. The views live in views-*.js; they render with util.h (text nodes only).
 
-import { h, clear, shortAddr, sol, api } from "/static/util.js";
+import { h, clear, shortAddr, sol, api, ApiError } from "/static/util.js";
 import { WalletManager, browserWallets, onWalletsChanged } from "/static/wallet.js";
 import { renderList } from "/static/views-list.js";
 import { renderMarket } from "/static/views-market.js";
@@ -36,7 +36,9 @@ export async function act(button, label, fn) {
   try {
     return await fn();
   } catch (e) {
-    console.error(e);
+    // A refusal the person is told about (the API's or the program's) is not the page's fault.
+    if (e instanceof ApiError) console.warn(e);
+    else console.error(e);
     toast(humanError(e), "error");
     return undefined;
   } finally {
@@ -48,15 +50,40 @@ export async function act(button, label, fn) {
   }
 }
 
+/** The program's errors a trader can meet, in words (program/errors.py names them). */
+const PROGRAM_ERRORS = {
+  Unauthorized: "This wallet may not do that here.",
+  ProtocolPaused: "Trading is paused for now; try again later.",
+  InvalidMarketState: "The market has moved on (its state changed) since this page showed it: reload to see what it allows now.",
+  InsufficientInitialLiquidity: "The initial liquidity is below what this market needs (at least b·ln 2 and the program's minimum).",
+  AlreadyVoted: "This wallet has already voted on this.",
+  InvalidShareAmount: "Enter a number of shares above zero.",
+  SlippageExceeded: "The price moved beyond your slippage tolerance before the trade went through: nothing was traded. Try again, or allow more slippage.",
+  InsufficientShares: "Your wallet does not hold that many shares of this outcome.",
+  TradeOutOfRange: "That trade is too large for this market's liquidity: try a smaller amount.",
+  ResolutionTooEarly: "It is too early to resolve this market: the program allows it once its minimum delay after trading opened has passed.",
+  InvalidEvidenceCid: "The evidence's CID is not one the program can store.",
+  DisputeWindowClosed: "The dispute window has closed: the resolution is final once the backend records it.",
+  InvalidOutcomeNotDisputable: "An invalid resolution cannot be disputed: every position is paid at the last price.",
+  DisputeVotingClosed: "Dispute voting has ended.",
+  FinalizeTooEarly: "The market cannot be finalized yet.",
+  AlreadyClaimed: "This position has already been paid out.",
+  NothingToClaim: "This position pays nothing: there is nothing to claim.",
+  NothingToWithdraw: "There is no liquidity left to withdraw.",
+  MathOverflow: "That amount is too large for this market.",
+};
+
 export function humanError(e) {
   if (!e) return "Something went wrong";
-  if (e.code === "transaction_rejected" && e.details) {
+  if (/^transaction_(rejected|failed)$/.test(e.code || "") && e.details) {
     const logs = (e.details.logs || []).join("\n");
     if (/insufficient lamports|custom program error: 0x1\b|custom program error 1\b/i.test(logs + e.message)) {
       return "Not enough SOL in your wallet for this transaction.";
     }
+    if (PROGRAM_ERRORS[e.details.error]) return PROGRAM_ERRORS[e.details.error];
     if (e.details.error) return `The program refused it: ${e.details.error}`;
   }
+  if (e.code === "transaction_expired") return "The transaction expired before it was confirmed: nothing happened. Try again.";
   if (e.code === "rate_limited") return "Too many requests; wait a moment and try again.";
   if (e.name === "WalletError" || /reject|denied|cancel/i.test(e.message || "")) return `Wallet: ${e.message}`;
   return e.message || String(e);

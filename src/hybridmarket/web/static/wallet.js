@@ -6,7 +6,7 @@
 // bytes; and the unsigned v0 transactions the API builds. The server never sees a key.
 
 import bs58 from "/static/vendor/bs58.js";
-import { api, b64decode, b64encode } from "/static/util.js";
+import { api, b64decode, b64encode, ApiError } from "/static/util.js";
 
 const nacl = globalThis.nacl;
 const DEMO_KEY = "hybridmarket.demoWallet";
@@ -291,8 +291,10 @@ export class WalletManager {
       method: "POST", body: { transaction: b64encode(signed) },
     });
     if (out.status !== "confirmed") {
+      // As the relay's refusals (transaction_rejected): the program's error by name, for humanError.
       const why = out.error ? `: ${out.error}` : "";
-      throw new Error(`transaction ${out.status}${why}`);
+      throw new ApiError(200, `transaction_${out.status}`, `transaction ${out.status}${why}`,
+        { error: out.error || null, code: out.code ?? null, signature: out.signature });
     }
     this.refreshBalance();
     return out;
