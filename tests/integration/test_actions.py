@@ -186,6 +186,30 @@ async def test_a_blink_buys_with_the_wallets_own_signature(
     assert_refused(r, 409, "PROPOSED")
 
 
+async def test_blinks_from_any_origin_when_the_api_lists_its_own(
+    validator: LocalValidator, client: ChainClient, db_url: str, tmp_path: Path
+) -> None:
+    """With CORS_ORIGINS set, the app's CORSMiddleware refuses other origins' preflights and
+    sets its own exposed headers; the Actions routes still answer every origin as the spec says
+    (and the rest of the API still follows CORS_ORIGINS)."""
+    settings = api_settings(
+        db_url, validator.rpc_url, validator.ws_url, tmp_path, CORS_ORIGINS="http://ui.test"
+    )
+    preflight = {"Origin": "https://dial.to", "Access-Control-Request-Method": "POST"}
+    async with running_api(settings) as http:
+        unknown = hashlib.sha256(b"no such market").hexdigest()
+        pre = await http.options(f"/api/actions/markets/{unknown}", headers=preflight)
+        assert pre.status_code == 204, pre.text
+        assert_action_headers(pre)
+        r = await http.get(f"/api/actions/markets/{unknown}", headers={"Origin": "https://x.test"})
+        assert_refused(r, 404, "no market")
+        r = await http.get("/actions.json", headers={"Origin": "http://ui.test"})
+        assert r.status_code == 200
+        assert_action_headers(r)
+        other = await http.options("/api/markets", headers=preflight)
+        assert other.status_code == 400  # not an Actions route: CORS_ORIGINS applies
+
+
 @pytest.fixture(scope="session")
 def actions_tool() -> Iterator[str]:
     """`node`, with tests/integration/actions_check installed (`npm ci` once per lock change,

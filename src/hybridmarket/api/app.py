@@ -22,6 +22,7 @@ from hybridmarket.api import chainclock, errors
 from hybridmarket.api.bodylimit import BodyLimit
 from hybridmarket.api.cache import CachedReads
 from hybridmarket.api.routes import error_responses
+from hybridmarket.api.routes.actions import ActionsHeaders
 from hybridmarket.api.stream import follow_changes
 from hybridmarket.settings import Settings
 
@@ -39,6 +40,8 @@ ROUTERS = (
     "evidence",
     "actions",
     "archive",
+    "activity",
+    "leaderboards",
 )
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -100,6 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
                 chainclock.HEADER,
             ],
         )
+    app.add_middleware(ActionsHeaders)  # outside CORSMiddleware: blinks come from any origin
     import importlib
 
     for name in ROUTERS:

@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 
 from hybridmarket.api.common import MarketIdPath, Wallet, rate_limit
@@ -151,9 +152,9 @@ def _message(exc: Exception) -> tuple[int, str, dict[str, str] | None]:
     return e.status, e.message, e.headers
 
 
-async def _blockchain_id(request: Request) -> str | None:
+async def _blockchain_id(app: Any) -> str | None:
     """The cluster's CAIP-2 id (`solana:` + the first 32 characters of its genesis hash)."""
-    st: ApiState | None = getattr(request.app.state, "api", None)
+    st: ApiState | None = getattr(app.state, "api", None)
     if st is None:
         return None
     client = st.client
@@ -169,15 +170,52 @@ async def _blockchain_id(request: Request) -> str | None:
     return chain
 
 
+def is_action_path(path: str) -> bool:
+    return path == "/actions.json" or path.startswith("/api/actions/")
+
+
+class ActionsHeaders:
+    """The Actions headers on every answer of `/actions.json` and `/api/actions/*` (errors from
+    anywhere in the stack included), and their CORS preflight answered for any origin. Installed
+    outside the app's CORSMiddleware: with CORS_ORIGINS set, that one refuses the preflight of
+    an unlisted origin and replaces Access-Control-Expose-Headers, and a blink client may run
+    on any origin."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not is_action_path(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        headers = {**CORS_HEADERS, "X-Action-Version": ACTION_VERSION}
+        chain = await _blockchain_id(scope["app"])
+        if chain:
+            headers["X-Blockchain-Ids"] = chain
+        if scope["method"] == "OPTIONS":
+            raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+            await send({"type": "http.response.start", "status": 204, "headers": raw})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(headers)
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 class ActionsRoute(APIRoute):
-    """Every answer with the Actions headers; every failure as the spec's `{"message"}`."""
+    """Every failure of these routes as the spec's `{"message"}` with its status (the headers
+    are ActionsHeaders')."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
             try:
-                response = await handler(request)
+                return await handler(request)
             except (
                 ApiError,
                 HTTPException,
@@ -188,15 +226,9 @@ class ActionsRoute(APIRoute):
                 PoolTimeout,
             ) as exc:
                 status, message, headers = _message(exc)
-                response = JSONResponse(
+                return JSONResponse(
                     ActionError(message=message).model_dump(), status, headers=headers
                 )
-            response.headers.update(CORS_HEADERS)
-            response.headers["X-Action-Version"] = ACTION_VERSION
-            chain = await _blockchain_id(request)
-            if chain:
-                response.headers["X-Blockchain-Ids"] = chain
-            return response
 
         return route
 
@@ -229,13 +261,6 @@ async def actions_json() -> ActionsJson:
             ActionRule(pathPattern="/api/actions/**", apiPath="/api/actions/**"),
         ]
     )
-
-
-@router.options("/actions.json", include_in_schema=False)
-@router.options("/api/actions/markets/{market_id}", include_in_schema=False)
-async def preflight() -> Response:
-    """CORS preflight of a blink client (any origin): the headers are the answer."""
-    return Response(status_code=204)
 
 
 async def _tradable(st: ApiState, market_id: str) -> dict[str, Any]:
