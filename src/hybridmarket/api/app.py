@@ -40,8 +40,6 @@ ROUTERS = (
     "evidence",
     "actions",
     "archive",
-    "activity",
-    "leaderboards",
 )
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
