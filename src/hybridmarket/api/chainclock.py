@@ -52,6 +52,11 @@ class ChainClock:
             return None
         return math.floor(self._chain + (self._now() - self._at))
 
+    @property
+    def reading(self) -> bool:
+        """A read of the chain is under way."""
+        return self._task is not None
+
     async def current(self) -> int | None:
         """`now()`, after a new reading if the last is older than REFRESH_S (waiting at most
         WAIT_S for it, and not at all while the chain is failing)."""

@@ -1,0 +1,63 @@
+"""The API's chain clock (api/chainclock.py) against a real local validator: reads of the
+chain are shared and at most one a second, the time runs on between them by the monotonic
+clock, and a chain that stops answering leaves the last reading running on."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from hybridmarket.api.chainclock import REFRESH_S, ChainClock
+from hybridmarket.chain import ChainClient
+
+from ..integration.localnet_fixtures import control, running_validator
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_reads_are_shared_at_most_one_a_second_and_run_on(tmp_path: Path) -> None:
+    async with running_validator(tmp_path / "ledger") as v, ChainClient(v.rpc_url) as client:
+        reads = 0
+
+        async def read() -> int:
+            nonlocal reads
+            reads += 1
+            return await client.chain_time()
+
+        mono = [1000.0]  # this process's monotonic clock, moved by the test
+        clock = ChainClock(read, now=lambda: mono[0])
+        assert clock.now() is None  # never read: no time to give
+        chain = await client.chain_time()
+        seen = await asyncio.gather(*(clock.current() for _ in range(50)))
+        assert reads == 1  # fifty requests at once, one read of the chain
+        assert len(set(seen)) == 1 and seen[0] is not None and abs(seen[0] - chain) <= 2
+        first = seen[0]
+        mono[0] += REFRESH_S / 2
+        assert await clock.current() == first  # within the second: no read
+        assert reads == 1
+        # The chain's clock jumps by a day: the next read after a second sees it.
+        await control(v, "hybridmarket_advanceClock", seconds=86400)
+        slot = await client.get_slot()
+        while await client.get_slot() <= slot + 1:
+            await asyncio.sleep(0.02)
+        mono[0] += REFRESH_S / 2
+        jumped = await clock.current()
+        assert reads == 2 and jumped is not None and jumped >= first + 86400
+        # Between reads the time runs on from the last one.
+        mono[0] += 0.9
+        assert clock.now() == jumped  # floor(reading + 0.9 s): the same second
+        mono[0] += 10
+        # The chain stops answering (every request held): the clock runs on from its reading.
+        await control(v, "hybridmarket_setFaults", timeout_rate=1.0, timeout_seconds=2)
+        try:
+            assert await clock.current() == jumped + 10
+            assert reads == 3
+        finally:
+            await control(v, "hybridmarket_clearFaults")
+        while clock.reading:  # the held read gives up (or gets through, now)
+            await asyncio.sleep(0.05)
+        mono[0] += REFRESH_S
+        assert (await clock.current() or 0) >= jumped  # and the next second reads again
+        assert reads == 4
