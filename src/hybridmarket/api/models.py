@@ -365,6 +365,13 @@ class User(Body):
     bought: Lamports = Field(description="Paid for buys, fees included")
     sold: Lamports = Field(description="Received from sales, after fees")
     markets_traded: int = Field(description="Markets it traded in", ge=0)
+    markets_created: int = Field(ge=0, description="Markets it proposed")
+    comments: int = Field(ge=0, description="Its comments, deleted ones left out")
+    positions: int = Field(ge=0, description="Markets it holds (or held) a position in")
+    realized_pnl: int = Field(
+        description="Lamports realized on sales by the average-cost method (signed)"
+    )
+    volume: Lamports = Field(description="LMSR amounts traded (before fees)")
 
 
 class Position(Body):
@@ -416,10 +423,151 @@ class Trade(Body):
     at: Time = Field(description="Block time")
 
 
+class WalletTrade(Trade):
+    """A trade in a wallet's history: with its market's question."""
+
+    question: str | None = Field(description="The market's question")
+
+
 class Trades(Body):
     wallet: Address
-    trades: list[Trade] = Field(description="Newest first")
+    trades: list[WalletTrade] = Field(description="Newest first")
     next_before: Time | None = Field(description="`before` for the next page; null on the last")
+
+
+SignedLamports = Annotated[int, Field(description="Lamports, signed (a loss is negative)")]
+AveragePrice = Annotated[
+    str,
+    Field(
+        pattern=r"^[0-9]+(\.[0-9]+)?$",
+        description="Lamports paid per share unit held (fees included, so it can exceed 1), as "
+        "an exact decimal string (9 places, rounded down)",
+    ),
+]
+PositionAction = Literal["sell", "claim", "withdraw_liquidity"]
+
+
+class PortfolioPosition(Body):
+    """One position, with its cost by the average-cost method and what can be done with it."""
+
+    market_id: MarketId
+    question: str | None = Field(description="The market's question")
+    state: MarketState = Field(description="The market's state")
+    shares_yes: Shares = Field(description="YES shares held")
+    shares_no: Shares = Field(description="NO shares held")
+    average_price_yes: AveragePrice | None = Field(
+        description="cost_basis_yes / shares_yes; null without YES shares"
+    )
+    average_price_no: AveragePrice | None = Field(
+        description="cost_basis_no / shares_no; null without NO shares"
+    )
+    cost_basis_yes: Lamports = Field(description="What the YES shares held cost")
+    cost_basis_no: Lamports = Field(description="What the NO shares held cost")
+    cost_basis: Lamports = Field(description="cost_basis_yes + cost_basis_no")
+    price_yes: Price = Field(description="The market's current YES price")
+    value: Lamports = Field(
+        description="The shares at the current price (rounded down); once the market is "
+        "settled, what its claim pays; 0 once claimed"
+    )
+    realized_pnl: SignedLamports = Field(
+        description="From sales (received minus the average cost of the shares sold), plus "
+        "once claimed the claim minus the cost basis"
+    )
+    unrealized_pnl: SignedLamports = Field(description="value - cost_basis (0 once claimed)")
+    claimed: Lamports = Field(description="Received from the claim")
+    has_claimed: bool = Field(description="Whether the winnings (or refund) were claimed")
+    action: PositionAction | None = Field(
+        description="What applies now: sell (an ACTIVE market), claim (a settled market whose "
+        "claim pays something, not yet claimed), withdraw_liquidity (its creator, when liquidity "
+        "is left to withdraw), or null"
+    )
+    trades_count: int = Field(description="Trades in this market", ge=0)
+    last_trade_at: Time | None = Field(description="The latest of them (chain time)")
+
+
+class CreatedMarketLiquidity(Body):
+    """A settled market the wallet created, with liquidity it can withdraw."""
+
+    market_id: MarketId
+    question: str | None = Field(description="The market's question")
+    state: MarketState = Field(description="FINALIZED or CANCELLED")
+    withdrawable: Lamports = Field(
+        description="What withdraw_liquidity pays now: the pool and fees above what unclaimed "
+        "positions can still take"
+    )
+    action: Literal["withdraw_liquidity"] = Field(description="Always withdraw_liquidity")
+
+
+class PortfolioTotals(Body):
+    positions: int = Field(ge=0, description="Positions listed")
+    cost_basis: Lamports = Field(description="Sum of cost_basis")
+    value: Lamports = Field(description="Sum of value")
+    realized_pnl: SignedLamports = Field(description="Sum of realized_pnl")
+    unrealized_pnl: SignedLamports = Field(description="Sum of unrealized_pnl")
+    pnl: SignedLamports = Field(description="realized_pnl + unrealized_pnl")
+    claimable: Lamports = Field(description="Sum of value over positions whose action is claim")
+    withdrawable: Lamports = Field(description="Sum of withdrawable over created markets")
+
+
+class Portfolio(Body):
+    wallet: Address
+    positions: list[PortfolioPosition] = Field(description="Most recently traded first")
+    created: list[CreatedMarketLiquidity] = Field(
+        description="Settled markets it created with liquidity left to withdraw"
+    )
+    totals: PortfolioTotals = Field(description="Over the positions and created markets")
+
+
+# ---- market activity -----------------------------------------------------------------------
+
+
+class MarketTrades(Body):
+    market_id: MarketId
+    trades: list[Trade] = Field(description="Newest first (chain order)")
+    next_cursor: str | None = Field(description="`cursor` for the next page; null on the last")
+
+
+class Holder(Body):
+    wallet: Address
+    shares: Shares = Field(description="Shares of this side held")
+
+
+class MarketHolders(Body):
+    market_id: MarketId
+    yes: list[Holder] = Field(description="Largest YES holders first")
+    no: list[Holder] = Field(description="Largest NO holders first")
+
+
+class ActivityBucket(Body):
+    t: Time = Field(description="Start of the interval")
+    volume: Lamports = Field(description="LMSR amounts traded (before fees)")
+    trades: int = Field(ge=1, description="Trades in the interval")
+    traders: int = Field(ge=1, description="Distinct wallets that traded in it")
+
+
+class MarketActivity(Body):
+    market_id: MarketId
+    interval: Literal["1h", "4h", "1d", "1w"] = Field(description="The interval asked for")
+    buckets: list[ActivityBucket] = Field(description="Oldest first; empty intervals left out")
+
+
+# ---- leaderboards --------------------------------------------------------------------------
+
+
+class LeaderboardEntry(Body):
+    rank: int = Field(ge=1, description="1 for the best")
+    wallet: Address
+    realized_pnl: SignedLamports = Field(description="Realized on sales by the average-cost method")
+    volume: Lamports = Field(description="LMSR amounts traded (before fees)")
+    trades: int = Field(ge=0, description="Trades made")
+
+
+class Leaderboard(Body):
+    by: Literal["profit", "volume"] = Field(description="The order asked for")
+    period: Literal["all", "week"] = Field(description="The period asked for")
+    week: str | None = Field(description="The UTC week's Monday (YYYY-MM-DD); null for all")
+    entries: list[LeaderboardEntry] = Field(description="Best first")
+    next_cursor: str | None = Field(description="`cursor` for the next page; null on the last")
 
 
 # ---- auth and faucet -----------------------------------------------------------------------

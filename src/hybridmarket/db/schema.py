@@ -40,7 +40,7 @@ EXPECTED_TABLES: dict[str, frozenset[str]] = {
     "proposal_votes": frozenset(q_votes.VOTE_COLUMNS),
     "dispute_votes": frozenset(q_votes.VOTE_COLUMNS),
     "vote_tallies": frozenset(q_votes.TALLY_COLUMNS),
-    "trades": frozenset(q_trades.TRADE_COLUMNS) | {"id", "seq"},
+    "trades": frozenset(q_trades.TRADE_COLUMNS) | {"id", "seq", "realized_pnl"},
     "positions": frozenset(POSITION_COLUMNS),
     "price_history": frozenset(q_trades.PRICE_COLUMNS) | {"seq"},
     "discussions": frozenset(
@@ -136,6 +136,11 @@ EXPECTED_TABLES: dict[str, frozenset[str]] = {
             "created_at",
         }
     ),
+    "position_costs": frozenset(
+        {"user_wallet", "market_id", "outcome", "shares", "cost_basis", "realized_pnl"}
+    ),
+    "trader_stats": frozenset({"wallet", "realized_pnl", "volume", "trades"}),
+    "trader_weeks": frozenset({"week", "wallet", "realized_pnl", "volume", "trades"}),
     "job_runs": frozenset(
         {"job", "tick", "worker", "started_at", "finished_at", "outcome", "summary", "error"}
     ),

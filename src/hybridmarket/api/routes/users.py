@@ -1,21 +1,39 @@
-"""Users: profile, positions (marked to market, with P&L), trade history."""
+"""Users: profile, portfolio (positions with their average cost, P&L and the action that applies
+now), positions (marked to market), trade history."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Path, Query
 
 from hybridmarket.api import siws
 from hybridmarket.api.common import _check_wallet, dec, iso, parse_time, present
 from hybridmarket.api.errors import ApiError
-from hybridmarket.api.models import Position, Positions, Trade, TradeFees, Trades, User
+from hybridmarket.api.models import (
+    CreatedMarketLiquidity,
+    Portfolio,
+    PortfolioPosition,
+    PortfolioTotals,
+    Position,
+    PositionAction,
+    Positions,
+    Trade,
+    TradeFees,
+    Trades,
+    User,
+    WalletTrade,
+)
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.state import ApiState, state
+from hybridmarket.db.queries import portfolio as q_portfolio
 from hybridmarket.db.queries import positions as q_positions
 from hybridmarket.db.queries import trades as q_trades
 from hybridmarket.db.queries import users as q_users
+from hybridmarket.program import processor
+from hybridmarket.program.accounts import MarketAccount, MarketState
 
 router = APIRouter(prefix="/api/users", tags=["users"], responses=error_responses(422))
 
@@ -38,6 +56,7 @@ async def get_user(
     async with st.pool.connection() as conn:
         seen = await q_users.seen_at(conn, wallet)
         trades, bought, sold, markets = await q_trades.wallet_totals(conn, wallet)
+        counts = await q_portfolio.profile_counts(conn, wallet)
     return User(
         wallet=wallet,
         first_seen=iso(seen[0]) if seen else None,
@@ -46,6 +65,163 @@ async def get_user(
         bought=bought,
         sold=sold,
         markets_traded=markets,
+        markets_created=int(counts["markets_created"]),
+        comments=int(counts["comments"]),
+        positions=int(counts["positions"]),
+        realized_pnl=int(counts["realized_pnl"] or 0),
+        volume=int(counts["volume"] or 0),
+    )
+
+
+@dataclass(frozen=True)
+class _SettledMarket:
+    """The fields of a market account that `processor.payout` and
+    `processor.outstanding_claims` read, from the cached row: the program's own rules price a
+    claim and a withdrawal here."""
+
+    state: MarketState
+    final_outcome: bool | None
+    shares_yes: int
+    shares_no: int
+    b_parameter: int
+    claimed_shares_yes: int
+    claimed_shares_no: int
+
+    @classmethod
+    def of(cls, r: dict[str, Any]) -> MarketAccount:
+        return cast(
+            MarketAccount,
+            cls(
+                state=MarketState[r["state"].title()],
+                final_outcome=r["final_outcome"],
+                shares_yes=int(r["market_shares_yes"]),
+                shares_no=int(r["market_shares_no"]),
+                b_parameter=int(r["b_parameter"]),
+                claimed_shares_yes=int(r["claimed_shares_yes"]),
+                claimed_shares_no=int(r["claimed_shares_no"]),
+            ),
+        )
+
+
+_SETTLED = ("FINALIZED", "CANCELLED")
+
+
+def _withdrawable(r: dict[str, Any]) -> int:
+    """What withdraw_liquidity would pay the creator of a settled market now: the pool and the
+    fees it holds above what unclaimed positions can still take (the program's rule)."""
+    held = (
+        int(r["current_liquidity"])
+        + int(r["accumulated_lp_fees"])
+        + int(r["accumulated_resolver_fees"])
+    )
+    return max(0, held - processor.outstanding_claims(_SettledMarket.of(r)))
+
+
+def _average_price(basis: int, shares: int) -> str | None:
+    if shares == 0:
+        return None
+    return format(Decimal(basis * 10**9 // shares).scaleb(-9), "f")
+
+
+def _portfolio_position(wallet: str, r: dict[str, Any]) -> PortfolioPosition:
+    y, n = int(r["shares_yes"]), int(r["shares_no"])
+    basis_y, basis_n = int(r["cost_basis_yes"]), int(r["cost_basis_no"])
+    basis = basis_y + basis_n
+    realized = int(r["realized_yes"]) + int(r["realized_no"])
+    claimed = int(r["claimed_amount"])
+    settled = r["state"] in _SETTLED
+    if r["has_claimed"]:
+        value, unrealized = 0, 0
+        realized += claimed - basis
+    else:
+        if settled:
+            value = processor.payout(_SettledMarket.of(r), y, n)
+        else:
+            price = r["current_price"]
+            value = int(y * price + n * (1 - price))
+        unrealized = value - basis
+    action: PositionAction | None = None
+    if r["state"] == "ACTIVE" and (y or n):
+        action = "sell"
+    elif settled and not r["has_claimed"] and value > 0:
+        action = "claim"
+    elif settled and r["creator_wallet"] == wallet and _withdrawable(r) > 0:
+        action = "withdraw_liquidity"
+    return PortfolioPosition(
+        market_id=r["market_id"],
+        question=r["question"],
+        state=r["state"],
+        shares_yes=y,
+        shares_no=n,
+        average_price_yes=_average_price(basis_y, y),
+        average_price_no=_average_price(basis_n, n),
+        cost_basis_yes=basis_y,
+        cost_basis_no=basis_n,
+        cost_basis=basis,
+        price_yes=present(dec(r["current_price"])),
+        value=value,
+        realized_pnl=realized,
+        unrealized_pnl=unrealized,
+        claimed=claimed,
+        has_claimed=r["has_claimed"],
+        action=action,
+        trades_count=int(r["trades_count"]),
+        last_trade_at=iso(r["last_trade_at"]),
+    )
+
+
+@router.get(
+    "/{wallet}/portfolio",
+    summary="Portfolio: positions at average cost, P&L, the action that applies now; totals",
+    description="Each position's cost and P&L come from the indexed trades by the **average-cost "
+    "method**, per market and side, in chain order: a buy adds its shares and what it paid "
+    "(fees included) to the holding and its cost basis; a sale takes out "
+    "floor(basis x shares sold / shares held) of the basis (all of it when it sells everything "
+    "held) and realizes what it received (after fees) minus that. `realized_pnl` is the sum "
+    "over sales, plus, once the position is claimed, the claim minus the remaining cost basis; "
+    "`unrealized_pnl` is `value - cost_basis`, where `value` marks the shares at the market's "
+    "current price (rounded down) or, once the market is FINALIZED or CANCELLED, is what the "
+    "claim pays (1 lamport per winning share unit; at the last price for INVALID or a "
+    "cancellation). Exact integer lamports throughout. `action`: `sell` in an ACTIVE market, "
+    "`claim` in a settled one until claimed (POST /api/markets/{id}/claim builds it), "
+    "`withdraw_liquidity` for the creator of a settled market with liquidity left "
+    "(POST /api/markets/{id}/withdraw), else null. `created` lists the settled markets the "
+    "wallet created with liquidity left to withdraw, held or not. At most 1000 positions.",
+)
+async def get_portfolio(
+    wallet: Annotated[str, Depends(_wallet)], st: Annotated[ApiState, Depends(state)]
+) -> Portfolio:
+    async with st.pool.connection() as conn:
+        rows = await q_portfolio.positions(conn, wallet)
+        created_rows = await q_portfolio.settled_created(conn, wallet)
+    positions = [_portfolio_position(wallet, r) for r in rows]
+    created = [
+        CreatedMarketLiquidity(
+            market_id=r["market_id"],
+            question=r["question"],
+            state=r["state"],
+            withdrawable=w,
+            action="withdraw_liquidity",
+        )
+        for r in created_rows
+        if (w := _withdrawable(r)) > 0
+    ]
+    realized = sum(p.realized_pnl for p in positions)
+    unrealized = sum(p.unrealized_pnl for p in positions)
+    return Portfolio(
+        wallet=wallet,
+        positions=positions,
+        created=created,
+        totals=PortfolioTotals(
+            positions=len(positions),
+            cost_basis=sum(p.cost_basis for p in positions if not p.has_claimed),
+            value=sum(p.value for p in positions),
+            realized_pnl=realized,
+            unrealized_pnl=unrealized,
+            pnl=realized + unrealized,
+            claimable=sum(p.value for p in positions if p.action == "claim"),
+            withdrawable=sum(c.withdrawable for c in created),
+        ),
     )
 
 
@@ -89,7 +265,12 @@ async def get_positions(
     return Positions(wallet=wallet, positions=out)
 
 
-@router.get("/{wallet}/trades", summary="Trade history, newest first")
+@router.get(
+    "/{wallet}/trades",
+    summary="Trade history, newest first",
+    description="Each trade with its market's question, side, shares, price after it and the "
+    "transaction's signature (`signature`: link it to an explorer).",
+)
 async def get_trades(
     wallet: Annotated[str, Depends(_wallet)],
     st: Annotated[ApiState, Depends(state)],
@@ -106,7 +287,7 @@ async def get_trades(
         rows = await q_trades.of_wallet(conn, wallet, before=until, limit=limit)
     return Trades(
         wallet=wallet,
-        trades=[trade_model(r) for r in rows],
+        trades=[WalletTrade(**trade_model(r).model_dump(), question=r["question"]) for r in rows],
         next_before=iso(rows[-1]["created_at"]) if len(rows) == limit else None,
     )
 

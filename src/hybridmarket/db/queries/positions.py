@@ -71,3 +71,19 @@ async def of_wallet_with_markets(conn: AsyncConnection[Any], wallet: str) -> lis
             (wallet,),
         )
         return await cur.fetchall()
+
+
+async def top_holders(
+    conn: AsyncConnection[Any], market_id: str, *, outcome: bool, limit: int
+) -> list[tuple[str, int]]:
+    """(wallet, shares) of the market's largest holders of one side, largest first, ties by
+    wallet (positions_market_yes_idx / positions_market_no_idx)."""
+    column = "shares_yes" if outcome else "shares_no"
+    cur = await conn.execute(
+        sql.SQL(
+            "SELECT user_wallet, {c} FROM positions WHERE market_id = %s AND {c} > 0 "
+            "ORDER BY {c} DESC, user_wallet LIMIT %s"
+        ).format(c=sql.Identifier(column)),
+        (market_id, limit),
+    )
+    return [(r[0], int(r[1])) for r in await cur.fetchall()]

@@ -92,12 +92,13 @@ async def price_candles(
 async def of_wallet(
     conn: AsyncConnection[Any], wallet: str, *, before: datetime | None, limit: int
 ) -> list[dict[str, Any]]:
-    """The wallet's trades made before `before`, newest first."""
+    """The wallet's trades made before `before`, newest first, each with its market's
+    question."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            "SELECT * FROM trades WHERE user_wallet = %s "
-            "AND created_at < coalesce(%s::timestamptz, 'infinity') "
-            "ORDER BY created_at DESC, slot DESC, seq DESC LIMIT %s",
+            "SELECT t.*, m.question FROM trades t JOIN markets m ON m.id = t.market_id "
+            "WHERE t.user_wallet = %s AND t.created_at < coalesce(%s::timestamptz, 'infinity') "
+            "ORDER BY t.created_at DESC, t.slot DESC, t.seq DESC LIMIT %s",
             (wallet, before, limit),
         )
         return await cur.fetchall()
@@ -114,3 +115,42 @@ async def wallet_totals(conn: AsyncConnection[Any], wallet: str) -> tuple[int, i
     row = await cur.fetchone()
     assert row is not None
     return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+
+
+async def of_market(
+    conn: AsyncConnection[Any],
+    market_id: str,
+    *,
+    before: tuple[int, int] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """The market's trades before the (slot, seq) `before`, newest first (chain order
+    backwards: trades_market_order_idx)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT * FROM trades WHERE market_id = %s "
+            "AND (%s::bigint IS NULL OR (slot, seq) < (%s::bigint, %s::bigint)) "
+            "ORDER BY slot DESC, seq DESC LIMIT %s",
+            (market_id, *((None, None, None) if before is None else (before[0], *before)), limit),
+        )
+        return await cur.fetchall()
+
+
+async def activity(
+    conn: AsyncConnection[Any],
+    market_id: str,
+    *,
+    seconds: int,
+    since: datetime | None,
+    limit: int,
+) -> list[tuple[datetime, int, int, int]]:
+    """(interval start, volume = LMSR amounts traded, trades, distinct traders) of each
+    `seconds`-long interval with trades from `since`, oldest first (trades_market_idx)."""
+    cur = await conn.execute(
+        "SELECT to_timestamp(floor(extract(epoch FROM created_at) / %s) * %s) AS bucket, "
+        "sum(cost), count(*), count(DISTINCT user_wallet) FROM trades "
+        "WHERE market_id = %s AND created_at >= coalesce(%s::timestamptz, '-infinity') "
+        "GROUP BY bucket ORDER BY bucket LIMIT %s",
+        (seconds, seconds, market_id, since, limit),
+    )
+    return [(r[0], int(r[1]), int(r[2]), int(r[3])) for r in await cur.fetchall()]
