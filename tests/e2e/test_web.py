@@ -500,6 +500,11 @@ async def test_resolve_as_the_resolver_then_dispute_and_vote(
     await expect(link).to_have_attribute("href", f"/ipfs/{evidence}")
     m = await world.market(mid, state="RESOLVING")
     assert m["resolution"]["evidence_cid"] == evidence
+    # The page shows what it says, its link a link.
+    await expect(page.get_by_test_id("evidence-text")).to_have_text(statement)
+    await expect(page.get_by_test_id("evidence-text").locator("a")).to_have_attribute(
+        "href", "https://example.org/lake-report-2027"
+    )
     # The link opens the evidence through the gateway.
     async with page.context.expect_page() as opened:
         await link.click()

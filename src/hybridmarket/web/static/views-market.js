@@ -25,6 +25,30 @@ function row(label, value, attrs) {
   return h("div.kv", attrs || {}, h("span.k", label), h("span.v", value));
 }
 
+const evidenceText = new Map(); // CID -> Promise of its text (null: not text, or unreadable)
+
+/** The evidence a resolver wrote (or linked) as text, shown under its link; links in it are
+ * links (http and https only), everything else stays text. Files are only linked. */
+function evidencePreview(cid) {
+  const el = h("blockquote.evidence-text", { "data-testid": "evidence-text", hidden: true });
+  if (!cid) return el;
+  if (!evidenceText.has(cid)) {
+    evidenceText.set(cid, fetch(`/ipfs/${cid}`).then(async (r) => {
+      if (!r.ok || !/^text\/plain/.test(r.headers.get("Content-Type") || "")) return null;
+      return (await r.text()).slice(0, 2000);
+    }).catch(() => null));
+  }
+  evidenceText.get(cid).then((text) => {
+    if (!text) return;
+    const parts = text.trim().split(/(https?:\/\/[^\s<>"]+)/);
+    el.replaceChildren(...parts.map((part, i) => (i % 2
+      ? h("a", { href: part.replace(/[.,;:!?)]+$/, ""), target: "_blank", rel: "noopener noreferrer nofollow" }, part)
+      : part)));
+    el.hidden = false;
+  });
+  return el;
+}
+
 function ipfsLink(cid, text) {
   if (!cid) return "–";
   return h("a.mono", { href: `/ipfs/${cid}`, target: "_blank", rel: "noopener", title: cid }, text || `${cid.slice(0, 10)}…${cid.slice(-6)}`);
@@ -195,6 +219,7 @@ export function renderMarket(view, id, ctx) {
     if (r.resolution_proposed_at) {
       rows.push(row("Proposed outcome", h("strong", { "data-testid": "proposed-outcome" }, outcomeText(r.proposed_outcome))));
       rows.push(row("Evidence", ipfsLink(r.evidence_cid), { "data-testid": "evidence" }));
+      rows.push(evidencePreview(r.evidence_cid));
       rows.push(row("Resolved", dateTime(r.resolution_proposed_at)));
       if (r.dispute_deadline) {
         const open = m.state === "RESOLVING" && new Date(r.dispute_deadline).getTime() > chainNow();
