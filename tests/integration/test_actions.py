@@ -7,12 +7,10 @@ validator (the trade lands, and is the trade `POST /buy` builds), refusals in th
 from __future__ import annotations
 
 import base64
-import fcntl
 import hashlib
 import json
-import shutil
 import subprocess
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +28,12 @@ from hybridmarket.localnet.validator import LocalValidator
 from hybridmarket.program import builders as b
 
 from .api_fixtures import api_settings, running_api, sign_transaction
+from .node_tool import npm_tool
 from .test_api import create_market, funded
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 SOL = 1_000_000_000
 TOOL = Path(__file__).resolve().parent / "actions_check"
-STAMP = TOOL / "node_modules" / ".hybridmarket-installed"
 
 
 @pytest.fixture
@@ -211,34 +209,9 @@ async def test_blinks_from_any_origin_when_the_api_lists_its_own(
 
 
 @pytest.fixture(scope="session")
-def actions_tool() -> Iterator[str]:
-    """`node`, with tests/integration/actions_check installed (`npm ci` once per lock change,
-    as tests/integration/node_tool.py does for tools/anchor-check)."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.skip("node and npm are needed to run @solana/actions")
-    h = hashlib.sha256()
-    for name in ("package.json", "package-lock.json", ".npmrc"):
-        h.update((TOOL / name).read_bytes())
-    digest = h.hexdigest()
-    with open(TOOL / ".install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not (STAMP.is_file() and STAMP.read_text() == digest):
-                proc = subprocess.run(
-                    [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-                    cwd=TOOL,
-                    capture_output=True,
-                    text=True,
-                    timeout=600,
-                    check=False,
-                )
-                if proc.returncode != 0:
-                    pytest.fail(f"npm ci in {TOOL} failed:\n{proc.stdout[-3000:]}{proc.stderr}")
-                STAMP.write_text(digest)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    yield node
+def actions_tool() -> str:
+    """`node`, with tests/integration/actions_check installed."""
+    return npm_tool(TOOL, "@solana/actions")
 
 
 def check_with_solana_actions(node: str, tmp_path: Path, answers: dict[str, Any]) -> list[str]:
