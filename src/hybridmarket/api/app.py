@@ -40,6 +40,8 @@ ROUTERS = (
     "evidence",
     "actions",
     "archive",
+    "activity",
+    "leaderboards",
 )
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
