@@ -1,7 +1,8 @@
 """`GET /api/stream`: Server-Sent Events of market updates, trades and new comments, optionally
-filtered by market. Each change signal from the indexer (or a posted comment) becomes events;
-every event's data carries `chain_time`, the chain's clock then (unix seconds, as the
-`X-Chain-Time` header of other responses; null before the API has read it)."""
+filtered by market. Each change signal from the indexer (or a posted comment) becomes events.
+Market and trade events, whose times are the chain's, carry `chain_time`: the chain's clock then
+(unix seconds, as the `X-Chain-Time` header of other responses; null before the API has read
+it). Comment events do not: a comment's times are the server's wall clock."""
 
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ async def stream(
                     if wanted and mid not in wanted:
                         continue
                     if "comment" in change:
-                        yield sse("comment", {"market_id": mid, **change["comment"]})
+                        yield _sse("comment", {"market_id": mid, **change["comment"]})
                         continue
                     try:
                         if clock is not None:
