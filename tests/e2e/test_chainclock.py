@@ -12,6 +12,7 @@ import pytest
 from hybridmarket.api.chainclock import REFRESH_S, ChainClock
 from hybridmarket.chain import ChainClient
 
+from ..integration.api_fixtures import api_settings, running_api
 from ..integration.localnet_fixtures import control, running_validator
 
 pytestmark = pytest.mark.e2e
@@ -61,3 +62,17 @@ async def test_reads_are_shared_at_most_one_a_second_and_run_on(tmp_path: Path) 
         mono[0] += REFRESH_S
         assert (await clock.current() or 0) >= jumped  # and the next second reads again
         assert reads == 4
+
+
+async def test_a_page_on_another_origin_may_read_the_header(tmp_path: Path, db_url: str) -> None:
+    """With CORS_ORIGINS set, X-Chain-Time is exposed to that origin's scripts (a browser hides
+    response headers from other origins unless they are listed)."""
+    async with running_validator(tmp_path / "ledger") as v:
+        settings = api_settings(
+            db_url, v.rpc_url, v.ws_url, tmp_path, CORS_ORIGINS="http://ui.test"
+        )
+        async with running_api(settings) as http:
+            r = await http.get("/api/markets", headers={"Origin": "http://ui.test"})
+            assert r.status_code == 200 and int(r.headers["X-Chain-Time"]) > 0
+            exposed = r.headers["Access-Control-Expose-Headers"].lower().split(", ")
+            assert "x-chain-time" in exposed
