@@ -42,6 +42,7 @@ ROUTERS = (
     "archive",
     "activity",
     "leaderboards",
+    "follows",
 )
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 

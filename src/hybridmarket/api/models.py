@@ -570,6 +570,73 @@ class Leaderboard(Body):
     next_cursor: str | None = Field(description="`cursor` for the next page; null on the last")
 
 
+# ---- follows and notifications -------------------------------------------------------------
+
+
+class Follow(Body):
+    """A market a wallet follows, with the SIWS message and signature that asked for it."""
+
+    wallet: Address
+    market_id: MarketId
+    question: str | None = Field(description="The market's question")
+    followed_at: Time = Field(description="When it was first followed")
+    signed_message: str = Field(description="The SIWS text the wallet signed (the latest)")
+    signature: TxSignature = Field(description="Its ed25519 signature, base58")
+
+
+class FollowedMarket(Follow):
+    state: MarketState = Field(description="The market's state")
+
+
+class Follows(Body):
+    wallet: Address
+    follows: list[FollowedMarket] = Field(description="By market id")
+    next_cursor: str | None = Field(description="`cursor` for the next page; null on the last")
+
+
+class Unfollowed(Body):
+    wallet: Address
+    market_id: MarketId
+    following: Literal[False] = Field(description="Always false")
+    was_following: bool = Field(description="Whether the wallet followed it before")
+
+
+class Notification(Body):
+    """Something that happened to a market the wallet follows or holds."""
+
+    id: int = Field(ge=1, description="Increasing: mark read up to it")
+    market_id: MarketId
+    question: str | None = Field(description="The market's question")
+    kind: Literal["resolution_proposed", "dispute_opened", "finalized", "claimable", "comment"] = (
+        Field(
+            description="resolution_proposed (deadline: end of the dispute period), "
+            "dispute_opened (deadline: end of the dispute vote), finalized (outcome), "
+            "claimable (a settled market where its position has a claim to make), comment (a "
+            "new comment on a market it holds or follows)"
+        )
+    )
+    deadline: Time | None = Field(description="resolution_proposed and dispute_opened only")
+    outcome: ResolvedOutcome | None = Field(description="finalized and claimable only")
+    comment_id: str | None = Field(description="comment only: the comment's UUID")
+    author: Address | None = Field(description="comment only: who wrote it")
+    created_at: Time = Field(description="When it was generated")
+    read: bool = Field(description="Whether the wallet marked it read")
+
+
+class Notifications(Body):
+    wallet: Address
+    unread: int = Field(ge=0, description="Unread notifications in all")
+    notifications: list[Notification] = Field(description="Newest first")
+    next_cursor: str | None = Field(description="`cursor` for the next page; null on the last")
+
+
+class NotificationsRead(Body):
+    wallet: Address
+    up_to: int = Field(ge=0, description="Notifications with ids up to this one are read")
+    marked: int = Field(ge=0, description="Notifications this request marked read")
+    unread: int = Field(ge=0, description="Unread notifications left")
+
+
 # ---- auth and faucet -----------------------------------------------------------------------
 
 

@@ -348,6 +348,9 @@ ACTION_STATEMENTS: Final[dict[str, str]] = {
     "approve_market": "Approve market {}",
     "finalize_market": "Finalize market {}",
     "cancel_market": "Cancel market {}",
+    "follow_market": "Follow market {}",
+    "unfollow_market": "Unfollow market {}",
+    "read_notifications": "Mark my notifications read up to {}",
 }
 _SUBJECT: Final = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
 

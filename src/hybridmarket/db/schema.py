@@ -141,6 +141,21 @@ EXPECTED_TABLES: dict[str, frozenset[str]] = {
     ),
     "trader_stats": frozenset({"wallet", "realized_pnl", "volume", "trades"}),
     "trader_weeks": frozenset({"week", "wallet", "realized_pnl", "volume", "trades"}),
+    "follows": frozenset({"wallet", "market_id", "created_at", "signed_message", "signature"}),
+    "notifications": frozenset(
+        {
+            "id",
+            "wallet",
+            "market_id",
+            "kind",
+            "deadline",
+            "outcome",
+            "comment_id",
+            "author",
+            "created_at",
+            "read_at",
+        }
+    ),
     "job_runs": frozenset(
         {"job", "tick", "worker", "started_at", "finished_at", "outcome", "summary", "error"}
     ),
