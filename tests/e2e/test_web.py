@@ -558,6 +558,7 @@ async def test_phone_sized_screen(world: World, browser: Browser) -> None:
     bar = page.get_by_test_id("trade-bar")
     await expect(bar).to_be_in_viewport()
     await expect(page.get_by_test_id("bar-buy-no")).to_have_text("Buy NO 50.0%")
+    assert await serious_violations(page) == []  # the bar's colours and names too
     await tab.page.screenshot(path=str(ARTIFACTS / "phone-bar.png"))
     await page.get_by_test_id("bar-buy-no").click()
     await expect(box).to_be_in_viewport(ratio=0.5)
