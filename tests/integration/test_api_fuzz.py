@@ -452,6 +452,23 @@ async def tour(
         body=await signed(http, author, "delete_comment", comments[1]),
     )
 
+    # Following a market (signed), marking notifications read (signed), unfollowing.
+    await t.call(
+        "POST",
+        "/api/follows",
+        body={"market_id": active, **await signed(http, author, "follow_market", active)},
+    )
+    await t.call(
+        "POST",
+        "/api/notifications/read",
+        body={"up_to": 1000, **await signed(http, author, "read_notifications", "1000")},
+    )
+    await t.call(
+        "DELETE",
+        "/api/follows",
+        body={"market_id": active, **await signed(http, author, "unfollow_market", active)},
+    )
+
     # A day's comments archived on IPFS: the document, and its file through the gateway.
     day = datetime.now(UTC).date() - timedelta(days=2)
     async with pool.connection() as conn:

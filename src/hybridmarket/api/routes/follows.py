@@ -45,7 +45,7 @@ from hybridmarket.api.state import ApiState, state
 from hybridmarket.db.queries import discussions as q_discussions
 from hybridmarket.db.queries import follows as q
 
-router = APIRouter(tags=["follows"], responses=error_responses(401, 403, 404, 422, 429))
+router = APIRouter(tags=["follows"], responses=error_responses(400, 401, 403, 404, 422, 429))
 
 _BIGINT = 2**63 - 1
 
