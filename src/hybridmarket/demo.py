@@ -184,16 +184,19 @@ async def seed(
             for _ in range(rng.randint(2, 4)):
                 kp = rng.choice(report.keypairs)
                 comments += await post_comment(http, kp, mid, rng.choice(COMMENTS))
-        snap = await _snapshot_yesterday(settings, open_markets)
+        evidence = [m.evidence for m in report.markets if m.evidence]
+        snap = await _archive(settings, open_markets, evidence)
         progress("demo", "seeded", f"{comments} comments; daily IPFS snapshots: {snap}")
         active = [m.market_id.hex() for m in report.markets if m.fate == Fate.ACTIVE]
         return list(report.keypairs), active
 
 
-async def _snapshot_yesterday(settings: Settings, markets: list[str]) -> str:
-    """Move the seeded comments one day back (a believable history; their signatures cover the
-    content and the action, not the posting time) and archive that day, so the demo shows a
-    daily IPFS snapshot at once rather than after its first midnight."""
+async def _archive(settings: Settings, markets: list[str], evidence: list[bytes]) -> str:
+    """Store the resolvers' evidence documents on IPFS (their CIDs are the ones the seeded
+    resolve transactions carry, so the market pages' evidence links open them), then move the
+    seeded comments one day back (a believable history; their signatures cover the content and
+    the action, not the posting time) and archive that day, so the demo shows a daily IPFS
+    snapshot at once rather than after its first midnight."""
     from datetime import timedelta
 
     from hybridmarket import bootstrap
@@ -201,6 +204,8 @@ async def _snapshot_yesterday(settings: Settings, markets: list[str]) -> str:
 
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     async with bootstrap.open_context(settings, name="demo", pool_size=2) as ctx:
+        for doc in evidence:
+            await asyncio.to_thread(ctx.ipfs.add, doc, cid_version=1)
         async with ctx.pool.connection() as conn:
             await conn.execute(
                 "UPDATE discussions SET created_at = created_at - interval '1 day' "

@@ -133,10 +133,18 @@ def test_up_demo_runs_everything_stops_cleanly_and_keeps_data(tmp_path: Path) ->
             log,
         )
         assert "demo         failed" not in log.read_text()
-        markets = httpx.get(f"{base}/api/markets", params={"limit": 100}).json()["markets"]
+        listing = {"limit": 100, "status": "all"}
+        markets = httpx.get(f"{base}/api/markets", params=listing).json()["markets"]
         states = {m["state"] for m in markets}
         assert {"PROPOSED", "ACTIVE", "FINALIZED", "CANCELLED"} <= states, states
         assert any(m["question"] for m in markets)
+        # Every resolution's evidence link opens the resolver's document through the gateway.
+        cids = [m["resolution"]["evidence_cid"] for m in markets if m["resolution"]["evidence_cid"]]
+        assert cids
+        for cid in cids:
+            doc = httpx.get(f"{base}/ipfs/{cid}", timeout=10)
+            assert doc.status_code == 200, (cid, doc.text)
+            assert doc.json()["proposed_outcome"] in ("YES", "NO", "INVALID")
         assert httpx.get(f"{base}/").status_code == 200
         text = log.read_text()
         for part in ("postgres", "validator", "indexer", "worker", "api", "web"):
@@ -151,7 +159,7 @@ def test_up_demo_runs_everything_stops_cleanly_and_keeps_data(tmp_path: Path) ->
             "health again",
             log,
         )
-        again = httpx.get(f"{base}/api/markets", params={"limit": 100}).json()["markets"]
+        again = httpx.get(f"{base}/api/markets", params=listing).json()["markets"]
         assert {m["id"] for m in again} >= {m["id"] for m in markets}
         _wait(lambda: "resumed" in log.read_text(), 60, "the demo resuming", log)
         _stop(proc, data)
