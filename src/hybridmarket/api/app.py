@@ -87,7 +87,13 @@ def create_app(settings: Settings) -> FastAPI:
         CachedReads, cache=lambda: getattr(getattr(app.state, "api", None), "cache", None)
     )
     # Not FastAPI's max_body_size: its 413 is plain text, outside the error envelope.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    from hybridmarket.api.routes.evidence import EVIDENCE_MAX_BYTES, EVIDENCE_PATH
+
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        allowances={EVIDENCE_PATH: EVIDENCE_MAX_BYTES},  # a file, not small JSON
+    )
     chainclock.install(app)  # X-Chain-Time on every /api/* response, cached ones too
     origins = settings.split(settings.cors_origins)
     if origins:

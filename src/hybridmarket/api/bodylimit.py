@@ -1,7 +1,10 @@
-"""The request-body size limit (API_MAX_BODY_BYTES): a larger body is answered 413 in the error
-envelope before any of it is parsed, whether it declares its length or streams chunks."""
+"""The request-body size limit (API_MAX_BODY_BYTES, or a route's own allowance, e.g. 1 MiB for
+`POST /api/evidence`): a larger body is answered 413 in the error envelope before any of it is
+parsed, whether it declares its length or streams chunks."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -13,17 +16,21 @@ class BodyLimit:
     it; beyond that it stops reading and answers 413. Every route's body is small JSON, so
     buffering costs nothing and no route has to count bytes itself."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, allowances: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.allowances = dict(allowances or {})  # path -> its own limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.allowances.get(scope["path"], self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, limit)
             return
         chunks: list[bytes] = []
         size = 0
@@ -33,8 +40,8 @@ class BodyLimit:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._refuse(scope, receive, send)
+            if size > limit:
+                await self._refuse(scope, receive, send, limit)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -54,13 +61,13 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         # Not `Connection: close`: closing with the body unread resets the connection, and the
         # client would never read the 413. uvicorn discards the rest of the body itself.
         response = envelope(
             413,
             "payload_too_large",
-            f"request body larger than {self.max_bytes} bytes",
-            {"max_bytes": self.max_bytes},
+            f"request body larger than {limit} bytes",
+            {"max_bytes": limit},
         )
         await response(scope, receive, send)
