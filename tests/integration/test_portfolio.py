@@ -8,8 +8,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from hybridmarket.localnet.validator import LocalValidator
@@ -132,3 +135,85 @@ async def test_an_empty_portfolio_and_a_bad_wallet(api: Served) -> None:
     assert r.json()["positions"] == [] and r.json()["totals"]["pnl"] == 0
     r = await api.http.get("/api/users/notawallet0000000000000000000000000/portfolio")
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+
+
+async def test_the_portfolio_profile_leaderboard_and_activity_reads_use_indexes(
+    pool: AsyncConnectionPool,
+) -> None:
+    """Each read of these endpoints, run with sequential scans and sorts priced out, is planned
+    (each statement EXPLAINed before it runs, on the real database) without a sequential scan
+    or a sort: an index serves it, in order where it is ordered."""
+    from hybridmarket.db.queries import follows as q_follows
+    from hybridmarket.db.queries import leaderboards as q_boards
+    from hybridmarket.db.queries import portfolio as q_portfolio
+    from hybridmarket.db.queries import positions as q_positions
+    from hybridmarket.db.queries import trades as q_trades
+
+    w, t0 = new_wallet(), datetime(2026, 3, 2, tzinfo=UTC)
+    async with pool.connection() as conn:
+        mid = await insert_market(conn, creator=w)
+        await append_trades(conn, [TradeRow(mid, w, "buy", True, 10, 6, 5, 1, t0)])
+        await insert_position(conn, mid, w, shares_yes=10)
+    plans: list[str] = []
+    async with pool.connection() as conn:
+        await conn.execute("SET enable_seqscan = off")
+        await conn.execute("SET enable_sort = off")
+
+        class Explaining(psycopg.AsyncCursor[Any]):
+            async def execute(self, query: Any, params: Any = None, **kw: Any) -> Any:
+                explain = (
+                    "EXPLAIN " + query if isinstance(query, str) else sql.SQL("EXPLAIN ") + query
+                )
+                await super().execute(explain, params)
+                plans.extend(
+                    str(next(iter(r.values())) if isinstance(r, dict) else r[0])
+                    for r in await self.fetchall()
+                )
+                return await super().execute(query, params, **kw)
+
+        conn.cursor_factory = Explaining
+        reads: dict[str, Any] = {
+            "portfolio": q_portfolio.positions(conn, w),
+            "created": q_portfolio.settled_created(conn, w),
+            "profile": q_portfolio.profile_counts(conn, w),
+            "totals": q_trades.wallet_totals(conn, w),
+            "history": q_trades.of_wallet(conn, w, before=None, limit=50),
+            "tape": q_trades.of_market(conn, mid, before=None, limit=50),
+            "tape page": q_trades.of_market(conn, mid, before=(5, 5), limit=50),
+            "holders yes": q_positions.top_holders(conn, mid, outcome=True, limit=10),
+            "holders no": q_positions.top_holders(conn, mid, outcome=False, limit=10),
+            "follows": q_follows.of_wallet(conn, w, after=None, limit=100),
+            "unread": q_follows.notifications(conn, w, unread=True, before=None, limit=50),
+            "notifications": q_follows.notifications(conn, w, unread=False, before=9, limit=50),
+            "unread count": q_follows.unread_count(conn, w),
+        }
+        for by in ("profit", "volume"):
+            for week in (None, t0.date()):
+                reads[f"{by} {week}"] = q_boards.top(conn, by=by, week=week, limit=25)  # type: ignore[arg-type]
+                reads[f"{by} {week} page"] = q_boards.top(
+                    conn,
+                    by=by,  # type: ignore[arg-type]
+                    week=week,
+                    limit=25,
+                    after=(5, w),
+                )
+        found = {}
+        for name, read in reads.items():
+            plans.clear()
+            await read
+            found[name] = "\n".join(plans)
+        conn.cursor_factory = psycopg.AsyncCursor
+    assert all("Index" in plan for plan in found.values()), found
+    # The portfolio sorts the wallet's own positions, found by index (at most 1000); every other
+    # list is read in index order (at most an incremental sort within equal times).
+    sorted_ok = {"portfolio", "created"}
+    bad = {
+        n: p
+        for n, p in found.items()
+        if "Seq Scan" in p
+        or (
+            n not in sorted_ok
+            and any(line.strip(" ->").startswith("Sort  (") for line in p.splitlines())
+        )
+    }
+    assert bad == {}, bad
