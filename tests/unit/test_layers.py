@@ -5,6 +5,7 @@ import, at module level or inside a function, read from the source)."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,15 @@ def test_the_check_sees_an_outward_import(tmp_path: Path) -> None:
     assert _imports(bad) == {"hybridmarket.indexer.model"}
     assert not _allowed("hybridmarket.indexer.model", ALLOWED["db"])
     assert _allowed("hybridmarket.db.rows", ALLOWED["db"])
+
+
+def test_no_sql_in_the_routes() -> None:
+    """Every statement lives in db/queries (docs/architecture.md), none in a router."""
+    statement = re.compile(r"\b(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM)\b")
+    found = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()}"
+        for path in sorted((ROOT / "api" / "routes").glob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if statement.search(line)
+    ]
+    assert found == []

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from psycopg.rows import dict_row
 
 from hybridmarket.api.chainclock import chain_clock
 from hybridmarket.api.errors import ApiError
@@ -21,6 +20,7 @@ from hybridmarket.api.routes import error_responses
 from hybridmarket.api.routes.markets import load_market
 from hybridmarket.api.routes.users import trade_json
 from hybridmarket.api.state import ApiState, state
+from hybridmarket.db.queries import trades as q_trades
 
 router = APIRouter(prefix="/api", tags=["stream"], responses=error_responses(422))
 HEARTBEAT_S = 15.0
@@ -89,18 +89,11 @@ async def stream(
                     except ApiError:
                         continue
                     since = last_slot.get(mid, int(change.get("slot", 0)) - 1)
-                    async with (
-                        st.pool.connection() as conn,
-                        conn.cursor(row_factory=dict_row) as cur,
-                    ):
-                        await cur.execute(
-                            "SELECT * FROM trades WHERE market_id = %s AND slot > %s "
-                            "ORDER BY slot, seq LIMIT 200",
-                            (mid, since),
-                        )
-                        for r in await cur.fetchall():
-                            yield sse("trade", trade_json(r))
-                            last_slot[mid] = max(last_slot.get(mid, 0), int(r["slot"]))
+                    async with st.pool.connection() as conn:
+                        trades = await q_trades.after_slot(conn, mid, since)
+                    for r in trades:
+                        yield sse("trade", trade_json(r))
+                        last_slot[mid] = max(last_slot.get(mid, 0), int(r["slot"]))
 
     return StreamingResponse(
         events(),

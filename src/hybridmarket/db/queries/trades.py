@@ -136,6 +136,19 @@ async def of_market(
         return await cur.fetchall()
 
 
+async def after_slot(
+    conn: AsyncConnection[Any], market_id: str, slot: int, *, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The market's trades in slots after `slot`, in chain order (what the live stream sends
+    after a change)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT * FROM trades WHERE market_id = %s AND slot > %s ORDER BY slot, seq LIMIT %s",
+            (market_id, slot, limit),
+        )
+        return await cur.fetchall()
+
+
 async def activity(
     conn: AsyncConnection[Any],
     market_id: str,
