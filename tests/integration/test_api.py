@@ -237,6 +237,10 @@ async def test_market_lifecycle_through_the_api(
             await http.post(f"/api/markets/{mid}/activate", json={"wallet": str(creator.pubkey())})
         ).json()
         assert (await relay(http, built, creator))["status"] == "confirmed"
+        for _ in range(100):  # confirmed on chain; indexed a moment later
+            if (await http.get(f"/api/markets/{mid}")).json()["state"] == "ACTIVE":
+                break
+            await asyncio.sleep(0.05)
         trader = await funded(client)
         r = await http.post(
             f"/api/markets/{mid}/buy",

@@ -3,14 +3,18 @@ and read transactions back with their events.
 
 Built on solana-py's `AsyncClient`, every call going through `RpcGateway` for retries and
 error mapping. Instructions come from `hybridmarket.program.builders`; this module only adds
-blockhashes, signatures, sending and confirmation.
+blockhashes, signatures, sending and confirmation. Confirmation waits on the node's
+`signatureSubscribe` when given its WebSocket URL (one shared connection per URL), polling
+`getSignatureStatuses` only as the fallback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
+import itertools
 import json
 import time
 from collections.abc import Sequence
@@ -29,6 +33,8 @@ from solders.message import MessageV0
 from solders.pubkey import Pubkey
 from solders.signature import Signature
 from solders.transaction import VersionedTransaction
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
 
 from hybridmarket.chain.errors import (
     RpcError,
@@ -53,6 +59,10 @@ from hybridmarket.program.ids import PROGRAM_ID, config_pda, market_pda, positio
 A = TypeVar("A", bound=AccountState)
 MAX_MULTIPLE_ACCOUNTS = 100
 _COMMITMENT_RANK = {"processed": 0, "confirmed": 1, "finalized": 2}
+# With a subscription, the status is still polled now and then: for the blockhash's expiry,
+# and in case a notification is lost.
+SUBSCRIBED_POLL = 2.0
+SUBSCRIBE_TIMEOUT = 2.0  # connecting and subscribing; past it, confirm polls instead
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +93,124 @@ def _status_name(value: Any) -> str:
     return str(value).rsplit(".", 1)[-1].lower() if value is not None else ""
 
 
+class SignatureWatcher:
+    """`signatureSubscribe` over one WebSocket shared by every confirmation waiting on it.
+
+    `subscribe` answers, once the node has acknowledged the subscription, the subscription id
+    and a future of the notification's (slot, err); the reader registers that future before it
+    reads the next message, so a notification right after its acknowledgement is never missed.
+    A lost connection fails every pending future with RpcUnavailable (their callers poll
+    instead); the next `subscribe` connects again.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._connecting = asyncio.Lock()
+        self._ids = itertools.count(1)
+        self._acks: dict[int, asyncio.Future[tuple[int, asyncio.Future[tuple[int, Any]]]]] = {}
+        self._waiters: dict[int, asyncio.Future[tuple[int, Any]]] = {}
+
+    async def _connection(self) -> ClientConnection:
+        async with self._connecting:
+            if self._ws is None:
+                self._ws = await ws_connect(self.url, max_size=2**20, compression=None)
+                self._reader = asyncio.create_task(self._read(self._ws))
+            return self._ws
+
+    async def subscribe(
+        self, signature: str, commitment: str
+    ) -> tuple[int, asyncio.Future[tuple[int, Any]]]:
+        """(subscription id, future of the notification's (slot, err))."""
+        try:
+            ws = await self._connection()
+            req = next(self._ids)
+            ack: asyncio.Future[tuple[int, asyncio.Future[tuple[int, Any]]]]
+            ack = asyncio.get_running_loop().create_future()
+            self._acks[req] = ack
+            try:
+                await ws.send(
+                    json.dumps(
+                        {
+                            "jsonrpc": "2.0",
+                            "id": req,
+                            "method": "signatureSubscribe",
+                            "params": [signature, {"commitment": commitment}],
+                        }
+                    )
+                )
+                return await ack
+            finally:
+                self._acks.pop(req, None)
+        except (OSError, TimeoutError) as e:
+            raise RpcUnavailable(f"signatureSubscribe {self.url}: {e}") from e
+        except Exception as e:  # websockets' ConnectionClosed, InvalidURI, InvalidHandshake
+            if type(e).__module__.startswith("websockets"):
+                raise RpcUnavailable(f"signatureSubscribe {self.url}: {type(e).__name__}") from e
+            raise
+
+    async def unsubscribe(self, sub_id: int) -> None:
+        """Best effort: the node forgets a subscription its waiter gave up on."""
+        if self._waiters.pop(sub_id, None) is None or self._ws is None:
+            return
+        with contextlib.suppress(Exception):
+            await self._ws.send(
+                json.dumps(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": next(self._ids),
+                        "method": "signatureUnsubscribe",
+                        "params": [sub_id],
+                    }
+                )
+            )
+
+    async def _read(self, ws: ClientConnection) -> None:
+        loop = asyncio.get_running_loop()
+        error = RpcUnavailable(f"signatureSubscribe {self.url}: connection closed")
+        try:
+            async for raw in ws:
+                msg = json.loads(raw)
+                if "id" in msg:  # the answer to a subscribe (or an unsubscribe: no ack waits)
+                    ack = self._acks.get(msg["id"])
+                    if ack is None or ack.done():
+                        continue
+                    if "error" in msg:
+                        ack.set_exception(RpcError(str(msg["error"].get("message"))))
+                        continue
+                    waiter: asyncio.Future[tuple[int, Any]] = loop.create_future()
+                    self._waiters[int(msg["result"])] = waiter
+                    ack.set_result((int(msg["result"]), waiter))
+                elif msg.get("method") == "signatureNotification":
+                    params = msg["params"]
+                    found = self._waiters.pop(params["subscription"], None)
+                    if found is not None and not found.done():
+                        result = params["result"]
+                        found.set_result((int(result["context"]["slot"]), result["value"]["err"]))
+        except Exception as e:  # the connection failed: everyone waiting falls back to polling
+            error = RpcUnavailable(f"signatureSubscribe {self.url}: {type(e).__name__}: {e}")
+        finally:
+            if self._ws is ws:
+                self._ws = None
+            pending: list[asyncio.Future[Any]] = [*self._acks.values(), *self._waiters.values()]
+            self._acks.clear()
+            self._waiters.clear()
+            for f in pending:
+                if not f.done():
+                    f.set_exception(error)
+
+    async def close(self) -> None:
+        ws, reader = self._ws, self._reader
+        self._ws = None
+        if ws is not None:
+            await ws.close()
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+
+
 class ChainClient:
     """Async client for the market program over Solana JSON-RPC."""
 
@@ -100,6 +228,7 @@ class ChainClient:
         self.gateway = RpcGateway(policy)
         self.rpc = AsyncClient(rpc_url, commitment=commitment, timeout=self.gateway.policy.timeout)
         self._http: httpx2.AsyncClient | None = None  # raw JSON-RPC (batch requests)
+        self._watchers: dict[str, SignatureWatcher] = {}  # by PubSub URL
 
     async def __aenter__(self) -> ChainClient:
         return self
@@ -111,6 +240,9 @@ class ChainClient:
         await self.rpc.close()
         if self._http is not None:
             await self._http.aclose()
+        for w in self._watchers.values():
+            await w.close()
+        self._watchers.clear()
 
     # ---- basic reads -------------------------------------------------------------------------
     async def get_slot(self, commitment: Commitment | None = None) -> int:
@@ -337,32 +469,67 @@ class ChainClient:
         last_valid_block_height: int | None = None,
         timeout: float = 60.0,
         poll: float = 0.2,
+        ws_url: str | None = None,
     ) -> int:
         """Wait until `signature` reaches `commitment`; returns its slot.
+
+        With `ws_url` (the node's PubSub endpoint) it waits on `signatureSubscribe` and answers
+        as soon as the node notifies, reading the status only right after subscribing (for a
+        transaction that landed before) and every SUBSCRIBED_POLL seconds (the blockhash's
+        expiry, a lost notification). Without it, or when the subscription cannot be made or
+        its connection drops, it polls every `poll` seconds.
 
         Raises TransactionFailed if it landed with an error (with its logs), TransactionExpired
         if its blockhash expired first, and RpcUnavailable if `timeout` passes.
         """
         want = _COMMITMENT_RANK[commitment]
         deadline = time.monotonic() + timeout
-        while True:
-            st = await self.signature_status(signature)
-            if st is not None:
-                slot, err, status = st
-                reached = _COMMITMENT_RANK.get(status, -1) >= want
-                if err is not None and _COMMITMENT_RANK.get(status, -1) >= 1:
-                    info = await self.get_transaction(signature)
-                    raise TransactionFailed(err, list(info.logs) if info else [], signature)
-                if reached and err is None:
-                    return slot
-            elif (
-                last_valid_block_height is not None
-                and await self.block_height() > last_valid_block_height
-            ):
-                raise TransactionExpired(f"{signature}: blockhash expired before it landed")
-            if time.monotonic() > deadline:
-                raise RpcUnavailable(f"{signature}: not {commitment} after {timeout:.0f}s")
-            await asyncio.sleep(poll)
+        watcher: SignatureWatcher | None = None
+        sub: tuple[int, asyncio.Future[tuple[int, Any]]] | None = None
+        if ws_url is not None:
+            watcher = self._watchers.get(ws_url)
+            if watcher is None:
+                watcher = self._watchers[ws_url] = SignatureWatcher(ws_url)
+            with contextlib.suppress(RpcUnavailable, RpcError, TimeoutError):
+                sub = await asyncio.wait_for(
+                    watcher.subscribe(signature, commitment), SUBSCRIBE_TIMEOUT
+                )
+        try:
+            while True:
+                if sub is not None and sub[1].done():
+                    try:
+                        slot, err = sub[1].result()
+                    except RpcUnavailable:
+                        sub = None  # the connection dropped: poll
+                    else:
+                        if err is not None:
+                            info = await self.get_transaction(signature)
+                            raise TransactionFailed(err, list(info.logs) if info else [], signature)
+                        return slot
+                st = await self.signature_status(signature)
+                if st is not None:
+                    slot, err, status = st
+                    reached = _COMMITMENT_RANK.get(status, -1) >= want
+                    if err is not None and _COMMITMENT_RANK.get(status, -1) >= 1:
+                        info = await self.get_transaction(signature)
+                        raise TransactionFailed(err, list(info.logs) if info else [], signature)
+                    if reached and err is None:
+                        return slot
+                elif (
+                    last_valid_block_height is not None
+                    and await self.block_height() > last_valid_block_height
+                ):
+                    raise TransactionExpired(f"{signature}: blockhash expired before it landed")
+                left = deadline - time.monotonic()
+                if left < 0:
+                    raise RpcUnavailable(f"{signature}: not {commitment} after {timeout:.0f}s")
+                if sub is None:
+                    await asyncio.sleep(min(poll, left))
+                else:
+                    await asyncio.wait([sub[1]], timeout=min(SUBSCRIBED_POLL, left))
+        finally:
+            if sub is not None and watcher is not None and not sub[1].done():
+                await watcher.unsubscribe(sub[0])
 
     async def get_transaction(
         self, signature: str, commitment: Commitment = Confirmed
