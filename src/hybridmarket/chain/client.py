@@ -56,6 +56,8 @@ from hybridmarket.program.accounts import (
 )
 from hybridmarket.program.ids import PROGRAM_ID, config_pda, market_pda, position_pda
 
+MAX_SIGNATURE_STATUSES = 256  # getSignatureStatuses' limit per call
+
 A = TypeVar("A", bound=AccountState)
 MAX_MULTIPLE_ACCOUNTS = 100
 _COMMITMENT_RANK = {"processed": 0, "confirmed": 1, "finalized": 2}
@@ -451,15 +453,28 @@ class ChainClient:
 
     async def signature_status(self, signature: str) -> tuple[int, Any, str] | None:
         """(slot, err JSON, confirmation status) of a signature, None if the node has not seen it."""
-        resp = await self.gateway.call(
-            "getSignatureStatuses",
-            lambda: self.rpc.get_signature_statuses([Signature.from_string(signature)], True),
-        )
-        st = resp.value[0]
-        if st is None:
-            return None
-        err = json.loads(resp.to_json())["result"]["value"][0]["err"]
-        return st.slot, err, _status_name(st.confirmation_status)
+        return (await self.signature_statuses([signature]))[0]
+
+    async def signature_statuses(
+        self, signatures: Sequence[str]
+    ) -> list[tuple[int, Any, str] | None]:
+        """`signature_status` of many signatures, in order, MAX_SIGNATURE_STATUSES to a
+        getSignatureStatuses call (the method's limit): for confirming in bulk."""
+        out: list[tuple[int, Any, str] | None] = []
+        for i in range(0, len(signatures), MAX_SIGNATURE_STATUSES):
+            chunk = [Signature.from_string(s) for s in signatures[i : i + MAX_SIGNATURE_STATUSES]]
+            resp = await self.gateway.call(
+                "getSignatureStatuses",
+                functools.partial(self.rpc.get_signature_statuses, chunk, True),
+            )
+            values = json.loads(resp.to_json())["result"]["value"]
+            for st, raw in zip(resp.value, values, strict=True):
+                out.append(
+                    None
+                    if st is None
+                    else (st.slot, raw["err"], _status_name(st.confirmation_status))
+                )
+        return out
 
     async def confirm(
         self,

@@ -1,23 +1,20 @@
 """Sending and confirming for the simulator, through `ChainClient`: transactions signed with
 `ChainClient.build_signed` and sent with `send_raw` under bounded concurrency, and one
-background poller that confirms everything in flight in bulk (getSignatureStatuses, 256 to a
+background poller that confirms everything in flight in bulk (`signature_statuses`, 256 to a
 call) instead of one `confirm` per signature, so confirmations never slow the sending."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import structlog
 from solders.hash import Hash
 from solders.instruction import Instruction
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
-from solders.signature import Signature
 from solders.system_program import TransferParams, transfer
 
 from hybridmarket.chain.client import ChainClient
@@ -27,7 +24,6 @@ from hybridmarket.sim.records import EXPECTED_ERROR, Failure, Progress, SentTx, 
 log = structlog.get_logger(__name__)
 
 TRANSFERS_PER_TX = 20  # 20 system transfers fit a 1232-byte transaction
-STATUS_BATCH = 256  # getSignatureStatuses' limit
 BLOCKHASH_MAX_AGE = 1.0  # seconds a fetched blockhash is reused (valid for 150 slots)
 
 
@@ -211,17 +207,17 @@ class Sender:
     async def _poll_once(self) -> None:
         sigs = list(self._pending)
         unseen: list[SentTx] = []
-        for i in range(0, len(sigs), STATUS_BATCH):
-            chunk = sigs[i : i + STATUS_BATCH]
-            for sig, st in zip(chunk, await self._statuses(chunk), strict=True):
-                rec = self._pending.get(sig)
-                if rec is None:
-                    continue
-                if st is None:
-                    unseen.append(rec)
-                elif st.get("confirmationStatus") in ("confirmed", "finalized"):
-                    rec.slot, rec.err = int(st["slot"]), st.get("err")
-                    self._done(rec, TxStatus.OK if rec.err is None else TxStatus.FAILED)
+        for sig, st in zip(sigs, await self.client.signature_statuses(sigs), strict=True):
+            rec = self._pending.get(sig)
+            if rec is None:
+                continue
+            if st is None:
+                unseen.append(rec)
+                continue
+            slot, err, status = st
+            if status in ("confirmed", "finalized"):
+                rec.slot, rec.err = slot, err
+                self._done(rec, TxStatus.OK if rec.err is None else TxStatus.FAILED)
         if not unseen:
             return
         height = await self.client.block_height()
@@ -232,15 +228,6 @@ class Sender:
             )
             if expired or now - rec.sent_at > self.confirm_timeout:
                 self._done(rec, TxStatus.LOST)
-
-    async def _statuses(self, sigs: Sequence[str]) -> list[dict[str, Any] | None]:
-        objs = [Signature.from_string(s) for s in sigs]
-        rpc = self.client.rpc
-        resp = await self.client.gateway.call(
-            "getSignatureStatuses", lambda: rpc.get_signature_statuses(objs, True)
-        )
-        values: list[dict[str, Any] | None] = json.loads(resp.to_json())["result"]["value"]
-        return values
 
 
 async def fund_with(
