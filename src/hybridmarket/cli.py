@@ -12,6 +12,7 @@ import typer
 from hybridmarket import __version__
 from hybridmarket.api import cli as _api_cli
 from hybridmarket.chain.deploy_cli import deploy as _deploy_command
+from hybridmarket.cli_support import DataDir, cli_settings
 from hybridmarket.indexer import cli as _indexer_cli
 from hybridmarket.ipfs.cli import app as _ipfs_app
 from hybridmarket.localnet.cli import localnet as _localnet_command
@@ -88,7 +89,7 @@ def up(
     """
     from hybridmarket.up import run_up
 
-    settings = _indexer_cli._settings(data_dir)
+    settings = cli_settings(data_dir)
     settings.rpc_port = rpc_port
     settings.api_port = port
     if reset and settings.data_dir.exists():
@@ -116,7 +117,7 @@ app.command("deploy")(_deploy_command)
 
 @app.command("backup")
 def backup_command(
-    data_dir: _indexer_cli.DataDir = None,
+    data_dir: DataDir = None,
     output: Annotated[
         Path | None, typer.Option("--output", help="Directory for the archive [DATA_DIR/backups]")
     ] = None,
@@ -128,7 +129,7 @@ def backup_command(
     """Write a consistent, timestamped archive: database (pg_dump), ledger, IPFS blocks, keys."""
     from hybridmarket.backup import BackupError, backup, prune
 
-    settings = _indexer_cli._settings(data_dir)
+    settings = cli_settings(data_dir)
     try:
         archive = backup(settings, output, progress=lambda m: typer.echo(f"  {m}", err=True))
     except BackupError as e:
@@ -143,7 +144,7 @@ def backup_command(
 @app.command("restore")
 def restore_command(
     archive: Annotated[Path, typer.Argument(help="An archive written by `hybridmarket backup`.")],
-    data_dir: _indexer_cli.DataDir = None,
+    data_dir: DataDir = None,
     force: Annotated[
         bool,
         typer.Option("--force", help="Replace the ledger, IPFS blocks and keys already there."),
@@ -152,7 +153,7 @@ def restore_command(
     """Bring a data directory (and its database) back from a backup archive."""
     from hybridmarket.backup import BackupError, restore
 
-    settings = _indexer_cli._settings(data_dir)
+    settings = cli_settings(data_dir)
     try:
         manifest = restore(
             settings, archive, force=force, progress=lambda m: typer.echo(f"  {m}", err=True)

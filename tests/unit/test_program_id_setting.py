@@ -17,7 +17,7 @@ import typer
 from pydantic import ValidationError
 from solders.keypair import Keypair
 
-from hybridmarket.indexer.cli import _settings
+from hybridmarket.cli_support import cli_settings
 from hybridmarket.program import builders as b
 from hybridmarket.program.ids import PROGRAM_ID, market_pda
 from hybridmarket.settings import Settings
@@ -90,7 +90,7 @@ def test_a_command_says_which_variable_is_wrong(
     """Every service command reads its settings through `_settings`: one line, exit code 2."""
     env.setenv("PROGRAM_ID", "nope")
     with pytest.raises(typer.Exit) as e:
-        _settings(None)
+        cli_settings(None)
     assert e.value.exit_code == 2
     assert capsys.readouterr().err == (
         "error: PROGRAM_ID: not a base58 public key (32 bytes, as `solana address` prints): "

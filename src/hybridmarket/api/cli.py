@@ -11,7 +11,7 @@ import typer
 import uvicorn
 from uvicorn.supervisors import multiprocess
 
-from hybridmarket.indexer.cli import DataDir, _settings
+from hybridmarket.cli_support import DataDir, cli_settings
 from hybridmarket.settings import Settings
 
 GRACEFUL_SHUTDOWN_S = 2
@@ -86,7 +86,7 @@ def api(
     from hybridmarket.api.app import create_app, server_config
 
     logs.configure()
-    settings = _settings(data_dir)
+    settings = cli_settings(data_dir)
     if host:
         settings.api_host = host
     if port:

@@ -13,14 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from hybridmarket.cli_support import DataDir as DataDir  # noqa: PLC0414
-from hybridmarket.cli_support import cli_settings
-from hybridmarket.cli_support import run_cli as run_cli  # noqa: PLC0414
+from hybridmarket.cli_support import DataDir, cli_settings, run_cli
 from hybridmarket.settings import Settings
-
-# The other CLIs still import DataDir, run_cli and `_settings` from here; cli_support is
-# their home now, and these names go once those imports point there.
-_settings = cli_settings
 
 
 def migrate(data_dir: DataDir = None) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hybridmarket.indexer.cli import DataDir, _settings, run_cli
+from hybridmarket.cli_support import DataDir, cli_settings, run_cli
 from hybridmarket.settings import Settings
 
 
@@ -47,7 +47,7 @@ def worker(
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port, addr="127.0.0.1")
-    summary = run_cli(_run(_settings(data_dir), run_once, not no_indexer))
+    summary = run_cli(_run(cli_settings(data_dir), run_once, not no_indexer))
     if summary is not None:
         typer.echo(json.dumps(summary, indent=2, default=str))
 
@@ -83,7 +83,7 @@ def verify_tally(
         raise typer.BadParameter(f"not a market id (64 lowercase hex digits): {market_id!r}")
     if kind not in (None, "proposal", "dispute"):
         raise typer.BadParameter("--kind must be proposal or dispute")
-    results = run_cli(_verify(_settings(data_dir), market_id, kind))
+    results = run_cli(_verify(cli_settings(data_dir), market_id, kind))
     failed = False
     for v in results:
         head = f"{v.kind}: chain recount {v.chain_recount[0]} yes / {v.chain_recount[1]} no"

@@ -22,13 +22,12 @@ from hybridmarket.db.queries import votes as q_votes
 from hybridmarket.ipfs.backends import IpfsBackend
 from hybridmarket.program import builders as b
 from hybridmarket.program.accounts import GlobalConfig, MarketAccount, MarketState
-
-# The rules live in program.rules; the admin routes still reach four of them through `jobs`.
-from hybridmarket.program.rules import approves as approves  # noqa: PLC0414
-from hybridmarket.program.rules import dispute_period_over as dispute_period_over  # noqa: PLC0414
-from hybridmarket.program.rules import dispute_voting_over as dispute_voting_over  # noqa: PLC0414
-from hybridmarket.program.rules import proposal_decision
-from hybridmarket.program.rules import proposal_rule as proposal_rule  # noqa: PLC0414
+from hybridmarket.program.rules import (
+    dispute_period_over,
+    dispute_voting_over,
+    proposal_decision,
+    proposal_rule,
+)
 from hybridmarket.worker import tally as tallies
 from hybridmarket.worker.sender import AuthoritySender, Outcome, in_state
 

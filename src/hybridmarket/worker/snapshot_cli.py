@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hybridmarket.indexer.cli import DataDir, _settings, run_cli
+from hybridmarket.cli_support import DataDir, cli_settings, run_cli
 from hybridmarket.settings import Settings
 
 
@@ -93,7 +93,7 @@ def snapshot(
     from hybridmarket import logs
 
     logs.configure("warning")
-    summary = run_cli(_run(_settings(data_dir), target, concurrency, quiet=as_json))
+    summary = run_cli(_run(cli_settings(data_dir), target, concurrency, quiet=as_json))
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:

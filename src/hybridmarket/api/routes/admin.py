@@ -54,6 +54,7 @@ from hybridmarket.authority import FileKeySource, KeySourceError, Signer, backen
 from hybridmarket.chain.errors import ChainError
 from hybridmarket.db.queries import votes as q_votes
 from hybridmarket.program import builders as b
+from hybridmarket.program import rules
 from hybridmarket.program.accounts import TERMINAL_STATES, MarketAccount, MarketState
 from hybridmarket.worker import jobs
 from hybridmarket.worker.sender import Outcome, in_state
@@ -258,14 +259,14 @@ async def approve(
         likes, dislikes = await q_votes.tally(conn, "proposal", market_id)
     if likes + dislikes < acc.proposal_total_votes:
         raise _not_indexed("proposal", likes + dislikes, acc.proposal_total_votes)
-    if not jobs.approves(cfg, likes, dislikes):
+    if not rules.approves(cfg, likes, dislikes):
         raise ApiError(
             409,
             "approval_rule_not_met",
             f"{likes} likes / {dislikes} dislikes: approval needs at least "
             f"{cfg.min_proposal_votes} votes and {cfg.proposal_approval_threshold_bps / 100:g} % "
             "likes",
-            jobs.proposal_rule(cfg, likes, dislikes),
+            rules.proposal_rule(cfg, likes, dislikes),
         )
     r = await _send(
         jobs.approve_with_tally(s, cfg, market_id, likes, dislikes, extra=_requested(body))
@@ -289,7 +290,7 @@ async def finalize(
     s, acc, now = await _authorize(request, response, st, body, action, market_id)
     cfg = await program_config(st)
     if acc.state == MarketState.Resolving:
-        if not jobs.dispute_period_over(cfg, acc, now):
+        if not rules.dispute_period_over(cfg, acc, now):
             raise _too_early(
                 "the dispute period", acc.resolution_proposed_at + cfg.dispute_period, now
             )
@@ -297,7 +298,7 @@ async def finalize(
             jobs.finalize_undisputed(s, cfg, acc, market_id, now, extra=_requested(body))
         )
     elif acc.state == MarketState.Disputed:
-        if not jobs.dispute_voting_over(cfg, acc, now):
+        if not rules.dispute_voting_over(cfg, acc, now):
             raise _too_early(
                 "the dispute voting period",
                 acc.dispute_initiated_at + cfg.dispute_voting_period,
