@@ -61,7 +61,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import psycopg
 
 DB_NAME = "bench_api"
@@ -439,9 +439,9 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> N
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            if httpx2.get(url, timeout=2).status_code == 200:
                 return
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {timeout} s")
@@ -598,8 +598,8 @@ def run_size(
             path = paths[len(paths) // 2]
             if "/api/markets?" not in path:
                 continue
-            a = [m["id"] for m in httpx.get(api_url + path, timeout=30).json()["markets"]]
-            b = [m["id"] for m in httpx.get(base_url + path, timeout=30).json()]
+            a = [m["id"] for m in httpx2.get(api_url + path, timeout=30).json()["markets"]]
+            b = [m["id"] for m in httpx2.get(base_url + path, timeout=30).json()]
             assert a == b, f"the API and the baseline disagree on {path}"
         for name, paths in workloads.items():
             print(name, flush=True)

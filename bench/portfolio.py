@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import base58
-import httpx
+import httpx2
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -244,14 +244,14 @@ def main(args: argparse.Namespace) -> None:
             for period in ("all", "week")
             for week in ("2025-01-06", "2025-03-03", "2025-06-02")
         ]
-        first = httpx.get(base + boards[0], timeout=30).json()
+        first = httpx2.get(base + boards[0], timeout=30).json()
         deeper = [boards[0] + f"&cursor={first['next_cursor']}"]
         workloads = {
             "portfolio (random wallets)": [f"/api/users/{w}/portfolio" for w in sample],
             "profile (random wallets)": [f"/api/users/{w}" for w in sample],
             "leaderboards (4 kinds, pages 1-2)": boards + deeper,
         }
-        sizes = httpx.get(f"{base}/api/users/{wallets[0]}/portfolio", timeout=30).json()
+        sizes = httpx2.get(f"{base}/api/users/{wallets[0]}/portfolio", timeout=30).json()
         print(f"the busiest wallet holds {len(sizes['positions'])} positions", flush=True)
         for connections in (int(c) for c in args.connections.split(",")):
             print(

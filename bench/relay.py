@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 from solders.keypair import Keypair
 from solders.system_program import TransferParams, transfer
 from websockets.asyncio.client import connect as ws_connect
@@ -104,7 +104,7 @@ class RawConfirm:
         return await note - t0
 
 
-async def relayed(http: httpx.AsyncClient, raw_tx: bytes) -> float:
+async def relayed(http: httpx2.AsyncClient, raw_tx: bytes) -> float:
     body = {"transaction": base64.b64encode(raw_tx).decode(), "wait": "confirmed"}
     t0 = time.perf_counter()
     r = await http.post("/api/transactions", json=body)
@@ -123,7 +123,7 @@ async def run(args: argparse.Namespace, rpc_url: str, ws_url: str, api_url: str,
     async with (
         ChainClient(rpc_url) as client,
         RawConfirm(ws_url, client) as raw,
-        httpx.AsyncClient(base_url=api_url, timeout=90) as http,
+        httpx2.AsyncClient(base_url=api_url, timeout=90) as http,
     ):
         payers = [Keypair() for _ in range(args.concurrency)]
         for p in payers:

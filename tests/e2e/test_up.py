@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import psutil
 import pytest
 
@@ -91,7 +91,7 @@ def _wait(cond: object, timeout: float, what: str, log: Path) -> None:
         try:
             if cond():  # type: ignore[operator]
                 return
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             pass
         time.sleep(0.5)
     raise AssertionError(f"{what} within {timeout:.0f}s; log:\n{log.read_text()[-4000:]}")
@@ -114,14 +114,14 @@ def test_up_demo_runs_everything_stops_cleanly_and_keeps_data(tmp_path: Path) ->
     proc = _start(data, rpc, api, log)
     try:
         _wait(
-            lambda: httpx.get(f"{base}/api/health", timeout=5).status_code == 200,
+            lambda: httpx2.get(f"{base}/api/health", timeout=5).status_code == 200,
             120,
             "health",
             log,
         )
         # Every part answers: the validator, the API, the web UI, and the seeded world.
         assert (
-            httpx.post(
+            httpx2.post(
                 f"http://127.0.0.1:{rpc}", json={"jsonrpc": "2.0", "id": 1, "method": "getHealth"}
             ).json()["result"]
             == "ok"
@@ -134,7 +134,7 @@ def test_up_demo_runs_everything_stops_cleanly_and_keeps_data(tmp_path: Path) ->
         )
         assert "demo         failed" not in log.read_text()
         listing = {"limit": 100, "status": "all"}
-        markets = httpx.get(f"{base}/api/markets", params=listing).json()["markets"]
+        markets = httpx2.get(f"{base}/api/markets", params=listing).json()["markets"]
         states = {m["state"] for m in markets}
         assert {"PROPOSED", "ACTIVE", "FINALIZED", "CANCELLED"} <= states, states
         assert any(m["question"] for m in markets)
@@ -142,10 +142,10 @@ def test_up_demo_runs_everything_stops_cleanly_and_keeps_data(tmp_path: Path) ->
         cids = [m["resolution"]["evidence_cid"] for m in markets if m["resolution"]["evidence_cid"]]
         assert cids
         for cid in cids:
-            doc = httpx.get(f"{base}/ipfs/{cid}", timeout=10)
+            doc = httpx2.get(f"{base}/ipfs/{cid}", timeout=10)
             assert doc.status_code == 200, (cid, doc.text)
             assert doc.json()["proposed_outcome"] in ("YES", "NO", "INVALID")
-        assert httpx.get(f"{base}/").status_code == 200
+        assert httpx2.get(f"{base}/").status_code == 200
         text = log.read_text()
         for part in ("postgres", "validator", "indexer", "worker", "api", "web"):
             assert f"  {part}" in text, part
@@ -154,12 +154,12 @@ def test_up_demo_runs_everything_stops_cleanly_and_keeps_data(tmp_path: Path) ->
         # Second start: the same data, the demo resumes instead of seeding again.
         proc = _start(data, rpc, api, log)
         _wait(
-            lambda: httpx.get(f"{base}/api/health", timeout=5).status_code == 200,
+            lambda: httpx2.get(f"{base}/api/health", timeout=5).status_code == 200,
             120,
             "health again",
             log,
         )
-        again = httpx.get(f"{base}/api/markets", params=listing).json()["markets"]
+        again = httpx2.get(f"{base}/api/markets", params=listing).json()["markets"]
         assert {m["id"] for m in again} >= {m["id"] for m in markets}
         _wait(lambda: "resumed" in log.read_text(), 60, "the demo resuming", log)
         _stop(proc, data)

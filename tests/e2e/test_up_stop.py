@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from tests.e2e.test_up import _free_port, _processes_using, _start, _wait
@@ -76,13 +76,13 @@ class _Stream:
 
     def _hold(self, base: str) -> None:
         try:
-            timeout = httpx.Timeout(10, read=60)
-            with httpx.stream("GET", f"{base}/api/stream", timeout=timeout) as r:
+            timeout = httpx2.Timeout(10, read=60)
+            with httpx2.stream("GET", f"{base}/api/stream", timeout=timeout) as r:
                 r.raise_for_status()
                 for _ in r.iter_raw():
                     self.opened.set()
             self.outcome = "ended"
-        except httpx.HTTPError as e:
+        except httpx2.HTTPError as e:
             self.outcome = f"{type(e).__name__}: {e}"
         finally:
             self.opened.set()
@@ -99,7 +99,7 @@ def up_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 def _healthy(base: str) -> bool:
-    return httpx.get(f"{base}/api/health", timeout=5).status_code == 200
+    return httpx2.get(f"{base}/api/health", timeout=5).status_code == 200
 
 
 def test_ctrl_c_while_the_demo_seeds_stops_every_part(up_dir: Path, tmp_path: Path) -> None:

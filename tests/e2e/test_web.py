@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import base58
-import httpx
+import httpx2
 import pytest
 from solders.keypair import Keypair
 
@@ -74,7 +74,7 @@ def require_browser() -> None:
 class World:
     v: LocalValidator
     client: ChainClient
-    http: httpx.AsyncClient
+    http: httpx2.AsyncClient
     url: str
     backend: Keypair
     creators: dict[str, Keypair] = field(default_factory=dict)  # market id -> its creator

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import uvicorn
 from solders.keypair import Keypair
 from solders.message import to_bytes_versioned
@@ -34,7 +34,7 @@ def api_settings(db_url: str, rpc_url: str, ws_url: str, data_dir: Path, **extra
 
 
 @asynccontextmanager
-async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def running_api(settings: Settings) -> AsyncIterator[httpx2.AsyncClient]:
     """Serve the app on 127.0.0.1:<free port>; yield an HTTP client pointed at it."""
     server = uvicorn.Server(server_config(create_app(settings), settings, host="127.0.0.1", port=0))
     task = asyncio.create_task(server.serve())
@@ -44,7 +44,7 @@ async def running_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
             yield http
     finally:
         server.should_exit = True
@@ -63,7 +63,7 @@ def sign_transaction(b64: str, *signers: Keypair) -> str:
 
 
 async def signed_message(
-    http: httpx.AsyncClient,
+    http: httpx2.AsyncClient,
     kp: Keypair,
     action: str,
     subject: str,

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import base58
-import httpx
+import httpx2
 import uvicorn
 from fastapi import FastAPI
 from nacl.signing import SigningKey, VerifyKey
@@ -47,7 +47,7 @@ class Clock:
 
 @dataclass
 class Served:
-    http: httpx.AsyncClient
+    http: httpx2.AsyncClient
     app: FastAPI
     clock: Clock = field(default_factory=Clock)
 
@@ -75,7 +75,7 @@ async def serving(settings: Settings) -> AsyncIterator[Served]:
     clock = Clock()
     app.state.api.limiter = MemoryRateLimiter(now=clock)
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
             yield Served(http, app, clock)
     finally:
         server.should_exit = True
@@ -114,7 +114,7 @@ def sha256_text(text: str) -> str:
 
 
 async def server_message(
-    http: httpx.AsyncClient, wallet: str, action: str, subject: str, content: str | None = None
+    http: httpx2.AsyncClient, wallet: str, action: str, subject: str, content: str | None = None
 ) -> str:
     """The exact SIWS text the API asks `wallet` to sign (a fresh single-use nonce)."""
     params = {"wallet": wallet, "action": action, "subject": subject}
@@ -127,8 +127,8 @@ async def server_message(
 
 
 async def post_comment(
-    http: httpx.AsyncClient, w: Wallet, market_id: str, content: str
-) -> httpx.Response:
+    http: httpx2.AsyncClient, w: Wallet, market_id: str, content: str
+) -> httpx2.Response:
     text = await server_message(http, w.address, "post_comment", market_id, content)
     return await http.post(
         "/api/discussions",
@@ -143,8 +143,8 @@ async def post_comment(
 
 
 async def delete_comment(
-    http: httpx.AsyncClient, w: Wallet, comment_id: str, reason: str | None = None
-) -> httpx.Response:
+    http: httpx2.AsyncClient, w: Wallet, comment_id: str, reason: str | None = None
+) -> httpx2.Response:
     text = await server_message(http, w.address, "delete_comment", comment_id, reason)
     body: dict[str, Any] = {"wallet": w.address, "message": text, "signature": w.sign(text)}
     if reason is not None:

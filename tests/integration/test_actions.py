@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from psycopg_pool import AsyncConnectionPool
 from solders.keypair import Keypair
@@ -39,7 +39,7 @@ TOOL = Path(__file__).resolve().parent / "actions_check"
 @pytest.fixture
 async def http(
     validator: LocalValidator, db_url: str, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
+) -> AsyncIterator[httpx2.AsyncClient]:
     async with running_api(
         api_settings(db_url, validator.rpc_url, validator.ws_url, tmp_path)
     ) as h:
@@ -49,7 +49,7 @@ async def http(
 async def active_market(
     validator: LocalValidator,
     client: ChainClient,
-    http: httpx.AsyncClient,
+    http: httpx2.AsyncClient,
     pool: AsyncConnectionPool,
     question: str,
 ) -> str:
@@ -67,14 +67,14 @@ async def active_market(
     return mid
 
 
-def assert_action_headers(r: httpx.Response) -> None:
+def assert_action_headers(r: httpx2.Response) -> None:
     for name, value in CORS_HEADERS.items():
         assert r.headers.get(name) == value, (name, r.headers)
     assert r.headers["X-Action-Version"] == "2.4"
     assert r.headers["X-Blockchain-Ids"].startswith("solana:")
 
 
-def assert_refused(r: httpx.Response, status: int, words: str) -> None:
+def assert_refused(r: httpx2.Response, status: int, words: str) -> None:
     """A refusal as the spec has it: a 4xx, `{"message"}` and nothing else, the headers."""
     assert r.status_code == status, r.text
     body = r.json()
@@ -94,7 +94,7 @@ def instructions(b64: str) -> list[Any]:
 async def test_a_blink_buys_with_the_wallets_own_signature(
     validator: LocalValidator,
     client: ChainClient,
-    http: httpx.AsyncClient,
+    http: httpx2.AsyncClient,
     pool: AsyncConnectionPool,
 ) -> None:
     mid = await active_market(validator, client, http, pool, "Will the blink's trade land?")
@@ -233,7 +233,7 @@ def check_with_solana_actions(node: str, tmp_path: Path, answers: dict[str, Any]
 async def test_the_answers_are_what_solana_actions_says(
     validator: LocalValidator,
     client: ChainClient,
-    http: httpx.AsyncClient,
+    http: httpx2.AsyncClient,
     pool: AsyncConnectionPool,
     actions_tool: str,
     tmp_path: Path,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
@@ -36,7 +36,7 @@ SOL = 1_000_000_000
 @pytest.fixture
 async def http(
     validator: LocalValidator, db_url: str, tmp_path: Path
-) -> AsyncIterator[httpx.AsyncClient]:
+) -> AsyncIterator[httpx2.AsyncClient]:
     async with running_api(
         api_settings(db_url, validator.rpc_url, validator.ws_url, tmp_path)
     ) as h:
@@ -50,7 +50,7 @@ async def funded(client: ChainClient, lamports: int = 100 * SOL) -> Keypair:
 
 
 async def relay(
-    http: httpx.AsyncClient, built: dict[str, Any], *signers: Keypair
+    http: httpx2.AsyncClient, built: dict[str, Any], *signers: Keypair
 ) -> dict[str, Any]:
     r = await http.post(
         "/api/transactions", json={"transaction": sign_transaction(built["transaction"], *signers)}
@@ -60,7 +60,7 @@ async def relay(
     return out
 
 
-async def create_market(http: httpx.AsyncClient, creator: Keypair, question: str) -> str:
+async def create_market(http: httpx2.AsyncClient, creator: Keypair, question: str) -> str:
     meta = market_metadata(creator, question)
     mid = hashlib.sha256(canonical_json(meta)).hexdigest()
     r = await post_market(http, creator, meta)
@@ -85,8 +85,8 @@ def market_metadata(
 
 
 async def post_market(
-    http: httpx.AsyncClient, creator: Keypair, meta: dict[str, Any]
-) -> httpx.Response:
+    http: httpx2.AsyncClient, creator: Keypair, meta: dict[str, Any]
+) -> httpx2.Response:
     mid = hashlib.sha256(canonical_json(meta)).hexdigest()
     message, signature = await signed_message(http, creator, "create_market", mid, mid)
     return await http.post(
@@ -101,7 +101,7 @@ async def post_market(
     )
 
 
-def error_code(r: httpx.Response) -> str:
+def error_code(r: httpx2.Response) -> str:
     code: str = r.json()["error"]["code"]
     return code
 
@@ -121,7 +121,7 @@ async def advance_clock(v: LocalValidator, client: ChainClient, seconds: int) ->
 async def test_a_market_that_already_closed_is_refused(
     validator: LocalValidator,
     client: ChainClient,
-    http: httpx.AsyncClient,
+    http: httpx2.AsyncClient,
     pool: AsyncConnectionPool,
 ) -> None:
     creator = await funded(client)
@@ -152,7 +152,7 @@ async def test_a_market_that_already_closed_is_refused(
 
 
 async def test_question_rules(
-    client: ChainClient, http: httpx.AsyncClient, pool: AsyncConnectionPool
+    client: ChainClient, http: httpx2.AsyncClient, pool: AsyncConnectionPool
 ) -> None:
     """10-200 code points once trimmed; not the question of a market on chain, ignoring case
     and runs of whitespace (the same rules as the proposal page)."""
@@ -200,7 +200,7 @@ async def test_the_duplicate_question_lookup_uses_its_index(pool: AsyncConnectio
 async def test_market_lifecycle_through_the_api(
     validator: LocalValidator,
     client: ChainClient,
-    http: httpx.AsyncClient,
+    http: httpx2.AsyncClient,
     pool: AsyncConnectionPool,
 ) -> None:
     ix = Indexer(pool, client, ws_url=validator.ws_url, poll_interval=0.2)
@@ -305,7 +305,7 @@ async def test_market_lifecycle_through_the_api(
         await task
 
 
-async def test_errors_use_one_envelope(http: httpx.AsyncClient) -> None:
+async def test_errors_use_one_envelope(http: httpx2.AsyncClient) -> None:
     cases = [
         ("GET", "/api/markets/" + "0" * 64, 404, "market_not_found"),
         ("GET", "/api/markets/not-hex", 422, "invalid_request"),
@@ -334,7 +334,7 @@ async def test_errors_use_one_envelope(http: httpx.AsyncClient) -> None:
 
 
 async def test_stream_survives_quiet_periods_and_delivers_changes(
-    http: httpx.AsyncClient, pool: AsyncConnectionPool, monkeypatch: pytest.MonkeyPatch
+    http: httpx2.AsyncClient, pool: AsyncConnectionPool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import json
 

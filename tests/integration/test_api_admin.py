@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from psycopg_pool import AsyncConnectionPool
 from solders.keypair import Keypair
@@ -174,21 +174,21 @@ def world(
 
 
 @pytest.fixture
-async def http(world: World) -> AsyncIterator[httpx.AsyncClient]:
+async def http(world: World) -> AsyncIterator[httpx2.AsyncClient]:
     settings = world.settings("api", world.v.key_paths["backend_authority"])
     async with running_api(settings) as h:
         yield h
 
 
 async def admin(
-    http: httpx.AsyncClient,
+    http: httpx2.AsyncClient,
     kp: Keypair,
     what: str,
     mid: str,
     reason: str | None = None,
     *,
     signed: tuple[str, str] | None = None,
-) -> httpx.Response:
+) -> httpx2.Response:
     content = None if reason is None else hashlib.sha256(reason.encode()).hexdigest()
     message, signature = signed or await signed_message(http, kp, ACTIONS[what], mid, content)
     body: dict[str, Any] = {"wallet": str(kp.pubkey()), "message": message, "signature": signature}
@@ -197,14 +197,14 @@ async def admin(
     return await http.post(f"/api/admin/{what}/{mid}", json=body)
 
 
-def error(r: httpx.Response, status: int) -> dict[str, Any]:
+def error(r: httpx2.Response, status: int) -> dict[str, Any]:
     assert r.status_code == status, r.text
     err: dict[str, Any] = r.json()["error"]
     return err
 
 
 async def test_approve_with_the_sql_tally_and_every_refusal(
-    world: World, http: httpx.AsyncClient
+    world: World, http: httpx2.AsyncClient
 ) -> None:
     mid, _, _ = await world.propose("admin approves", 8, 2)
     short, _, _ = await world.propose("one vote short of quorum", 9, 0)
@@ -307,7 +307,7 @@ async def test_approve_with_the_sql_tally_and_every_refusal(
 
 
 async def test_finalize_undisputed_then_disputed_not_before_their_deadlines(
-    world: World, http: httpx.AsyncClient
+    world: World, http: httpx2.AsyncClient
 ) -> None:
     cfg = await world.client.get_config()
     assert cfg is not None
@@ -365,7 +365,7 @@ async def test_finalize_undisputed_then_disputed_not_before_their_deadlines(
     assert err["code"] == "invalid_market_state" and err["details"]["state"] == "FINALIZED"
 
 
-async def test_cancel_any_state_but_a_final_one(world: World, http: httpx.AsyncClient) -> None:
+async def test_cancel_any_state_but_a_final_one(world: World, http: httpx2.AsyncClient) -> None:
     proposed, _, _ = await world.propose("cancel me while proposed", 1, 0)
     active, _, _ = await world.active("cancel me while trading")
     for mid, was in ((proposed, "PROPOSED"), (active, "ACTIVE")):
@@ -388,7 +388,7 @@ async def test_cancel_any_state_but_a_final_one(world: World, http: httpx.AsyncC
     assert err["code"] == "invalid_market_state" and err["details"]["state"] == "CANCELLED"
 
 
-async def test_rate_limited_per_wallet_and_ip(world: World, http: httpx.AsyncClient) -> None:
+async def test_rate_limited_per_wallet_and_ip(world: World, http: httpx2.AsyncClient) -> None:
     mid = hashlib.sha256(b"anything").hexdigest()
     body = {"wallet": str(world.admin.pubkey()), "message": "x", "signature": "1" * 88}
     for i in range(10):

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from psycopg_pool import AsyncConnectionPool
 from solders.keypair import Keypair
@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 DEADLINE_S = 2.0
 
 
-async def chain_routes(http: httpx.AsyncClient, market: str) -> dict[str, httpx.Response]:
+async def chain_routes(http: httpx2.AsyncClient, market: str) -> dict[str, httpx2.Response]:
     """Every kind of request that needs the chain, each timed (printed)."""
     trade = {"wallet": str(Keypair().pubkey()), "outcome": "yes", "shares": 1000}
     requests: dict[str, Any] = {

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 import requests
 import schemathesis
@@ -209,7 +209,7 @@ class Tour:
     """One real request per operation, each answer checked against the spec like the fuzzer's;
     `succeeded` collects the operations that answered a conforming 2xx."""
 
-    def __init__(self, spec: dict[str, Any], http: httpx.AsyncClient) -> None:
+    def __init__(self, spec: dict[str, Any], http: httpx2.AsyncClient) -> None:
         self.schema = schemathesis.openapi.from_dict(spec)
         self.http = http
         self.succeeded: set[str] = set()
@@ -222,7 +222,7 @@ class Tour:
         ids: dict[str, str] | None = None,
         query: dict[str, Any] | None = None,
         body: Any = None,
-    ) -> httpx.Response:
+    ) -> httpx2.Response:
         case = self.schema[path][method].Case(
             path_parameters=ids, query=query, **({} if body is None else {"body": body})
         )
@@ -283,7 +283,7 @@ class Chain:
             await asyncio.sleep(0.02)
 
 
-async def until_state(http: httpx.AsyncClient, mid: bytes, state: str) -> None:
+async def until_state(http: httpx2.AsyncClient, mid: bytes, state: str) -> None:
     """Wait for the API to show the market in `state` (the indexer follows the chain)."""
     for _ in range(200):
         r = await http.get(f"/api/markets/{mid.hex()}")
@@ -294,7 +294,7 @@ async def until_state(http: httpx.AsyncClient, mid: bytes, state: str) -> None:
 
 
 async def signed(
-    http: httpx.AsyncClient, kp: Keypair, action: str, subject: str, content: str | None = None
+    http: httpx2.AsyncClient, kp: Keypair, action: str, subject: str, content: str | None = None
 ) -> dict[str, str]:
     sha = None if content is None else hashlib.sha256(content.encode()).hexdigest()
     message, signature = await signed_message(http, kp, action, subject, sha)
@@ -305,7 +305,7 @@ async def tour(
     v: LocalValidator,
     client: ChainClient,
     pool: Any,
-    http: httpx.AsyncClient,
+    http: httpx2.AsyncClient,
     spec: dict[str, Any],
     known: dict[str, str],
     admin: Keypair,

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from psycopg_pool import AsyncConnectionPool
 from solders.hash import Hash
@@ -41,8 +41,8 @@ MARKET = "ab" * 32
 JSON = {"Content-Type": "application/json"}
 
 
-async def raw_get(http: httpx.AsyncClient, target: str) -> int:
-    """The status of `GET target` sent byte for byte: httpx refuses URLs this long itself. The
+async def raw_get(http: httpx2.AsyncClient, target: str) -> int:
+    """The status of `GET target` sent byte for byte: httpx2 refuses URLs this long itself. The
     answer is read while the request is still being written, as the server may answer (and
     close) before it has read it all."""
     reader, writer = await asyncio.open_connection(http.base_url.host, http.base_url.port)
@@ -62,7 +62,7 @@ async def raw_get(http: httpx.AsyncClient, target: str) -> int:
 
 
 def hostile_requests(
-    http: httpx.AsyncClient,
+    http: httpx2.AsyncClient,
 ) -> list[tuple[str, Callable[[], Awaitable[int]], int]]:
     """(what, send it and return the status, the status it must get)."""
     wallet = str(Keypair().pubkey())
@@ -293,7 +293,7 @@ async def test_inputs_that_were_500s_are_4xx(
             if method == "GET":
                 r = await http.get(path, params=payload)
             else:
-                # json.dumps escapes what httpx's encoder cannot send (a lone surrogate).
+                # json.dumps escapes what httpx2's encoder cannot send (a lone surrogate).
                 r = await http.post(path, content=json.dumps(payload), headers=JSON)
             code = r.json()["error"]["code"] if r.status_code >= 400 else None
             answers.append((what, r.status_code, code))

@@ -30,7 +30,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 import redis
 from psycopg_pool import AsyncConnectionPool
@@ -93,10 +93,10 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @asynccontextmanager
-async def from_ip(http: httpx.AsyncClient, ip: str) -> AsyncIterator[httpx.AsyncClient]:
+async def from_ip(http: httpx2.AsyncClient, ip: str) -> AsyncIterator[httpx2.AsyncClient]:
     """A client of the same server whose requests come from another loopback address."""
-    transport = httpx.AsyncHTTPTransport(local_address=ip)
-    async with httpx.AsyncClient(base_url=http.base_url, transport=transport, timeout=60) as c:
+    transport = httpx2.AsyncHTTPTransport(local_address=ip)
+    async with httpx2.AsyncClient(base_url=http.base_url, transport=transport, timeout=60) as c:
         yield c
 
 
@@ -117,7 +117,7 @@ def vote_body(wallet: Keypair | None = None) -> dict[str, Any]:
     return {"wallet": str((wallet or Keypair()).pubkey()), "kind": "proposal", "vote": True}
 
 
-def assert_limited(r: httpx.Response, limit: int) -> None:
+def assert_limited(r: httpx2.Response, limit: int) -> None:
     assert r.status_code == 429, r.text
     assert r.json()["error"]["code"] == "rate_limited"
     assert r.headers["RateLimit-Limit"] == str(limit)
@@ -184,7 +184,7 @@ async def test_forwarded_for_counts_only_from_trusted_proxies(
 ) -> None:
     mid = hashlib.sha256(b"no such market").hexdigest()  # counted before the 404
 
-    async def eleven_votes(http: httpx.AsyncClient, forwarded_for: str) -> list[int]:
+    async def eleven_votes(http: httpx2.AsyncClient, forwarded_for: str) -> list[int]:
         """Eleven votes from this address, forwarded for `forwarded_for` % 1..11."""
         return [
             (

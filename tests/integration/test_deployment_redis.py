@@ -29,7 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import psycopg
 import pytest
 from solders.keypair import Keypair
@@ -149,7 +149,7 @@ class Stream:
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def follow(self, http: httpx.AsyncClient, market_id: str) -> None:
+    async def follow(self, http: httpx2.AsyncClient, market_id: str) -> None:
         async with http.stream("GET", "/api/stream", params={"market": market_id}) as r:
             assert r.status_code == 200, r.status_code
             event = ""
@@ -185,7 +185,7 @@ async def _until(check: Any, timeout: float, what: str, step: float = 0.02) -> A
 @asynccontextmanager
 async def deployment(
     tmp_path: Path, db_url: str, redis_url: str
-) -> AsyncIterator[tuple[ValidatorProcess, list[Proc], list[httpx.AsyncClient]]]:
+) -> AsyncIterator[tuple[ValidatorProcess, list[Proc], list[httpx2.AsyncClient]]]:
     validator = ValidatorProcess(tmp_path / "ledger", slot_ms=100, finalize_depth=4)
     await asyncio.to_thread(validator.start)
     procs: list[Proc] = []
@@ -223,18 +223,18 @@ async def deployment(
         async with AsyncExitStack() as stack:
             apis = [
                 await stack.enter_async_context(
-                    httpx.AsyncClient(base_url=f"http://127.0.0.1:{p}", timeout=30)
+                    httpx2.AsyncClient(base_url=f"http://127.0.0.1:{p}", timeout=30)
                 )
                 for p in ports
             ]
             for http in apis:
 
-                async def up(http: httpx.AsyncClient = http) -> bool:
+                async def up(http: httpx2.AsyncClient = http) -> bool:
                     for p in procs:
                         assert p.popen.poll() is None, f"{p.name} exited: {p.log.read_text()}"
                     try:
                         return (await http.get("/api/markets")).status_code == 200
-                    except httpx.TransportError:
+                    except httpx2.TransportError:
                         return False
 
                 await _until(up, 60, "API answering", step=0.1)
@@ -373,7 +373,7 @@ async def test_two_workers_and_two_apis_share_signals_limits_and_jobs(
             addr = f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
             someone = Wallet()
 
-            async def attempt(http: httpx.AsyncClient) -> int:
+            async def attempt(http: httpx2.AsyncClient) -> int:
                 body = {
                     "marketId": mid,
                     "content": "spam",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import base58
-import httpx
+import httpx2
 import pytest
 from psycopg_pool import AsyncConnectionPool
 
@@ -59,7 +59,7 @@ async def market(pool: AsyncConnectionPool) -> str:
         return await insert_market(conn)
 
 
-def error(r: httpx.Response) -> str:
+def error(r: httpx2.Response) -> str:
     code: str = r.json()["error"]["code"]
     return code
 

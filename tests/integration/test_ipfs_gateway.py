@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from hybridmarket.ipfs import CID, EmbeddedBackend, KuboBackend, cat, read_car
@@ -50,7 +50,7 @@ def verified_car(body: bytes, root: str) -> dict[CID, bytes]:
     return car.block_map()
 
 
-def error(r: httpx.Response) -> str:
+def error(r: httpx2.Response) -> str:
     code: str = r.json()["error"]["code"]
     return code
 

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 from solders.keypair import Keypair
 from solders.pubkey import Pubkey
@@ -101,7 +101,7 @@ class World:
     """The worker (its indexer and jobs) built from settings, as `hybridmarket worker` builds it,
     and the API client; chain actions go through the API and a wallet's signature."""
 
-    def __init__(self, v: LocalValidator, ctx: Context, http: httpx.AsyncClient) -> None:
+    def __init__(self, v: LocalValidator, ctx: Context, http: httpx2.AsyncClient) -> None:
         self.v = v
         self.client = ctx.client
         self.http = http

@@ -13,7 +13,7 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from solders.keypair import Keypair
 from solders.transaction import VersionedTransaction
@@ -150,7 +150,7 @@ async def test_the_relay_confirms_through_the_subscription(
         r = await http.post(
             "/api/transactions",
             json={"transaction": base64.b64encode(bytes(tx)).decode(), "wait": "confirmed"},
-            timeout=httpx.Timeout(30),
+            timeout=httpx2.Timeout(30),
         )
     assert r.status_code == 200, r.text
     body = r.json()

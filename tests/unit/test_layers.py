@@ -24,14 +24,8 @@ ALLOWED: dict[str, set[str]] = {
 
 
 def _imports(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(), str(path))
-    out: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            out.add(node.module)
-        elif isinstance(node, ast.Import):
-            out.update(a.name for a in node.names)
-    return {m for m in out if m == "hybridmarket" or m.startswith("hybridmarket.")}
+    """The hybridmarket modules `path` imports."""
+    return {m for m in _all_imports(path) if m == "hybridmarket" or m.startswith("hybridmarket.")}
 
 
 def _allowed(module: str, allowed: set[str]) -> bool:
@@ -71,3 +65,29 @@ def test_no_sql_in_the_routes() -> None:
         if statement.search(line)
     ]
     assert found == []
+
+
+def test_one_http_client_stack() -> None:
+    """httpx2 (solana-py's) everywhere: the package, the tests and the benchmarks."""
+    top = ROOT.parents[1]
+    found = [
+        f"{path.relative_to(top)}: {module}"
+        for folder in ("src", "tests", "bench")
+        for path in sorted((top / folder).rglob("*.py"))
+        if "node_modules" not in path.parts
+        for module in _all_imports(path)
+        if module == "httpx" or module.startswith("httpx.")
+    ]
+    assert found == []
+
+
+def _all_imports(path: Path) -> set[str]:
+    """Every module `path` imports, at module level or inside a function."""
+    tree = ast.parse(path.read_text(), str(path))
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+    return out
