@@ -28,12 +28,12 @@ $(PROGRAM_STAMP): $(STAMP) requirements-program.lock
 	$(BIN)/pip install --quiet --require-hashes -r requirements-program.lock
 	@touch $(PROGRAM_STAMP)
 
-lock: ## Regenerate requirements.lock and requirements-program.lock from pyproject.toml (pip-tools)
+lock: ## Regenerate requirements.lock (dev, redis) and requirements-program.lock (+ program) from pyproject.toml (pip-tools)
 	$(BIN)/pip install --quiet pip-tools
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url \
-	  --no-emit-find-links --strip-extras --extra dev -o requirements.lock pyproject.toml
+	  --no-emit-find-links --strip-extras --extra dev --extra redis -o requirements.lock pyproject.toml
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url \
-	  --no-emit-find-links --strip-extras --extra dev --extra program \
+	  --no-emit-find-links --strip-extras --extra dev --extra redis --extra program \
 	  -o requirements-program.lock pyproject.toml
 
 program: $(PROGRAM_STAMP) ## Build the on-chain program (onchain/) into src/hybridmarket/program/hybridmarket.so

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import (
+    AfterValidator,
     Field,
     PlainSerializer,
     PlainValidator,
@@ -36,6 +37,18 @@ def _public_key(value: object) -> Pubkey:
         except ValueError:
             pass
     raise ValueError(f"not a base58 public key (32 bytes, as `solana address` prints): {value!r}")
+
+
+def _redis_installed(url: str | None) -> str | None:
+    """REDIS_URL needs the Redis client, which is an extra: say so at start, in one line."""
+    if url:
+        try:
+            import redis  # noqa: F401
+        except ImportError:
+            raise ValueError(
+                "needs the Redis client: pip install 'hybridmarket[redis]' (or unset REDIS_URL)"
+            ) from None
+    return url
 
 
 PublicKey = Annotated[
@@ -74,8 +87,10 @@ class Settings(BaseSettings):
     solana_ws_url: str | None = Field(
         None, alias="SOLANA_WS_URL", description="WebSocket URL; default derived from the RPC URL."
     )
-    redis_url: str | None = Field(
-        None, alias="REDIS_URL", description="Redis for shared rate limits and cache signals."
+    redis_url: Annotated[str | None, AfterValidator(_redis_installed)] = Field(
+        None,
+        alias="REDIS_URL",
+        description="Redis for shared rate limits and cache signals (the `redis` extra).",
     )
     program_id: PublicKey = Field(
         PROGRAM_ID,

@@ -3,6 +3,11 @@ deployment itself runs in tests/integration/test_deployment_redis.py)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -39,3 +44,26 @@ def test_settings_reproduce_themselves_through_the_environment(
     assert again == s
     assert again.backend_keypair is not None
     assert again.backend_keypair.get_secret_value() == "[1, 2, 3]"
+
+
+def test_redis_url_without_the_redis_extra_is_one_clear_line(tmp_path: Path) -> None:
+    """The Redis client is the `redis` extra: a REDIS_URL without it is refused at start."""
+    script = (
+        "import sys; sys.modules['redis'] = None\n"  # as if the extra were not installed
+        "from hybridmarket.cli import main; sys.argv = ['hybridmarket', 'worker']; main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS", "DATABASE"))}
+    r = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**env, "REDIS_URL": "redis://127.0.0.1:6379/0"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "error: REDIS_URL: needs the Redis client: pip install 'hybridmarket[redis]' "
+        "(or unset REDIS_URL)"
+    ]

@@ -85,22 +85,22 @@ def api(
     from hybridmarket import logs
     from hybridmarket.api.app import create_app, server_config
 
-    logs.configure()
     settings = cli_settings(data_dir)
     if host:
         settings.api_host = host
     if port:
         settings.api_port = port
-    if workers == 1:
-        ApiServer(server_config(create_app(settings), settings)).run()
-        return
-    if not settings.redis_url:
+    if workers > 1 and not settings.redis_url:
         typer.echo(
             f"error: --workers {workers} needs REDIS_URL: without it each process keeps its own "
             "rate limits; set REDIS_URL or serve with --workers 1",
             err=True,
         )
         raise typer.Exit(2)
+    logs.configure()
+    if workers == 1:
+        ApiServer(server_config(create_app(settings), settings)).run()
+        return
     serve_processes(settings, workers)
 
 

@@ -58,10 +58,10 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
-import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError, RedisError
+if TYPE_CHECKING:  # the `redis` extra; imported only when REDIS_URL is set
+    import redis.asyncio as aioredis
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -298,6 +298,8 @@ class RedisRateLimiter:
         prefix: str = KEY_PREFIX,
         client: aioredis.Redis | None = None,
     ) -> None:
+        import redis.asyncio as aioredis
+
         self.prefix = prefix
         self._owns_client = client is None
         self._client: aioredis.Redis = (
@@ -314,6 +316,8 @@ class RedisRateLimiter:
         return f"{self.prefix}{limit.name}:{key}"
 
     async def hit(self, limit: Limit, key: str) -> Decision:
+        from redis.exceptions import NoScriptError, RedisError
+
         rkey = self.redis_key(limit, key)
         args = (limit.limit, limit.window_s * 1_000_000)
         try:
@@ -327,6 +331,8 @@ class RedisRateLimiter:
         return _decision(bool(allowed), limit.limit, limit.limit - count, reset_us / 1_000_000)
 
     async def ping(self) -> None:
+        from redis.exceptions import RedisError
+
         try:
             await self._client.ping()
         except (RedisError, OSError) as e:
