@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -29,7 +26,9 @@ from hybridmarket.worker.snapshots import snapshot_day, snapshot_document, snaps
 
 from .api_fixtures import api_settings
 from .discussion_fixtures import Served, Wallet, insert_market, insert_signed_comment, serving
-from .localnet_fixtures import running_validator
+from .test_snapshots import _hm, validator
+
+__all__ = ["validator"]  # the fixture, shared with the snapshot tests
 
 pytestmark = pytest.mark.integration
 
@@ -63,23 +62,6 @@ async def set_anchor(pool: AsyncConnectionPool, mid: str, day: date, cid: str) -
             "UPDATE ipfs_anchors SET ipfs_hash = %s WHERE market_id = %s AND snapshot_date = %s",
             (cid, mid, day),
         )
-
-
-def _hm(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hybridmarket", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-
-
-@pytest.fixture
-async def validator(tmp_path: Path) -> AsyncIterator[LocalValidator]:
-    async with running_validator(tmp_path / "ledger") as v:
-        yield v
 
 
 @pytest.fixture
