@@ -5,6 +5,7 @@ the database accepts connections again, the same requests succeed."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import psycopg
@@ -90,5 +91,11 @@ async def test_a_database_that_refuses_connections_is_503_not_500(
             assert health.json()["database"]["ok"] is False, health.text
         finally:
             await _refuse_connections(pg_admin_url, dbname, False)
+        # The pool reconnects with a backoff after its failed attempts: once health says the
+        # database is back, every route answers as before.
+        for _ in range(300):
+            if (await http.get("/api/health")).json()["database"]["ok"]:
+                break
+            await asyncio.sleep(0.1)
         after = {k: await send(*v) for k, v in requests.items()}
         assert after == before
