@@ -85,3 +85,26 @@ async def mark_read(conn: AsyncConnection[Any], wallet: str, up_to: int) -> int:
         (wallet, up_to),
     )
     return cur.rowcount
+
+
+async def last_notification_id(conn: AsyncConnection[Any]) -> int:
+    """The greatest notification id so far (0 without any)."""
+    cur = await conn.execute("SELECT coalesce(max(id), 0) FROM notifications")
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def notifications_after(
+    conn: AsyncConnection[Any], after: int, also: list[int], *, limit: int
+) -> list[dict[str, Any]]:
+    """Every wallet's notifications with ids above `after`, and those of `also` (ids below it
+    that were not visible when last read: a transaction that took its ids first can commit
+    last), by id (ranges of the primary key), each with its market's question."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT n.*, m.question FROM notifications n JOIN markets m ON m.id = n.market_id "
+            "WHERE n.id > %s OR n.id = ANY(%s::bigint[]) ORDER BY n.id LIMIT %s",
+            (after, also, limit),
+        )
+        return await cur.fetchall()
