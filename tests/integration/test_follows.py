@@ -90,7 +90,7 @@ async def test_notifications_from_the_indexed_changes(
     api: Served, pool: AsyncConnectionPool
 ) -> None:
     follower, holder, author, claimed = Wallet(), Wallet(), Wallet(), Wallet()
-    bystander = Wallet()
+    bystander, loser = Wallet(), Wallet()
     async with pool.connection() as conn:
         mid = await insert_market(conn, question="Will the notifications arrive?")
         await conn.execute(
@@ -106,6 +106,7 @@ async def test_notifications_from_the_indexed_changes(
         )
         await insert_position(conn, mid, holder.address, shares_yes=10)
         await insert_position(conn, mid, claimed.address, shares_no=5, has_claimed=True)
+        await insert_position(conn, mid, loser.address, shares_no=7)
     assert (await follow(api, follower, mid)).status_code == 200
     assert (await post_comment(api.http, author, mid, "first!")).status_code == 201
 
@@ -137,6 +138,7 @@ async def test_notifications_from_the_indexed_changes(
     assert await kinds(api, follower) == [*market_news, comment]
     assert await kinds(api, holder) == [("claimable", "yes"), *market_news, comment]
     assert await kinds(api, claimed) == [*market_news, comment]  # holds shares, claim made
+    assert await kinds(api, loser) == [*market_news, comment]  # NO lost: nothing to claim
     assert await kinds(api, author) == []  # its own comment; it neither follows nor holds
     assert await kinds(api, bystander) == []
 

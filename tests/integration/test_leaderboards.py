@@ -1,8 +1,9 @@
 """Leaderboards computed by the database equal a Python recount of the same rows: random trade
 histories (seeded) appended as the indexer appends them, then every leaderboard (profit and
 volume, all time and each week) read through the API page by page and compared with the
-average-cost method replayed in Python, exactly. Also: migration 0011 backfills trades indexed
-before it to the same figures."""
+average-cost method replayed in Python, exactly, with the positions held to their markets' end
+settled (outcomes, claims, a cancellation). Also: migrations 0011 and 0013 backfill what was
+indexed before them to the same figures."""
 
 from __future__ import annotations
 
@@ -15,15 +16,15 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from hybridmarket.db import migrate
-from hybridmarket.db.queries import trades as q_trades
 from hybridmarket.localnet.validator import LocalValidator
 
 from .api_fixtures import api_settings
 from .discussion_fixtures import Served, serving
-from .trade_fixtures import TradeRow, append_trades, insert_market, new_wallet
+from .trade_fixtures import TradeRow, append_trades, insert_market, insert_position, new_wallet
 
 pytestmark = pytest.mark.integration
 
@@ -59,12 +60,25 @@ def random_history(rng: random.Random, markets: list[str], wallets: list[str]) -
     return rows
 
 
-def recount(rows: list[TradeRow]) -> dict[date | None, dict[str, tuple[int, int, int]]]:
+Settlement = tuple[str, str, int, datetime]  # wallet, market, payout, when the market ended
+
+
+def recount(
+    rows: list[TradeRow], settlements: list[Settlement] = ()
+) -> dict[date | None, dict[str, tuple[int, int, int]]]:
     """(realized, volume, trades) per wallet, all time (key None) and per week's Monday, by the
-    average-cost method replayed in chain order."""
+    average-cost method replayed in chain order; then each position settled realizes its payout
+    minus the cost basis left in both its outcomes, in the week its market ended."""
     shares: dict[tuple[str, str, bool], int] = defaultdict(int)
     basis: dict[tuple[str, str, bool], int] = defaultdict(int)
     out: dict[date | None, dict[str, tuple[int, int, int]]] = defaultdict(dict)
+
+    def add(wallet: str, at: datetime, realized: int, volume: int, trades: int) -> None:
+        day = at.date()
+        for period in (None, day - timedelta(days=day.weekday())):
+            p, v, n = out[period].get(wallet, (0, 0, 0))
+            out[period][wallet] = (p + realized, v + volume, n + trades)
+
     for r in sorted(rows, key=lambda r: r.slot):
         key = (r.wallet, r.market_id, r.outcome)
         realized = 0
@@ -78,10 +92,61 @@ def recount(rows: list[TradeRow]) -> dict[date | None, dict[str, tuple[int, int,
             realized = r.total - removed
             shares[key] = max(0, shares[key] - r.shares)
             basis[key] -= removed
-        day = r.at.date()
-        for period in (None, day - timedelta(days=day.weekday())):
-            p, v, n = out[period].get(r.wallet, (0, 0, 0))
-            out[period][r.wallet] = (p + realized, v + r.cost, n + 1)
+        add(r.wallet, r.at, realized, r.cost, 1)
+    for wallet, market, payout, at in settlements:
+        left = basis[(wallet, market, True)] + basis[(wallet, market, False)]
+        add(wallet, at, payout - left, 0, 0)
+    return out
+
+
+def held(rows: list[TradeRow]) -> dict[tuple[str, str], tuple[int, int]]:
+    """(YES, NO) shares per (wallet, market) after the trades."""
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    for r in sorted(rows, key=lambda r: r.slot):
+        y, n = out.get((r.wallet, r.market_id), (0, 0))
+        d = r.shares if r.side == "buy" else -r.shares
+        out[(r.wallet, r.market_id)] = (y + d, n) if r.outcome else (y, n + d)
+    return out
+
+
+async def settle(
+    conn: AsyncConnection[Any], rng: random.Random, rows: list[TradeRow], markets: list[str]
+) -> list[Settlement]:
+    """Write the positions, then end three of the four markets as the indexer would (the market
+    row first, then its positions): YES and NO outcomes, where every holder settles and some
+    winners also claim (which settles nothing again), and a cancellation, where the holders who
+    claim settle at what they were paid. The settlements the database must count."""
+    positions = held(rows)
+    for (wallet, market), (y, n) in positions.items():
+        await insert_position(conn, market, wallet, shares_yes=y, shares_no=n)
+    out: list[Settlement] = []
+    ends = [T0 + timedelta(days=22), T0 + timedelta(days=29, hours=5), T0 + timedelta(days=23)]
+    for market, outcome, at in zip(markets, (True, False, None), ends, strict=False):
+        if outcome is None:
+            await conn.execute(
+                "UPDATE markets SET state = 'CANCELLED', cancelled_at = %s WHERE id = %s",
+                (at, market),
+            )
+        else:
+            await conn.execute(
+                "UPDATE markets SET state = 'FINALIZED', final_outcome = %s, finalized_at = %s "
+                "WHERE id = %s",
+                (outcome, at, market),
+            )
+        for (wallet, m), (y, n) in sorted(positions.items()):
+            if m != market:
+                continue
+            payout = (y if outcome else n) if outcome is not None else rng.randrange(1, y + n + 2)
+            if outcome is not None:
+                out.append((wallet, market, payout, at))
+            if payout > 0 and rng.random() < 0.5:
+                await conn.execute(
+                    "UPDATE positions SET has_claimed = true, claimed_amount = %s "
+                    "WHERE market_id = %s AND user_wallet = %s",
+                    (payout, market, wallet),
+                )
+                if outcome is None:
+                    out.append((wallet, market, payout, at))
     return out
 
 
@@ -112,7 +177,9 @@ async def test_leaderboards_equal_a_python_recount(
         rows = random_history(rng, markets, wallets)
         for start in range(0, len(rows), 37):  # in batches, as the indexer appends them
             await append_trades(conn, rows[start : start + 37])
-    expected = recount(rows)
+        settled = await settle(conn, rng, rows, markets)
+    expected = recount(rows, settled)
+    assert recount(rows) != expected  # the settlements count
     assert any(p < 0 for p, _, _ in expected[None].values())  # losses as well as profits
     for period, stats in expected.items():
         params: dict[str, str] = (
@@ -144,37 +211,29 @@ async def test_bad_leaderboard_requests(api: Served) -> None:
     assert date.fromisoformat(r.json()["week"]).weekday() == 0
 
 
-def test_migration_backfills_trades_indexed_before_it(empty_db_url: str) -> None:
+async def test_migrations_backfill_what_was_indexed_before_them(empty_db_url: str) -> None:
     migrate.migrate(empty_db_url, target=10)
     rng = random.Random(7)
     wallets = [new_wallet() for _ in range(6)]
-    with psycopg.connect(empty_db_url) as conn:
-        markets = []
-        for _ in range(3):
-            cur = conn.execute(
-                "INSERT INTO markets (id, on_chain_address, creator_wallet, resolver_wallet, "
-                "state, b_parameter, current_price, initial_liquidity, created_at, last_slot) "
-                "VALUES (%s, %s, %s, %s, 'ACTIVE', 1000, 0.5, 700, now(), 1) RETURNING id",
-                (rng.randbytes(32).hex(), new_wallet(), new_wallet(), new_wallet()),
-            )
-            row = cur.fetchone()
-            assert row is not None
-            markets.append(row[0])
+    async with await psycopg.AsyncConnection.connect(empty_db_url, autocommit=True) as conn:
+        markets = [await insert_market(conn) for _ in range(4)]
         rows = random_history(rng, markets, wallets)
-        with conn.cursor().copy(
-            f"COPY trades ({', '.join(q_trades.TRADE_COLUMNS)}) FROM STDIN"
-        ) as cp:
-            for r in rows:
-                cp.write_row(r.values())
+        await append_trades(conn, rows)
+        settled = await settle(conn, rng, rows, markets)
     migrate.migrate(empty_db_url)
-    with psycopg.connect(empty_db_url) as conn:
-        got = {
-            w: (int(p), int(v), int(n))
-            for w, p, v, n in conn.execute(
-                "SELECT wallet, realized_pnl, volume, trades FROM trader_stats"
-            ).fetchall()
-        }
-        realized = conn.execute("SELECT sum(realized_pnl) FROM trades").fetchone()
-    expected = recount(rows)[None]
-    assert got == expected
-    assert realized is not None and int(realized[0]) == sum(p for p, _, _ in expected.values())
+    expected = recount(rows, settled)
+    async with await psycopg.AsyncConnection.connect(empty_db_url) as conn:
+        cur = await conn.execute("SELECT wallet, realized_pnl, volume, trades FROM trader_stats")
+        got = {w: (int(p), int(v), int(n)) for w, p, v, n in await cur.fetchall()}
+        cur = await conn.execute(
+            "SELECT week, wallet, realized_pnl, volume, trades FROM trader_weeks"
+        )
+        weeks: dict[date | None, dict[str, tuple[int, int, int]]] = defaultdict(dict)
+        for wk, w, p, v, n in await cur.fetchall():
+            weeks[wk][w] = (int(p), int(v), int(n))
+        cur = await conn.execute("SELECT sum(realized_pnl) FROM trades")
+        realized = await cur.fetchone()
+    assert got == expected[None]
+    assert dict(weeks) == {k: v for k, v in expected.items() if k is not None}
+    assert realized is not None
+    assert int(realized[0]) == sum(p for p, _, _ in recount(rows)[None].values())

@@ -93,7 +93,14 @@ async def test_portfolio_positions_costs_actions_and_totals(
         "ACTIVE",
     )
     b = by_market[won]
-    assert (b["value"], b["unrealized_pnl"], b["action"]) == (10, 4, "claim")
+    # Settled by its outcome: what the claim will pay is realized already (as the leaderboards
+    # count it), and still to claim.
+    assert (b["value"], b["realized_pnl"], b["unrealized_pnl"], b["action"]) == (
+        10,
+        10 - 6,
+        0,
+        "claim",
+    )
     c = by_market[claimed]
     assert (c["value"], c["realized_pnl"], c["unrealized_pnl"], c["action"]) == (0, 11, 0, None)
     assert body["created"] == [
@@ -109,9 +116,9 @@ async def test_portfolio_positions_costs_actions_and_totals(
         "positions": 3,
         "cost_basis": 110 + 6,
         "value": 102 + 10,
-        "realized_pnl": 8 + 11,
-        "unrealized_pnl": -8 + 4,
-        "pnl": 8 + 11 - 8 + 4,
+        "realized_pnl": 8 + 4 + 11,
+        "unrealized_pnl": -8,
+        "pnl": 8 + 4 + 11 - 8,
         "claimable": 10,
         "withdrawable": 990,
     }
@@ -123,7 +130,7 @@ async def test_portfolio_positions_costs_actions_and_totals(
 
     profile = (await api.http.get(f"/api/users/{w}")).json()
     assert (profile["markets_created"], profile["comments"], profile["positions"]) == (1, 1, 3)
-    assert profile["realized_pnl"] == 8
+    assert profile["realized_pnl"] == 8 + 4 + 11  # the sale, and the two settled positions
     assert profile["volume"] == 55 + 64 + 44 + 11 + 5 + 8
     assert profile["trades"] == 6
 

@@ -369,7 +369,8 @@ class User(Body):
     comments: int = Field(ge=0, description="Its comments, deleted ones left out")
     positions: int = Field(ge=0, description="Markets it holds (or held) a position in")
     realized_pnl: int = Field(
-        description="Lamports realized on sales by the average-cost method (signed)"
+        description="Lamports realized by the average-cost method (signed): on sales, and on "
+        "positions settled (held to a market's end)"
     )
     volume: Lamports = Field(description="LMSR amounts traded (before fees)")
 
@@ -471,9 +472,10 @@ class PortfolioPosition(Body):
     )
     realized_pnl: SignedLamports = Field(
         description="From sales (received minus the average cost of the shares sold), plus "
-        "once claimed the claim minus the cost basis"
+        "once settled (claimed, or its market FINALIZED with an outcome) what the claim pays "
+        "minus the cost basis"
     )
-    unrealized_pnl: SignedLamports = Field(description="value - cost_basis (0 once claimed)")
+    unrealized_pnl: SignedLamports = Field(description="value - cost_basis (0 once settled)")
     claimed: Lamports = Field(description="Received from the claim")
     has_claimed: bool = Field(description="Whether the winnings (or refund) were claimed")
     action: PositionAction | None = Field(
@@ -557,7 +559,9 @@ class MarketActivity(Body):
 class LeaderboardEntry(Body):
     rank: int = Field(ge=1, description="1 for the best")
     wallet: Address
-    realized_pnl: SignedLamports = Field(description="Realized on sales by the average-cost method")
+    realized_pnl: SignedLamports = Field(
+        description="Realized by the average-cost method: on sales, and on positions settled"
+    )
     volume: Lamports = Field(description="LMSR amounts traded (before fees)")
     trades: int = Field(ge=0, description="Trades made")
 

@@ -141,6 +141,7 @@ EXPECTED_TABLES: dict[str, frozenset[str]] = {
     ),
     "trader_stats": frozenset({"wallet", "realized_pnl", "volume", "trades"}),
     "trader_weeks": frozenset({"week", "wallet", "realized_pnl", "volume", "trades"}),
+    "settlements": frozenset({"user_wallet", "market_id", "payout", "realized_pnl", "week"}),
     "follows": frozenset({"wallet", "market_id", "created_at", "signed_message", "signature"}),
     "notifications": frozenset(
         {

@@ -1,6 +1,7 @@
 """Leaderboards: wallets by realized profit or by volume, all time or in one UTC week, computed
-by the database from the indexed trades (migration 0011's trigger keeps the per-wallet sums as
-trades are indexed; each page is one range of an index)."""
+by the database from the indexed trades and settlements (the triggers of migrations 0011 and 0013
+keep the per-wallet sums as trades, finalizations and claims are indexed; each page is one range
+of an index)."""
 
 from __future__ import annotations
 
@@ -60,7 +61,10 @@ async def _this_week(request: Request) -> date:
     description="`by=profit`: realized profit on sales by the **average-cost method** (the "
     "portfolio's: a sale realizes what it received, after fees, minus floor(cost basis x "
     "shares sold / shares held) of what the shares held cost, fees included), summed over every "
-    "market; claims are not counted. `by=volume`: LMSR amounts traded, before fees. "
+    "market, plus what each position held to its market's end realized: the payout minus its cost "
+    "basis, when the market is FINALIZED with an outcome (a losing position at a payout of 0), "
+    "or when the position is claimed in an INVALID or CANCELLED market (counted in the week "
+    "the market ended). `by=volume`: LMSR amounts traded, before fees. "
     "`period=all` or `week`: the UTC week (Monday to Sunday, chain time) of `week` (any day "
     "of it), this week by the chain's clock when not given. Ties: the greater wallet first.",
 )

@@ -130,15 +130,22 @@ def _portfolio_position(wallet: str, r: dict[str, Any]) -> PortfolioPosition:
     realized = int(r["realized_yes"]) + int(r["realized_no"])
     claimed = int(r["claimed_amount"])
     settled = r["state"] in _SETTLED
+    # Settled (migration 0013): claimed, or in a market FINALIZED with an outcome, where the
+    # payout is known without the claim; what the claim pays is then realized, as the
+    # leaderboards count it.
     if r["has_claimed"]:
         value, unrealized = 0, 0
         realized += claimed - basis
-    else:
-        if settled:
-            value = processor.payout(_SettledMarket.of(r), y, n)
+    elif settled:
+        value = processor.payout(_SettledMarket.of(r), y, n)
+        if r["state"] == "FINALIZED" and r["final_outcome"] is not None:
+            realized += value - basis
+            unrealized = 0
         else:
-            price = r["current_price"]
-            value = int(y * price + n * (1 - price))
+            unrealized = value - basis
+    else:
+        price = r["current_price"]
+        value = int(y * price + n * (1 - price))
         unrealized = value - basis
     action: PositionAction | None = None
     if r["state"] == "ACTIVE" and (y or n):
@@ -178,11 +185,14 @@ def _portfolio_position(wallet: str, r: dict[str, Any]) -> PortfolioPosition:
     "(fees included) to the holding and its cost basis; a sale takes out "
     "floor(basis x shares sold / shares held) of the basis (all of it when it sells everything "
     "held) and realizes what it received (after fees) minus that. `realized_pnl` is the sum "
-    "over sales, plus, once the position is claimed, the claim minus the remaining cost basis; "
-    "`unrealized_pnl` is `value - cost_basis`, where `value` marks the shares at the market's "
-    "current price (rounded down) or, once the market is FINALIZED or CANCELLED, is what the "
-    "claim pays (1 lamport per winning share unit; at the last price for INVALID or a "
-    "cancellation). Exact integer lamports throughout. `action`: `sell` in an ACTIVE market, "
+    "over sales, plus, once the position is settled, what the claim pays minus the remaining "
+    "cost basis: a position settles when its market is FINALIZED with an outcome (a losing one "
+    "at a payout of 0) or, in an INVALID or CANCELLED market, when it is claimed; the "
+    "leaderboards count the same. `unrealized_pnl` is `value - cost_basis` until then (0 once "
+    "settled), where `value` marks the shares at the market's current price (rounded down) or, "
+    "once the market is FINALIZED or CANCELLED, is what the claim pays (1 lamport per winning "
+    "share unit; at the last price for INVALID or a cancellation). Exact integer lamports "
+    "throughout. `action`: `sell` in an ACTIVE market, "
     "`claim` in a settled one until claimed (POST /api/markets/{id}/claim builds it), "
     "`withdraw_liquidity` for the creator of a settled market with liquidity left "
     "(POST /api/markets/{id}/withdraw), else null. `created` lists the settled markets the "
