@@ -105,6 +105,9 @@ async def test_a_blink_buys_with_the_wallets_own_signature(
     assert {"pathPattern": "/market/*", "apiPath": "/api/actions/markets/*"} in rules.json()[
         "rules"
     ]
+    assert {"pathPattern": "/market/*/*", "apiPath": "/api/actions/markets/*"} in rules.json()[
+        "rules"
+    ]
     assert_action_headers(rules)
     # A blink client's preflight from any origin.
     pre = await http.options(
@@ -247,6 +250,18 @@ async def test_the_answers_are_what_solana_actions_says(
     )  # fmt: skip
     error = await http.get(f"/api/actions/markets/{hashlib.sha256(b'none').hexdigest()}")
     assert (get.status_code, post.status_code, error.status_code) == (200, 200, 404)
+    # The website's market URLs (which serve the page: tests/integration/test_share.py) and
+    # the Action each maps to.
+    site = str(http.base_url).rstrip("/")
+    action = f"{site}/api/actions/markets/{mid}"
+    mappings = {
+        f"{site}/market/{mid}": action,
+        f"{site}/market/{mid}/do-the-types-agree": action,
+        f"{site}/market/{mid}/an-old-slug?ref=chat": f"{action}?ref=chat",
+        action: action,
+    }
+    for url in mappings:
+        assert (await http.get(url)).status_code == 200, url
     answers = {
         "actions_json": (await http.get("/actions.json")).json(),
         "get": get.json(),
@@ -254,6 +269,7 @@ async def test_the_answers_are_what_solana_actions_says(
         "error": error.json(),
         "headers": dict(get.headers),
         "account": account,
+        "mappings": mappings,
     }
     assert check_with_solana_actions(actions_tool, tmp_path, answers) == []
     # The checks can fail: a field the spec does not have, a wrong type, a missing header.
@@ -261,7 +277,9 @@ async def test_the_answers_are_what_solana_actions_says(
     broken["get"]["price"] = "0.5"
     broken["post"]["transaction"] = 42
     del broken["headers"]["access-control-allow-origin"]
+    broken["actions_json"]["rules"] = broken["actions_json"]["rules"][:1]  # no slug rule
     problems = check_with_solana_actions(actions_tool, tmp_path, broken)
     text = "\n".join(problems)
+    assert f"maps {site}/market/{mid}/do-the-types-agree to null" in text, problems
     assert "TS2353" in text and "'\"price\"' does not exist in type" in text, problems
     assert "transaction" in text and "Access-Control-Allow-Origin" in text, problems

@@ -23,8 +23,13 @@ from hybridmarket.program.accounts import ConfigParams, GlobalConfig
 from hybridmarket.settings import Settings
 
 pytestmark = pytest.mark.unit
-# Answers that are not JSON documents: the IPFS gateway serves stored files and blocks as they are.
-NOT_JSON = {("get", "/ipfs/{cid}"), ("get", "/api/stream")}
+# Answers that are not JSON documents: the IPFS gateway serves stored files and blocks as they are;
+# a market's chart is a picture.
+NOT_JSON = {
+    ("get", "/ipfs/{cid}"),
+    ("get", "/api/stream"),
+    ("get", "/api/markets/{market_id}/chart.png"),
+}
 T0 = datetime(2026, 12, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 

@@ -43,6 +43,7 @@ ROUTERS = (
     "activity",
     "leaderboards",
     "follows",
+    "share",
 )
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 

@@ -8,6 +8,10 @@
 // 2. The headers against ACTIONS_CORS_HEADERS and createActionHeaders({chainId, actionVersion}).
 // 3. The POST's transaction read back with @solana/web3.js as a blink client does: a v0
 //    transaction whose fee payer is `account`, its signatures empty.
+// 4. The rules of actions.json applied to the website URLs in `mappings` ({<site URL>:
+//    <the API URL it must map to>}) as a blink client applies them: the first rule whose
+//    pathPattern matches the path (`*` one segment, `**` any), its wildcards' values put in
+//    order into the apiPath's, the query string kept.
 // Prints {"ok": bool, "problems": [...]} and exits 1 when there is a problem.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -86,6 +90,26 @@ try {
   if (tx.message.compiledInstructions.length < 1) problems.push("no instruction");
 } catch (e) {
   problems.push(`transaction: ${e.message}`);
+}
+
+// 4. actions.json's rules.
+function mapUrl(rules, url) {
+  const u = new URL(url);
+  for (const { pathPattern, apiPath } of rules) {
+    if (pathPattern === u.pathname) return `${u.origin}${apiPath}${u.search}`;
+    const source = pathPattern.split("/").map((part) =>
+      part === "**" ? "(.*)" : part === "*" ? "([^/]+)" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+    const m = u.pathname.match(new RegExp(`^${source.join("/")}$`));
+    if (!m) continue;
+    let path = apiPath;
+    for (const value of m.slice(1)) path = path.replace(/\*+/, value);
+    return `${u.origin}${path}${u.search}`;
+  }
+  return null;
+}
+for (const [site, want] of Object.entries(input.mappings || {})) {
+  const got = mapUrl(input.actions_json.rules, site);
+  if (got !== want) problems.push(`actions.json maps ${site} to ${got}, not ${want}`);
 }
 
 console.log(JSON.stringify({ ok: problems.length === 0, problems }));

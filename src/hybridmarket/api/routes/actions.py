@@ -1,6 +1,6 @@
 """Solana Actions (and so blinks) for every tradable market, to the Actions specification
 (@solana/actions-spec 2.4): `GET /actions.json` at the root maps the web UI's `/market/<id>`
-URLs to `/api/actions/markets/<id>`, whose `GET` describes the market (question, price, state,
+and `/market/<id>/<slug>` URLs to `/api/actions/markets/<id>`, whose `GET` describes the market (question, price, state,
 an icon) with Buy YES / Buy NO buttons taking an amount in SOL, and whose `POST {"account"}`
 answers the unsigned buy transaction for that wallet to sign.
 
@@ -257,7 +257,10 @@ router = APIRouter(tags=["actions"], route_class=ActionsRoute)
 async def actions_json() -> ActionsJson:
     return ActionsJson(
         rules=[
+            # The web UI's market URLs, with or without the question's slug (`*` is one path
+            # segment; the API path takes the first, the market id).
             ActionRule(pathPattern="/market/*", apiPath="/api/actions/markets/*"),
+            ActionRule(pathPattern="/market/*/*", apiPath="/api/actions/markets/*"),
             ActionRule(pathPattern="/api/actions/**", apiPath="/api/actions/**"),
         ]
     )
