@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -23,7 +24,6 @@ from hybridmarket.api.common import (
     check_signed,
     dec,
     iso,
-    market_json,
     parse_decimal,
     parse_time,
     present,
@@ -163,42 +163,72 @@ async def list_markets(
 
     async def load() -> bytes:
         since = await _day_ago(request)
-        async with st.pool.connection() as conn:
-            rows = await q_markets.public_page(
-                conn,
-                state=state_,
-                category=category,
-                search=search,
-                status=status,
-                sort=order,
-                after=after,
-                limit=limit + 1,
-                since=since,
-            )
-        cfg = await program_config(st)
-        page = rows[:limit]
-        nxt = None
-        if len(rows) > limit:
-            last = page[-1]
-            k = last["list_key"]
-            text = (
-                "infinity" if k is None else present(iso(k)) if isinstance(k, datetime) else str(k)
-            )
-            nxt = _encode_cursor(text, last["id"], int(last["list_rank"]))
-        items = [{**market_json(r, cfg), "change_24h": dec(r["change_24h"])} for r in page]
-        return _json({"markets": items, "next_cursor": nxt})
+
+        async def read(periods: tuple[int, int] | None) -> bytes:
+            async with st.pool.connection() as conn:
+                markets, last = await q_markets.page_json(
+                    conn,
+                    state=state_,
+                    category=category,
+                    search=search,
+                    status=status,
+                    sort=order,
+                    after=after,
+                    limit=limit,
+                    since=since,
+                    periods=periods,
+                )
+            return list_body(markets, last)
+
+        return await _with_periods(st, read)
 
     body: bytes = await st.cache.get(key, load, tags=["*list*"])
     return _cached_json(body)
 
 
+def list_body(markets: str, last: tuple[Any, str, int] | None) -> bytes:
+    """A `MarketList` body from the page's JSON array built by the database and the keyset of
+    its last market when more follow: the next cursor is the only value encoded here."""
+    nxt = None
+    if last is not None:
+        k, mid, rank = last
+        text = "infinity" if k is None else present(iso(k)) if isinstance(k, datetime) else str(k)
+        nxt = _encode_cursor(text, mid, int(rank))
+    return b'{"markets":' + markets.encode() + b',"next_cursor":' + _json(nxt) + b"}"
+
+
+async def _with_periods(
+    st: ApiState, read: Callable[[tuple[int, int] | None], Awaitable[bytes]]
+) -> bytes:
+    """`read` given the program config's (dispute, dispute voting) periods, which the database
+    needs for the deadlines it writes. When the config cannot be read, `read` still runs first
+    without them, so that its own error (the database down, a 404) is the answer, as when the
+    config was read after the rows; then the config's."""
+    try:
+        cfg = await program_config(st)
+    except Exception:
+        await read(None)
+        raise
+    return await read((cfg.dispute_period, cfg.dispute_voting_period))
+
+
+async def fetch_market_json(st: ApiState, market_id: str) -> bytes:
+    """One market's public shape as JSON, built by the database (no cache)."""
+
+    async def read(periods: tuple[int, int] | None) -> bytes:
+        async with st.pool.connection() as conn:
+            body = await q_markets.one_json(conn, market_id, periods=periods)
+        if body is None:
+            raise not_found("market", market_id)
+        return body.encode()
+
+    return await _with_periods(st, read)
+
+
 async def fetch_market(st: ApiState, market_id: str) -> dict[str, Any]:
     """One market's public shape, read from the database (no cache)."""
-    async with st.pool.connection() as conn:
-        row = await q_markets.public_one(conn, market_id)
-    if row is None:
-        raise not_found("market", market_id)
-    return market_json(row, await program_config(st))
+    market: dict[str, Any] = orjson.loads(await fetch_market_json(st, market_id))
+    return market
 
 
 async def load_market(st: ApiState, market_id: str) -> dict[str, Any]:
@@ -217,7 +247,7 @@ async def load_market(st: ApiState, market_id: str) -> dict[str, Any]:
 )
 async def get_market(market_id: MarketIdPath, st: Annotated[ApiState, Depends(state)]) -> Response:
     async def load() -> bytes:  # the body only: bytes are no work for the garbage collector
-        return _json(await fetch_market(st, market_id))
+        return await fetch_market_json(st, market_id)
 
     body: bytes = await st.cache.get(f"market.json:{market_id}", load, tags=[market_id])
     return _cached_json(body)

@@ -147,11 +147,17 @@ def page_query(
         + ", ".join(o + direction for o in order)
         + " LIMIT %(limit)s"
     )
-    outer = ["p.list_rank", "p.list_key", "p.id"][3 - len(order) :]
-    query = f"SELECT p.*, {_CHANGE} AS change_24h FROM ({inner}) p ORDER BY " + ", ".join(
-        o + direction for o in outer
+    query = f"SELECT p.*, {_CHANGE} AS change_24h FROM ({inner}) p ORDER BY " + _page_order(
+        "p", len(order), descending
     )
     return query, params
+
+
+def _page_order(alias: str, terms: int, descending: bool) -> str:
+    """The order of a page's rows (`alias` a page_query result): its keyset, last `terms`
+    columns of (list_rank, list_key, id)."""
+    columns = ["list_rank", "list_key", "id"][3 - terms :]
+    return ", ".join(f"{alias}.{c}{' DESC' if descending else ''}" for c in columns)
 
 
 async def public_page(
@@ -192,6 +198,251 @@ async def public_one(conn: AsyncConnection[Any], market_id: str) -> dict[str, An
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(_PUBLIC + sql.SQL(" WHERE m.id = %s"), (market_id,))
         return await cur.fetchone()
+
+
+# ---- the same reads with the JSON built by PostgreSQL ------------------------------------
+# The API's cold paths send these bodies as they come: no per-row Python. Each expression is
+# the text of one JSON value, compact and in the field order of `api.common.market_json`
+# (the shape of `api.models.Market`), so the bytes are the ones orjson writes for that dict
+# (tests/integration/test_market_json_sql.py compares them on markets in every state).
+
+
+def _value(expr: str) -> str:
+    """The JSON of a text, number or boolean column; null for NULL."""
+    return f"coalesce(to_json({expr})::text, 'null')"
+
+
+def _time(expr: str) -> str:
+    """A timestamptz as `api.common.iso` writes it from psycopg's datetime (in the session's
+    time zone): seconds, then microseconds unless zero, then Z for UTC or the offset."""
+    text = f"to_char({expr}, 'YYYY-MM-DD\"T\"HH24:MI:SS.USTZH:TZM')"
+    return (
+        f"coalesce('\"' || replace(replace({text}, '.000000', ''), '+00:00', 'Z') || '\"', 'null')"
+    )
+
+
+def _string(expr: str) -> str:
+    """A numeric column as the decimal string `api.common.dec` writes (its text form)."""
+    return _value(f"({expr})::text")
+
+
+def _outcome(expr: str, settled: str) -> str:
+    """`api.common.outcome_text`: yes / no, invalid once `settled` is set, else null."""
+    return (
+        f"CASE WHEN {expr} THEN '\"yes\"' WHEN NOT {expr} THEN '\"no\"' "
+        f"WHEN {settled} IS NOT NULL THEN '\"invalid\"' ELSE 'null' END"
+    )
+
+
+def _object(fields: Iterable[tuple[str, str]]) -> str:
+    """A JSON object of (name, JSON text expression) pairs, in that order."""
+    parts = [
+        f"'{'{' if i == 0 else ','}\"{name}\":' || {expr}" for i, (name, expr) in enumerate(fields)
+    ]
+    return "(" + " || ".join(parts) + " || '}')"
+
+
+def _deadline(start: str, period: str) -> str:
+    return _time(f"{start} + {period}::bigint * interval '1 second'")
+
+
+def market_json_sql(r: str, *, extra: Iterable[tuple[str, str]] = ()) -> str:
+    """The JSON text of `api.common.market_json` for the row `r` (markets joined with its
+    metadata's resolution_criteria), then the `extra` (name, JSON text) fields; the deadlines
+    count %(dispute_period)s and %(voting_period)s seconds (the program config's; NULL: no
+    config, no deadlines)."""
+
+    def link(prefix: str, suffix: str = "") -> str:
+        return f"'\"/api/{prefix}/' || {r}.id || '{suffix}\"'"
+
+    return _object(
+        [
+            ("id", _value(f"{r}.id")),
+            ("address", _value(f"{r}.on_chain_address")),
+            ("question", _value(f"{r}.question")),
+            ("description", _value(f"{r}.description")),
+            ("category", _value(f"{r}.category")),
+            ("resolution_criteria", _value(f"{r}.resolution_criteria")),
+            ("closes_at", _time(f"{r}.closes_at")),
+            ("creator", _value(f"{r}.creator_wallet")),
+            ("resolver", _value(f"{r}.resolver_wallet")),
+            ("state", _value(f"{r}.state")),
+            ("b_parameter", _value(f"{r}.b_parameter")),
+            ("shares_yes", _value(f"{r}.shares_yes")),
+            ("shares_no", _value(f"{r}.shares_no")),
+            ("price_yes", _string(f"{r}.current_price")),
+            ("price_no", _string(f"1 - {r}.current_price")),
+            ("liquidity", _value(f"{r}.current_liquidity")),
+            ("initial_liquidity", _value(f"{r}.initial_liquidity")),
+            ("volume", _value(f"{r}.total_volume")),
+            ("trades_count", _value(f"{r}.trades_count")),
+            (
+                "votes",
+                _object(
+                    [
+                        (
+                            "proposal",
+                            _object(
+                                [
+                                    ("total", _value(f"{r}.proposal_total_votes")),
+                                    ("likes", _value(f"{r}.proposal_likes")),
+                                    ("dislikes", _value(f"{r}.proposal_dislikes")),
+                                ]
+                            ),
+                        ),
+                        (
+                            "dispute",
+                            _object(
+                                [
+                                    ("total", _value(f"{r}.dispute_total_votes")),
+                                    ("agree", _value(f"{r}.dispute_agree")),
+                                    ("disagree", _value(f"{r}.dispute_disagree")),
+                                ]
+                            ),
+                        ),
+                    ]
+                ),
+            ),
+            (
+                "resolution",
+                _object(
+                    [
+                        (
+                            "proposed_outcome",
+                            _outcome(f"{r}.proposed_outcome", f"{r}.resolution_proposed_at"),
+                        ),
+                        ("final_outcome", _outcome(f"{r}.final_outcome", f"{r}.finalized_at")),
+                        ("evidence_cid", _value(f"{r}.evidence_cid")),
+                        ("resolution_proposed_at", _time(f"{r}.resolution_proposed_at")),
+                        (
+                            "dispute_deadline",
+                            _deadline(f"{r}.resolution_proposed_at", "%(dispute_period)s"),
+                        ),
+                        ("dispute_initiator", _value(f"{r}.dispute_initiator")),
+                        ("dispute_initiated_at", _time(f"{r}.dispute_initiated_at")),
+                        (
+                            "dispute_voting_deadline",
+                            _deadline(f"{r}.dispute_initiated_at", "%(voting_period)s"),
+                        ),
+                        ("finalized_at", _time(f"{r}.finalized_at")),
+                        ("cancelled_at", _time(f"{r}.cancelled_at")),
+                    ]
+                ),
+            ),
+            ("created_at", _time(f"{r}.created_at")),
+            ("approved_at", _time(f"{r}.approved_at")),
+            ("activated_at", _time(f"{r}.activated_at")),
+            ("updated_at", _time(f"{r}.updated_at")),
+            (
+                "links",
+                _object(
+                    [
+                        ("self", link("markets")),
+                        ("price", link("markets", "/price")),
+                        ("history", link("markets", "/history")),
+                        ("votes", link("markets", "/votes")),
+                        ("discussions", link("discussions")),
+                    ]
+                ),
+            ),
+            *extra,
+        ]
+    )
+
+
+def _periods(periods: tuple[int, int] | None) -> dict[str, int | None]:
+    dispute, voting = (None, None) if periods is None else periods
+    return {"dispute_period": dispute, "voting_period": voting}
+
+
+def page_json_query(
+    *,
+    state: str | None,
+    category: str | None,
+    search: str | None,
+    status: Status,
+    sort: Sort,
+    after: tuple[str, str, int] | None,
+    limit: int,
+    since: datetime | None,
+    periods: tuple[int, int] | None,
+) -> tuple[str, dict[str, Any]]:
+    """The SQL of `page_json` and its parameters: `page_query` for `limit` + 1 rows, its
+    first `limit` as the JSON array of `MarketListItem`s."""
+    query, params = page_query(
+        state=state,
+        category=category,
+        search=search,
+        status=status,
+        sort=sort,
+        after=after,
+        limit=limit + 1,
+        since=since,
+    )
+    params |= {"page": limit, **_periods(periods)}
+    item = market_json_sql("p", extra=[("change_24h", _string("p.change_24h"))])
+    order = _page_order("q", 2 if state else 3, _SORTS[sort][2])
+
+    def last(column: str) -> str:
+        return f"(array_agg(p.{column}) FILTER (WHERE p.n = %(page)s))[1]"
+
+    return (
+        f"SELECT '[' || coalesce(string_agg({item}, ',' ORDER BY p.n) "
+        "FILTER (WHERE p.n <= %(page)s), '') || ']', count(*), "
+        f"{last('list_key')}, {last('id')}, {last('list_rank')} "
+        f"FROM (SELECT q.*, row_number() OVER (ORDER BY {order}) AS n FROM ({query}) q) p",
+        params,
+    )
+
+
+async def page_json(
+    conn: AsyncConnection[Any],
+    *,
+    state: str | None,
+    category: str | None,
+    search: str | None,
+    status: Status,
+    sort: Sort,
+    after: tuple[str, str, int] | None,
+    limit: int,
+    since: datetime | None,
+    periods: tuple[int, int] | None,
+) -> tuple[str, tuple[Any, str, int] | None]:
+    """The page `public_page` reads (limit + 1 rows), built by PostgreSQL: the JSON array of
+    its first `limit` markets as `MarketListItem`s, and the (list_key, id, list_rank) of the
+    last of them when more follow (the next page's keyset), else None."""
+    query, params = page_json_query(
+        state=state,
+        category=category,
+        search=search,
+        status=status,
+        sort=sort,
+        after=after,
+        limit=limit,
+        since=since,
+        periods=periods,
+    )
+    cur = await conn.execute(query, params, prepare=True)
+    row = await cur.fetchone()
+    assert row is not None  # an aggregate: one row
+    markets, count, key, mid, rank = row
+    return markets, (key, mid, rank) if count > limit else None
+
+
+_ONE_JSON = (
+    f"SELECT {market_json_sql('r')} FROM ("
+    "SELECT m.*, md.resolution_criteria FROM markets m "
+    "LEFT JOIN market_metadata md ON md.market_id = m.id WHERE m.id = %(id)s) r"
+)
+
+
+async def one_json(
+    conn: AsyncConnection[Any], market_id: str, *, periods: tuple[int, int] | None
+) -> str | None:
+    """`public_one` built by PostgreSQL: the market's JSON as a `Market`, or None."""
+    cur = await conn.execute(_ONE_JSON, {"id": market_id, **_periods(periods)}, prepare=True)
+    row = await cur.fetchone()
+    return None if row is None else str(row[0])
 
 
 async def wallet_vote(
