@@ -124,9 +124,9 @@ async def test_portfolio_positions_costs_actions_and_totals(
     }
 
     trades = (await api.http.get(f"/api/users/{w}/trades")).json()["trades"]
-    assert len(trades) == 6
-    assert trades[0]["question"] == "Will it rain in Nairobi?"
-    assert {t["question"] for t in trades} == {"Will it rain in Nairobi?", "Won?", None}
+    rain = "Will it rain in Nairobi?"
+    # Newest first in chain order (slots 15 down to 10; the other wallet's trade is not here).
+    assert [t["question"] for t in trades] == [None, "Won?", rain, rain, rain, rain]
 
     profile = (await api.http.get(f"/api/users/{w}")).json()
     assert (profile["markets_created"], profile["comments"], profile["positions"]) == (1, 1, 3)
@@ -224,3 +224,28 @@ async def test_the_portfolio_profile_leaderboard_and_activity_reads_use_indexes(
         )
     }
     assert bad == {}, bad
+
+
+async def test_trade_history_pages_keep_the_trades_of_one_second(
+    api: Served, pool: AsyncConnectionPool
+) -> None:
+    """Seven trades in one block time (a bot's second), paged three at a time: every trade
+    once, newest first in chain order (the cursor was the time, so the next page skipped the
+    rest of that second)."""
+    w, t0 = new_wallet(), datetime(2026, 3, 2, 12, tzinfo=UTC)
+    async with pool.connection() as conn:
+        mid = await insert_market(conn)
+        rows = [TradeRow(mid, w, "buy", True, 10 + i, 6, 5, 40 + i // 3, t0) for i in range(7)]
+        await append_trades(conn, rows)
+    seen, before = [], None
+    while True:
+        params: dict[str, Any] = {"limit": 3, **({"before": before} if before else {})}
+        r = await api.http.get(f"/api/users/{w}/trades", params=params)
+        assert r.status_code == 200, r.text
+        seen += [t["shares"] for t in r.json()["trades"]]
+        before = r.json()["next_before"]
+        if before is None:
+            break
+    assert seen == [16, 15, 14, 13, 12, 11, 10]
+    r = await api.http.get(f"/api/users/{w}/trades", params={"before": "2026-03-02T12:00:00Z"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"

@@ -433,7 +433,9 @@ class WalletTrade(Trade):
 class Trades(Body):
     wallet: Address
     trades: list[WalletTrade] = Field(description="Newest first")
-    next_before: Time | None = Field(description="`before` for the next page; null on the last")
+    next_before: str | None = Field(
+        description="`before` for the next page (a position in chain order); null on the last"
+    )
 
 
 SignedLamports = Annotated[int, Field(description="Lamports, signed (a loss is negative)")]

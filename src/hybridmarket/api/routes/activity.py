@@ -10,7 +10,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from hybridmarket.api.common import MarketIdPath, iso, present
-from hybridmarket.api.errors import ApiError
 from hybridmarket.api.models import (
     ActivityBucket,
     Holder,
@@ -20,23 +19,19 @@ from hybridmarket.api.models import (
 )
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.routes.markets import load_market
-from hybridmarket.api.routes.users import trade_model
+from hybridmarket.api.routes.users import (
+    CHAIN_CURSOR,
+    chain_cursor,
+    next_chain_cursor,
+    trade_model,
+)
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.db.queries import positions as q_positions
 from hybridmarket.db.queries import trades as q_trades
 
 router = APIRouter(prefix="/api/markets", tags=["markets"], responses=error_responses(404, 422))
 
-_BIGINT = 2**63 - 1
 _INTERVALS = {"1h": 3600, "4h": 4 * 3600, "1d": 86400, "1w": 7 * 86400}
-
-
-def _decode_cursor(cursor: str) -> tuple[int, int]:
-    slot, _, seq = cursor.partition(":")
-    position = (int(slot), int(seq))
-    if max(position) > _BIGINT:
-        raise ApiError(422, "invalid_request", "cursor: not a cursor returned by this API")
-    return position
 
 
 @router.get(
@@ -52,22 +47,21 @@ async def get_market_trades(
     cursor: Annotated[
         str | None,
         Query(
-            pattern="^[0-9]{1,19}:[0-9]{1,19}$",
+            pattern=CHAIN_CURSOR,
             description="`next_cursor` of the previous page",
         ),
     ] = None,
 ) -> MarketTrades:
-    before = None if cursor is None else _decode_cursor(cursor)
+    before = None if cursor is None else chain_cursor(cursor)
     await load_market(st, market_id)
 
     async def load() -> MarketTrades:
         async with st.pool.connection() as conn:
             rows = await q_trades.of_market(conn, market_id, before=before, limit=limit)
-        last = rows[-1] if len(rows) == limit else None
         return MarketTrades(
             market_id=market_id,
             trades=[trade_model(r) for r in rows],
-            next_cursor=None if last is None else f"{last['slot']}:{last['seq']}",
+            next_cursor=next_chain_cursor(rows, limit),
         )
 
     page: MarketTrades = await st.cache.get(

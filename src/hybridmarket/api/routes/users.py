@@ -10,7 +10,7 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Depends, Path, Query
 
 from hybridmarket.api import siws
-from hybridmarket.api.common import _check_wallet, dec, iso, parse_time, present
+from hybridmarket.api.common import _check_wallet, dec, iso, present
 from hybridmarket.api.errors import ApiError
 from hybridmarket.api.models import (
     CreatedMarketLiquidity,
@@ -36,6 +36,27 @@ from hybridmarket.program import processor
 from hybridmarket.program.accounts import MarketAccount, MarketState
 
 router = APIRouter(prefix="/api/users", tags=["users"], responses=error_responses(422))
+
+
+# A position in chain order, "slot:seq": the cursor of trade pages (a wallet's, a market's tape).
+CHAIN_CURSOR = "^[0-9]{1,19}:[0-9]{1,19}$"
+_BIGINT = 2**63 - 1
+
+
+def chain_cursor(cursor: str) -> tuple[int, int]:
+    """The (slot, seq) of a cursor that matched CHAIN_CURSOR."""
+    slot, _, seq = cursor.partition(":")
+    position = (int(slot), int(seq))
+    if max(position) > _BIGINT:
+        raise ApiError(422, "invalid_request", "cursor: not a cursor returned by this API")
+    return position
+
+
+def next_chain_cursor(rows: list[dict[str, Any]], limit: int) -> str | None:
+    """The cursor after a full page of trades (newest first); None after the last page."""
+    if len(rows) < limit:
+        return None
+    return f"{rows[-1]['slot']}:{rows[-1]['seq']}"
 
 
 def _wallet(
@@ -279,26 +300,26 @@ async def get_positions(
     "/{wallet}/trades",
     summary="Trade history, newest first",
     description="Each trade with its market's question, side, shares, price after it and the "
-    "transaction's signature (`signature`: link it to an explorer).",
+    "transaction's signature (`signature`: link it to an explorer). In chain order backwards "
+    "(slot, then order within the slot): `next_before` continues with older trades, and trades "
+    "indexed meanwhile (or made in the same second) neither shift nor skip a page.",
 )
 async def get_trades(
     wallet: Annotated[str, Depends(_wallet)],
     st: Annotated[ApiState, Depends(state)],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before: Annotated[
-        str | None, Query(max_length=100, description="created_at cursor (ISO)")
+        str | None,
+        Query(pattern=CHAIN_CURSOR, description="`next_before` of the previous page"),
     ] = None,
 ) -> Trades:
-    try:
-        until = parse_time(before) if before else None
-    except ValueError:
-        raise ApiError(422, "invalid_request", "before: not a timestamp") from None
+    after = None if before is None else chain_cursor(before)
     async with st.pool.connection() as conn:
-        rows = await q_trades.of_wallet(conn, wallet, before=until, limit=limit)
+        rows = await q_trades.of_wallet(conn, wallet, before=after, limit=limit)
     return Trades(
         wallet=wallet,
         trades=[WalletTrade(**trade_model(r).model_dump(), question=r["question"]) for r in rows],
-        next_before=iso(rows[-1]["created_at"]) if len(rows) == limit else None,
+        next_before=next_chain_cursor(rows, limit),
     )
 
 

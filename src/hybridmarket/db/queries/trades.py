@@ -90,16 +90,17 @@ async def price_candles(
 
 
 async def of_wallet(
-    conn: AsyncConnection[Any], wallet: str, *, before: datetime | None, limit: int
+    conn: AsyncConnection[Any], wallet: str, *, before: tuple[int, int] | None, limit: int
 ) -> list[dict[str, Any]]:
-    """The wallet's trades made before `before`, newest first, each with its market's
-    question."""
+    """The wallet's trades before the (slot, seq) `before`, newest first (chain order
+    backwards: trades_user_order_idx), each with its market's question."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             "SELECT t.*, m.question FROM trades t JOIN markets m ON m.id = t.market_id "
-            "WHERE t.user_wallet = %s AND t.created_at < coalesce(%s::timestamptz, 'infinity') "
-            "ORDER BY t.created_at DESC, t.slot DESC, t.seq DESC LIMIT %s",
-            (wallet, before, limit),
+            "WHERE t.user_wallet = %s "
+            "AND (%s::bigint IS NULL OR (t.slot, t.seq) < (%s::bigint, %s::bigint)) "
+            "ORDER BY t.slot DESC, t.seq DESC LIMIT %s",
+            (wallet, *((None, None, None) if before is None else (before[0], *before)), limit),
         )
         return await cur.fetchall()
 
