@@ -54,6 +54,7 @@ from hybridmarket.db.connect import make_pool
 from hybridmarket.db.queries import votes
 from hybridmarket.db.queries._util import copy_rows
 from hybridmarket.db.queries.votes import VOTE_COLUMNS
+from machine import measured
 
 DB_NAME = "bench_aggregate"
 STATE = "PROPOSED"
@@ -380,4 +381,5 @@ if __name__ == "__main__":
     ap.add_argument("--repeat", type=int, default=3, help="timed runs of each, after a warm-up")
     ap.add_argument("--write-votes", type=int, default=200_000, help="votes for the write cost")
     ap.add_argument("--batch", type=int, default=2000, help="votes per write transaction")
-    asyncio.run(main(ap.parse_args()))
+    with measured("bench/aggregate.py"):
+        asyncio.run(main(ap.parse_args()))

@@ -42,6 +42,7 @@ from hybridmarket.indexer.model import ChainTx
 from hybridmarket.indexer.service import Indexer
 from hybridmarket.localnet.process import ValidatorProcess
 from hybridmarket.sim import Fate, WorkloadConfig, clock_advancer, run_workload, trickle
+from machine import measured
 
 TABLES = (
     "markets",
@@ -231,4 +232,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    with measured("bench/indexer.py"):
+        asyncio.run(main())

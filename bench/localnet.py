@@ -44,6 +44,7 @@ from solders.transaction import VersionedTransaction
 from hybridmarket.chain.keys import load_keypair as read_keypair
 from hybridmarket.localnet.process import ValidatorProcess
 from hybridmarket.program import builders
+from machine import measured
 
 LAMPORTS = 1_000_000_000
 
@@ -363,4 +364,5 @@ if __name__ == "__main__":
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--window", type=int, default=32, help="pipelined requests per connection")
     ap.add_argument("--json", action="store_true")
-    asyncio.run(main(ap.parse_args()))
+    with measured("bench/localnet.py"):
+        asyncio.run(main(ap.parse_args()))

@@ -43,6 +43,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import api as bench_api
 from hybridmarket.db.queries import trades as q_trades
+from machine import measured
 
 DB_NAME = "bench_portfolio"
 MARKETS = 10_000
@@ -198,7 +199,6 @@ def main(args: argparse.Namespace) -> None:
     from hybridmarket.db.admin import drop_database, recreate_database, server
     from hybridmarket.localnet.process import ValidatorProcess
 
-    print(f"load average at the start: {bench_api.load_average()}", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="hm-bench-portfolio-"))
     stack = contextlib.ExitStack()
     admin_url = stack.enter_context(server(prefix="hm-bench-portfolio-pg-"))
@@ -274,7 +274,6 @@ def main(args: argparse.Namespace) -> None:
             validator.stop()
         stack.close()
         shutil.rmtree(tmp, ignore_errors=True)
-        print(f"load average at the end: {bench_api.load_average()}", flush=True)
 
 
 def cli() -> None:
@@ -288,4 +287,5 @@ def cli() -> None:
 
 
 if __name__ == "__main__":
-    cli()
+    with measured("bench/portfolio.py"):
+        cli()

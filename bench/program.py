@@ -48,6 +48,7 @@ from hybridmarket.program.ids import PROGRAM_ID, market_pda
 from hybridmarket.program.runtime import SYSTEM_PROGRAM_ID, AccountInfo, Clock, ProcessResult
 from hybridmarket.sbf import program_binary
 from hybridmarket.sbf.svm import SvmRunner, instruction_name
+from machine import measured
 
 SOL = 1_000_000_000
 BUDGET = 200_000
@@ -354,4 +355,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with measured("bench/program.py"):
+        main()

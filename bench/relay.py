@@ -43,13 +43,10 @@ from websockets.asyncio.client import connect as ws_connect
 
 from hybridmarket.chain.client import ChainClient
 from hybridmarket.chain.keys import load_keypair
+from machine import measured
 
 SOL = 1_000_000_000
 DB_NAME = "bench_relay"
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 class RawConfirm:
@@ -196,7 +193,6 @@ def main(args: argparse.Namespace) -> None:
     from hybridmarket.db.admin import drop_database, recreate_database, server
     from hybridmarket.localnet.process import ValidatorProcess
 
-    print(f"load average at the start: {load_average()}", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="hm-bench-relay-"))
     stack = contextlib.ExitStack()
     admin_url = stack.enter_context(server(prefix="hm-bench-relay-pg-"))
@@ -231,7 +227,6 @@ def main(args: argparse.Namespace) -> None:
             drop_database(admin_url, DB_NAME)
         stack.close()
         shutil.rmtree(tmp, ignore_errors=True)
-        print(f"load average at the end: {load_average()}", flush=True)
 
 
 if __name__ == "__main__":
@@ -239,4 +234,5 @@ if __name__ == "__main__":
     ap.add_argument("--count", type=int, default=200, help="transactions each way")
     ap.add_argument("--concurrency", type=int, default=4, help="pairs in flight")
     ap.add_argument("--slot-ms", type=int, default=400)
-    main(ap.parse_args())
+    with measured("bench/relay.py"):
+        main(ap.parse_args())

@@ -53,6 +53,7 @@ from hybridmarket.db.admin import bulk_copy, drop_database, recreate_database, s
 from hybridmarket.db.connect import make_pool
 from hybridmarket.ipfs import EmbeddedBackend, compute_cid
 from hybridmarket.worker.snapshots import snapshot_bytes, snapshot_day
+from machine import measured
 
 DB_NAME = "bench_snapshots"
 SEED = 20251105
@@ -304,4 +305,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with measured("bench/snapshots.py"):
+        main()
