@@ -36,10 +36,10 @@ lock: ## Regenerate requirements.lock (dev, redis) and requirements-program.lock
 	  --no-emit-find-links --strip-extras --extra dev --extra redis --extra program \
 	  -o requirements-program.lock pyproject.toml
 
-program: $(PROGRAM_STAMP) ## Build the on-chain program (onchain/) into src/hybridmarket/program/hybridmarket.so
+program: $(PROGRAM_STAMP) ## Build the on-chain program (onchain/) into src/hybridmarket/program/hybridmarket.so, its LMSR for the host into lmsr_host.so
 	$(BIN)/python -m hybridmarket.sbf build
 
-program-verify: $(PROGRAM_STAMP) ## Rebuild the on-chain program and check it equals the committed .so
+program-verify: $(PROGRAM_STAMP) ## Rebuild the on-chain program and the host library, check both equal the committed ones
 	$(BIN)/python -m hybridmarket.sbf verify
 
 # The browser tests drive Debian's Chromium (Playwright cannot download its own here).

@@ -1,8 +1,9 @@
 /* The budget search, the model's max_shares_for_amount: the most shares of an outcome whose
- * quote_buy total is at most an amount. Only the test probe links it (the program takes a
- * share count from the trader and refuses a total above the trader's limit), but it must give
- * the model's integer all the same: the search path depends on the closed-form guess, so the
- * guess is computed floor for floor as the model's _inverse_estimate. */
+ * quote_buy total is at most an amount. The program does not link it (it takes a share count
+ * from the trader and refuses a total above the trader's limit); the test probe does, and so
+ * does the host library behind the API's quotes (host/lmsr_host.c). It must give the model's
+ * integer all the same: the search path depends on the closed-form guess, so the guess is
+ * computed floor for floor as the model's _inverse_estimate. */
 #include "lmsr_fixed.h"
 #include "wide.h"
 

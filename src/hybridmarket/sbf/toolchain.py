@@ -4,6 +4,10 @@ Two verified sources of a clang that targets BPF: PyPI's `ziglang==0.17.1` (clan
 `program` extra; the default, and what the committed binary is built with) and Debian's
 `clang-19`. `HYBRIDMARKET_SBF_COMPILER` (`zig`, `clang-19`, or a path to a clang) chooses one;
 unset, zig is used when installed, else clang-19.
+
+The same zig also builds the host library (`host_compiler`): the program's LMSR compiled for
+x86_64 Linux as a shared object the API calls for its quotes. Only zig builds it, since zig
+brings its own linker (lld) and needs no libc, so its bytes depend on nothing but the pin.
 """
 
 from __future__ import annotations
@@ -21,11 +25,15 @@ from pathlib import Path
 __all__ = [
     "COMPILER_ENV",
     "FLAGS",
+    "HOST_FLAGS",
+    "HOST_TARGET",
     "ZIGLANG_VERSION",
     "CompileError",
     "Compiler",
+    "HostCompiler",
     "ToolchainError",
     "find_compiler",
+    "host_compiler",
 ]
 
 COMPILER_ENV = "HYBRIDMARKET_SBF_COMPILER"
@@ -64,6 +72,29 @@ MISALIGNED_ACCESS: tuple[str, ...] = (
     "-target-feature",
     "-Xclang",
     "+allows-misaligned-mem-access",
+)
+
+# The host library: x86_64 Linux, the CPU baseline (zig targets the baseline, not this machine,
+# when given a target), freestanding like the program (the LMSR needs no libc: the library
+# has no DT_NEEDED and no undefined symbol). -fvisibility=hidden exports only what
+# onchain/host/lmsr_host.c marks (and makes the LMSR's internal calls direct); -s drops the
+# symbol table and no build id is written, so the bytes are the same from any checkout.
+HOST_TARGET = "x86_64-linux-gnu"
+HOST_FLAGS: tuple[str, ...] = (
+    "-std=c11",
+    "-O2",
+    "-ffreestanding",
+    "-nostdlib",
+    "-fno-builtin",
+    "-fPIC",
+    "-shared",
+    "-fvisibility=hidden",
+    "-g0",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-s",
+    "-Wl,--build-id=none",
 )
 
 _INSTALL_HINT = (
@@ -145,6 +176,47 @@ class Compiler:
             return output.read_bytes()
 
 
+@dataclass(frozen=True)
+class HostCompiler:
+    """zig's clang and lld, building a shared library for HOST_TARGET in one invocation."""
+
+    prefix: tuple[str, ...]  # the command up to, and including, the target
+
+    def command(
+        self, sources: Sequence[str], output: str, include_dirs: Sequence[str], root: Path
+    ) -> list[str]:
+        includes = [f"-I{d}" for d in include_dirs]
+        return [
+            *self.prefix,
+            *HOST_FLAGS,
+            f"-ffile-prefix-map={root}/=",
+            *includes,
+            *sources,
+            "-o",
+            output,
+        ]
+
+    def shared_library(
+        self, sources: Sequence[Path], include_dirs: Sequence[Path] = (), *, root: Path
+    ) -> bytes:
+        """Compile and link `sources` into one shared object and return its bytes (run in
+        `root` with relative paths, as `Compiler.compile`)."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="hm-host-") as tmp:
+            output = Path(tmp) / "lib.so"
+            cmd = self.command(
+                [_relative(s, root) for s in sources],
+                str(output),
+                [_relative(d, root) for d in include_dirs],
+                root,
+            )
+            proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                raise CompileError(f"zig failed on the host library:\n{proc.stderr.strip()}")
+            return output.read_bytes()
+
+
 def _relative(path: Path, root: Path) -> str:
     try:
         return str(path.resolve().relative_to(root.resolve()))
@@ -152,17 +224,30 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _zig() -> Compiler:
+def _zig_cc(hint: str = _INSTALL_HINT) -> tuple[str, ...]:
+    """`python -m ziglang cc` at the pinned version, or ToolchainError saying how to get it."""
     if importlib.util.find_spec("ziglang") is None:
-        raise ToolchainError(f"ziglang is not installed: {_INSTALL_HINT}")
+        raise ToolchainError(f"ziglang is not installed: {hint}")
     version = importlib.metadata.version("ziglang")
     if version != ZIGLANG_VERSION:
         raise ToolchainError(
-            f"ziglang {version} is installed but the build is pinned to {ZIGLANG_VERSION}: "
-            f"{_INSTALL_HINT}"
+            f"ziglang {version} is installed but the build is pinned to {ZIGLANG_VERSION}: {hint}"
         )
+    return (sys.executable, "-m", "ziglang", "cc")
+
+
+def _zig() -> Compiler:
     target = ("-target", "bpfel-freestanding", *MISALIGNED_ACCESS)
-    return Compiler("zig", (sys.executable, "-m", "ziglang", "cc", *target))
+    return Compiler("zig", (*_zig_cc(), *target))
+
+
+def host_compiler() -> HostCompiler:
+    """The pinned zig, targeting HOST_TARGET (the host library is built with nothing else)."""
+    hint = (
+        "run `make program` (or `pip install -e '.[program]'`, which installs "
+        f"ziglang=={ZIGLANG_VERSION})"
+    )
+    return HostCompiler((*_zig_cc(hint), "-target", HOST_TARGET))
 
 
 def _clang(program: str) -> Compiler:
