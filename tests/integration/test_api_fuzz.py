@@ -348,6 +348,12 @@ async def tour(
         ids=ids(proposed),
         body=await signed(http, admin, "approve_market", subject),
     )
+    # The voter's receipt (the fuzzer's wallets have not voted: 404).
+    await t.call(
+        "GET",
+        "/api/markets/{market_id}/votes/{wallet}/receipt",
+        ids={"market_id": subject, "wallet": str(voter.pubkey())},
+    )
 
     # An APPROVED market: its creator's activation built; then an admin cancels it.
     approved, creator = await chain.approved()

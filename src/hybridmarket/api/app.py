@@ -44,6 +44,7 @@ ROUTERS = (
     "leaderboards",
     "follows",
     "share",
+    "receipts",
 )
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 

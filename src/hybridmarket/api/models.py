@@ -270,6 +270,71 @@ class MarketVotes(Body):
     dispute: DisputeVotes = Field(description="Whether its resolution is wrong")
 
 
+# ---- vote receipts ----------------------------------------------------------------------------
+
+
+class TallyCounts(Body):
+    yes: int = Field(ge=0, description="proposal: likes; dispute: votes that the outcome is wrong")
+    no: int = Field(ge=0, description="proposal: dislikes; dispute: votes that it is right")
+
+
+class ReceiptTally(Body):
+    """The published tally document that should include the vote."""
+
+    cid: str = Field(description="The tally document's CID (CIDv1) on IPFS")
+    url: str = Field(description="The document through this API's IPFS gateway (/ipfs/{cid})")
+    sha256: str = Field(pattern="^[0-9a-f]{64}$", description="sha256 of the tally document")
+    counts: TallyCounts = Field(description="The counts the document states")
+    transaction: str | None = Field(
+        description="The backend's transaction that posted these counts on chain (approve_market "
+        "or finalize_market), from its audit log; null if it is not recorded"
+    )
+
+
+class VoteReceipt(Body):
+    """A wallet's vote of one kind, and whether the tally posted on chain counts it."""
+
+    kind: Literal["proposal", "dispute"] = Field(description="Which vote")
+    vote_record: Address = Field(description="The VoteRecord account (PDA) the vote created")
+    vote: bool = Field(
+        description="As on chain: proposal true = like; dispute true = the outcome is wrong"
+    )
+    voted_at: Time = Field(description="When (chain time, from the VoteRecord)")
+    slot: int | None = Field(
+        ge=0, description="The slot of the vote's transaction; null until it is indexed"
+    )
+    signature: str | None = Field(
+        description="The vote's transaction (base58), confirmed on chain at `slot`; null until "
+        "it is indexed"
+    )
+    status: Literal["pending", "counted", "not_counted"] = Field(
+        description="pending: no tally is posted on chain yet; counted: the tally posted on "
+        "chain includes this vote; not_counted: a tally was posted (or voting ended) without it"
+    )
+    counted_on_chain: bool = Field(
+        description="Checked against the chain and IPFS, not the database: the VoteRecord "
+        "exists on chain with this vote, the market account holds posted counts, and the "
+        "document at `tally.cid` (its bytes hash to the CID) is this market's tally of this "
+        "kind, states those counts and lists this VoteRecord with this voter and vote"
+    )
+    posted_on_chain: TallyCounts | None = Field(
+        description="The counts the market account holds for this vote; null until posted"
+    )
+    tally: ReceiptTally | None = Field(
+        description="The published document with the posted counts; null when none is"
+    )
+    checks: list[str] = Field(
+        description="What was checked, in words; for pending or not_counted, why"
+    )
+
+
+class VoteReceipts(Body):
+    market_id: MarketId
+    wallet: Address = Field(description="The voter")
+    proposal: VoteReceipt | None = Field(description="The proposal vote; null if none")
+    dispute: VoteReceipt | None = Field(description="The dispute vote; null if none")
+
+
 class CreatedMarket(Body):
     market_id: MarketId = Field(description="sha256 of canonical_metadata")
     address: Address = Field(description="The market account (PDA) it will have")

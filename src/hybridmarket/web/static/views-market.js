@@ -8,6 +8,7 @@ import {
 } from "/static/util.js";
 import { PriceChart } from "/static/chart.js";
 import { renderDiscussion } from "/static/views-discussion.js";
+import { receiptPanel } from "/static/views-receipt.js";
 
 const SLIPPAGE_KEY = "hybridmarket.slippageBps";
 
@@ -319,6 +320,7 @@ export function renderMarket(view, id, ctx) {
     if (m.state === "ACTIVE") panels.push(tradeBox());
     if (m.state === "PROPOSED") panels.push(votePanel("proposal"));
     if (m.state === "DISPUTED") panels.push(votePanel("dispute"));
+    if (me) panels.push(receiptPanel(id, me, m.state)); // hidden until this wallet has voted
     if (m.state === "RESOLVING") panels.push(disputePanel());
     if (m.state === "APPROVED") panels.push(activatePanel(m.creator === me));
     if (m.state === "ACTIVE" && me && m.resolver === me) panels.push(resolvePanel());
