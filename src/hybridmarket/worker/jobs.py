@@ -23,7 +23,9 @@ from hybridmarket.ipfs.backends import IpfsBackend
 from hybridmarket.program import builders as b
 from hybridmarket.program.accounts import GlobalConfig, MarketAccount, MarketState
 from hybridmarket.program.rules import (
+    dispute_period_ends_at,
     dispute_period_over,
+    dispute_voting_ends_at,
     dispute_voting_over,
     proposal_decision,
     proposal_rule,
@@ -155,7 +157,7 @@ async def finalize_disputed(
         arguments={"agree": agree, "disagree": disagree},
         reason={
             "rule": "dispute voting period ended",
-            "voting_ended_at": acc.dispute_initiated_at + cfg.dispute_voting_period,
+            "voting_ended_at": dispute_voting_ends_at(cfg, acc),
             "chain_time": now,
             "min_dispute_votes": cfg.min_dispute_votes,
             "threshold_bps": cfg.dispute_success_threshold_bps,
@@ -191,7 +193,7 @@ async def finalize_undisputed(
         arguments={"agree": None, "disagree": None},
         reason={
             "rule": "dispute period passed with no dispute",
-            "dispute_period_ended_at": acc.resolution_proposed_at + cfg.dispute_period,
+            "dispute_period_ended_at": dispute_period_ends_at(cfg, acc),
             "chain_time": now,
             **(extra or {}),
         },
