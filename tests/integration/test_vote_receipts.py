@@ -6,6 +6,7 @@ the chain and IPFS, not the database's word)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
@@ -32,6 +33,7 @@ from hybridmarket.settings import Settings
 from hybridmarket.worker import jobs
 
 from .api_fixtures import api_settings, running_api
+from .localnet_fixtures import control
 from .test_api import create_market, funded, relay
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -188,3 +190,67 @@ async def test_a_vote_receipt_from_pending_to_counted(
         )
     await set_published(pool, ipfs, mid, original)
     assert (await receipt(http, mid, voter))["status"] == "counted"
+
+
+async def advance(validator: LocalValidator, client: ChainClient, seconds: int) -> None:
+    await control(validator, "hybridmarket_advanceClock", seconds=seconds)
+    slot = await client.get_slot()
+    while await client.get_slot() <= slot + 1:  # a block at the new time is confirmed
+        await asyncio.sleep(0.02)
+
+
+async def test_a_dispute_vote_receipt_and_counts_posted_without_a_document(
+    validator: LocalValidator,
+    client: ChainClient,
+    http: httpx2.AsyncClient,
+    pool: AsyncConnectionPool,
+    settings: Settings,
+) -> None:
+    indexer = Indexer(pool, client)
+    creator = await funded(client, 500 * SOL)  # and the resolver
+    mid = await create_market(http, creator, "Will a dispute vote get its receipt too?")
+    market = bytes.fromhex(mid)
+    likers = [await funded(client, SOL) for _ in range(10)]
+    for x in likers:
+        await client.send([b.submit_proposal_vote(x.pubkey(), market, True)], x)
+    # Approved straight on chain, with no tally published: the counts cannot be checked.
+    backend = load_keypair(validator.key_paths["backend_authority"])
+    await client.send([b.approve_market(backend.pubkey(), market, 10, 0)], backend)
+    await indexer.sync()
+    r = await receipt(http, mid, likers[0])
+    assert r["status"] == "not_counted" and r["posted_on_chain"] == {"yes": 10, "no": 0}
+    assert "no published tally document states them" in r["checks"][-1]
+
+    await client.send([b.activate_market(creator.pubkey(), market)], creator)
+    cfg = await client.get_config()
+    assert cfg is not None
+    await advance(validator, client, cfg.min_resolution_delay)
+    evidence = bytes([0x01, 0x55, 0x12, 0x20]) + hashlib.sha256(b"evidence").digest()
+    await client.send([b.resolve_market(creator.pubkey(), market, True, evidence)], creator)
+    await client.send([b.initiate_dispute(likers[0].pubkey(), market)], likers[0])
+    await indexer.sync()
+    voter = await funded(client, SOL)
+    built = await http.post(
+        f"/api/markets/{mid}/vote",
+        json={"wallet": str(voter.pubkey()), "kind": "dispute", "vote": False},
+    )
+    assert built.status_code == 200, built.text
+    assert (await relay(http, built.json(), voter))["status"] == "confirmed"
+    others = [await funded(client, SOL) for _ in range(4)]
+    for x in others:
+        await client.send([b.submit_dispute_vote(x.pubkey(), market, False)], x)
+    await indexer.sync()
+    url = f"/api/markets/{mid}/votes/{voter.pubkey()}/receipt"
+    pending = (await http.get(url)).json()
+    assert pending["proposal"] is None and pending["dispute"]["status"] == "pending"
+    assert pending["dispute"]["vote"] is False and pending["dispute"]["slot"] is not None
+
+    await advance(validator, client, cfg.dispute_voting_period)
+    ipfs = backend_from_settings(settings)
+    services = bootstrap.services(settings, pool, client, ipfs, Signer(backend, "test"))
+    assert (await jobs.aggregate_disputes(services))["finalized"] == 1
+    await indexer.sync()
+    counted = (await http.get(url)).json()["dispute"]
+    assert counted["status"] == "counted" and counted["counted_on_chain"], counted
+    assert counted["posted_on_chain"] == {"yes": 0, "no": 5}
+    assert counted["tally"]["counts"] == {"yes": 0, "no": 5}
