@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hybridmarket.program import lmsr
+from hybridmarket.program import lmsr, quote
 from hybridmarket.program.lmsr import (
     MAX_B,
     MAX_SHARES,
@@ -407,6 +407,26 @@ def test_edge_markets_match_the_model(probe: LmsrProbe, market: Market) -> None:
                 check_sell(probe, (q_yes, q_no, b, outcome, shares), raw)
         for amount in (0, 1, 3, 4, 10**9, 10**15, U64_MAX):
             check_budget(probe, market, outcome, amount, (300, 200, 500))
+
+
+@pytest.mark.parametrize("market", EDGE_MARKETS)
+def test_the_host_build_answers_as_the_binary(probe: LmsrProbe, market: Market) -> None:
+    """The API's native quotes (program.quote: the same C built for the host) against the SBF
+    build in the SVM directly, not only through the model (tests/unit/test_quote_native.py)."""
+    q_yes, q_no, b = market
+    raw = (300, 200, 500)
+    fees = FeeSchedule(*raw)
+    for outcome in (True, False):
+        side = q_yes if outcome else q_no
+        for shares in {1, b, 10 * b, max(side // 2, 1)}:
+            trade = (q_yes, q_no, b, outcome, shares)
+            assert probe.quote(True, *trade, raw) == model(quote.quote_buy, *trade, fees)
+            assert probe.quote(False, *trade, raw) == model(quote.quote_sell, *trade, fees)
+        for amount in (4, 10**9, U64_MAX):
+            assert probe.max_shares_for_amount(*market, outcome, amount, raw) == (
+                quote.max_shares_for_amount(*market, outcome, amount, fees)
+            )
+        assert probe.price(*market, outcome) == quote.price(*market, outcome)
 
 
 def test_known_values(probe: LmsrProbe) -> None:

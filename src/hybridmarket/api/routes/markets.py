@@ -58,7 +58,7 @@ from hybridmarket.db.queries import markets as q_markets
 from hybridmarket.db.queries import trades as q_trades
 from hybridmarket.db.queries import votes as q_votes
 from hybridmarket.program import builders as b
-from hybridmarket.program import lmsr
+from hybridmarket.program import lmsr, quote
 from hybridmarket.program.ids import market_pda
 
 router = APIRouter(
@@ -296,14 +296,14 @@ async def make_quote(
         if shares is None:
             if side != "buy" or amount is None:
                 raise ApiError(422, "invalid_request", "give shares, or amount for a buy")
-            shares = lmsr.max_shares_for_amount(
+            shares = quote.max_shares_for_amount(
                 acc.shares_yes, acc.shares_no, acc.b_parameter, outcome, amount, fees
             )
             if shares == 0:
                 raise ApiError(
                     422, "amount_too_small", "the amount does not buy a single share unit"
                 )
-        fn = lmsr.quote_buy if side == "buy" else lmsr.quote_sell
+        fn = quote.quote_buy if side == "buy" else quote.quote_sell
         q = fn(acc.shares_yes, acc.shares_no, acc.b_parameter, outcome, shares, fees)
     except lmsr.LmsrError as e:
         raise ApiError(422, "trade_out_of_range", str(e)) from None
