@@ -3,7 +3,9 @@ its id hashes): the indexer's loads and upserts, the API's reads and the metadat
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -207,23 +209,40 @@ async def public_one(conn: AsyncConnection[Any], market_id: str) -> dict[str, An
 # (tests/integration/test_market_json_sql.py compares them on markets in every state).
 
 
+@dataclass(frozen=True)
+class _Pieces:
+    """JSON text in order: constant text, and SQL expressions whose value is JSON text."""
+
+    parts: tuple[tuple[bool, str], ...]  # (is an SQL expression, text)
+
+
 def _value(expr: str) -> str:
     """The JSON of a text, number or boolean column; null for NULL."""
     return f"coalesce(to_json({expr})::text, 'null')"
 
 
-def _time(expr: str) -> str:
+def _number(expr: str) -> str:
+    """A NOT NULL integer column (u64, u32): its text is its JSON (cheaper than to_json)."""
+    return f"({expr})::text"
+
+
+def _plain(expr: str) -> _Pieces:
+    """A NOT NULL text whose domain admits no character JSON escapes (hex market ids, base58
+    wallets, state names; decimal text): quoted as it is."""
+    return _Pieces(((False, '"'), (True, expr), (False, '"')))
+
+
+def _time(expr: str, *, null: bool = True) -> str | _Pieces:
     """A timestamptz as `api.common.iso` writes it from psycopg's datetime (in the session's
     time zone): seconds, then microseconds unless zero, then Z for UTC or the offset."""
     text = f"to_char({expr}, 'YYYY-MM-DD\"T\"HH24:MI:SS.USTZH:TZM')"
-    return (
-        f"coalesce('\"' || replace(replace({text}, '.000000', ''), '+00:00', 'Z') || '\"', 'null')"
-    )
+    iso = f"replace(replace({text}, '.000000', ''), '+00:00', 'Z')"
+    return f"coalesce('\"' || {iso} || '\"', 'null')" if null else _plain(iso)
 
 
-def _string(expr: str) -> str:
-    """A numeric column as the decimal string `api.common.dec` writes (its text form)."""
-    return _value(f"({expr})::text")
+def _decimal(expr: str, *, null: bool = True) -> str | _Pieces:
+    """A numeric as the decimal string `api.common.dec` writes (its text form)."""
+    return _value(f"({expr})::text") if null else _plain(f"({expr})::text")
 
 
 def _outcome(expr: str, settled: str) -> str:
@@ -234,19 +253,35 @@ def _outcome(expr: str, settled: str) -> str:
     )
 
 
-def _object(fields: Iterable[tuple[str, str]]) -> str:
-    """A JSON object of (name, JSON text expression) pairs, in that order."""
-    parts = [
-        f"'{'{' if i == 0 else ','}\"{name}\":' || {expr}" for i, (name, expr) in enumerate(fields)
-    ]
-    return "(" + " || ".join(parts) + " || '}')"
+def _object(fields: Iterable[tuple[str, str | _Pieces]]) -> _Pieces:
+    """A JSON object of (name, JSON text expression or object) pairs, in that order."""
+    parts: list[tuple[bool, str]] = []
+    for i, (name, value) in enumerate(fields):
+        parts.append((False, f"{'{' if i == 0 else ','}{json.dumps(name)}:"))
+        parts += value.parts if isinstance(value, _Pieces) else [(True, value)]
+    parts.append((False, "}"))
+    return _Pieces(tuple(parts))
 
 
-def _deadline(start: str, period: str) -> str:
+def _text(pieces: _Pieces) -> str:
+    """The SQL of the text: the parts joined by ||, adjacent constants merged into one. (Not
+    `concat`, which looks up each argument's output function on every call: twice the time.)"""
+    args: list[str] = []
+    for is_sql, text in pieces.parts:
+        if is_sql:
+            args.append(text)
+        elif args and args[-1].startswith("'") and args[-1].endswith("'::text"):
+            args[-1] = args[-1].removesuffix("'::text") + text.replace("'", "''") + "'::text"
+        else:
+            args.append("'" + text.replace("'", "''") + "'::text")
+    return "(" + " || ".join(args) + ")"
+
+
+def _deadline(start: str, period: str) -> str | _Pieces:
     return _time(f"{start} + {period}::bigint * interval '1 second'")
 
 
-def market_json_sql(r: str, *, extra: Iterable[tuple[str, str]] = ()) -> str:
+def market_json_sql(r: str, *, extra: Iterable[tuple[str, str | _Pieces]] = ()) -> str:
     """The JSON text of `api.common.market_json` for the row `r` (markets joined with its
     metadata's resolution_criteria), then the `extra` (name, JSON text) fields; the deadlines
     count %(dispute_period)s and %(voting_period)s seconds (the program config's; NULL: no
@@ -255,98 +290,100 @@ def market_json_sql(r: str, *, extra: Iterable[tuple[str, str]] = ()) -> str:
     def link(prefix: str, suffix: str = "") -> str:
         return f"'\"/api/{prefix}/' || {r}.id || '{suffix}\"'"
 
-    return _object(
-        [
-            ("id", _value(f"{r}.id")),
-            ("address", _value(f"{r}.on_chain_address")),
-            ("question", _value(f"{r}.question")),
-            ("description", _value(f"{r}.description")),
-            ("category", _value(f"{r}.category")),
-            ("resolution_criteria", _value(f"{r}.resolution_criteria")),
-            ("closes_at", _time(f"{r}.closes_at")),
-            ("creator", _value(f"{r}.creator_wallet")),
-            ("resolver", _value(f"{r}.resolver_wallet")),
-            ("state", _value(f"{r}.state")),
-            ("b_parameter", _value(f"{r}.b_parameter")),
-            ("shares_yes", _value(f"{r}.shares_yes")),
-            ("shares_no", _value(f"{r}.shares_no")),
-            ("price_yes", _string(f"{r}.current_price")),
-            ("price_no", _string(f"1 - {r}.current_price")),
-            ("liquidity", _value(f"{r}.current_liquidity")),
-            ("initial_liquidity", _value(f"{r}.initial_liquidity")),
-            ("volume", _value(f"{r}.total_volume")),
-            ("trades_count", _value(f"{r}.trades_count")),
-            (
-                "votes",
-                _object(
-                    [
-                        (
-                            "proposal",
-                            _object(
-                                [
-                                    ("total", _value(f"{r}.proposal_total_votes")),
-                                    ("likes", _value(f"{r}.proposal_likes")),
-                                    ("dislikes", _value(f"{r}.proposal_dislikes")),
-                                ]
+    return _text(
+        _object(
+            [
+                ("id", _plain(f"{r}.id")),
+                ("address", _plain(f"{r}.on_chain_address")),
+                ("question", _value(f"{r}.question")),
+                ("description", _value(f"{r}.description")),
+                ("category", _value(f"{r}.category")),
+                ("resolution_criteria", _value(f"{r}.resolution_criteria")),
+                ("closes_at", _time(f"{r}.closes_at")),
+                ("creator", _plain(f"{r}.creator_wallet")),
+                ("resolver", _plain(f"{r}.resolver_wallet")),
+                ("state", _plain(f"{r}.state")),
+                ("b_parameter", _number(f"{r}.b_parameter")),
+                ("shares_yes", _number(f"{r}.shares_yes")),
+                ("shares_no", _number(f"{r}.shares_no")),
+                ("price_yes", _decimal(f"{r}.current_price", null=False)),
+                ("price_no", _decimal(f"1 - {r}.current_price", null=False)),
+                ("liquidity", _number(f"{r}.current_liquidity")),
+                ("initial_liquidity", _number(f"{r}.initial_liquidity")),
+                ("volume", _number(f"{r}.total_volume")),
+                ("trades_count", _number(f"{r}.trades_count")),
+                (
+                    "votes",
+                    _object(
+                        [
+                            (
+                                "proposal",
+                                _object(
+                                    [
+                                        ("total", _number(f"{r}.proposal_total_votes")),
+                                        ("likes", _number(f"{r}.proposal_likes")),
+                                        ("dislikes", _number(f"{r}.proposal_dislikes")),
+                                    ]
+                                ),
                             ),
-                        ),
-                        (
-                            "dispute",
-                            _object(
-                                [
-                                    ("total", _value(f"{r}.dispute_total_votes")),
-                                    ("agree", _value(f"{r}.dispute_agree")),
-                                    ("disagree", _value(f"{r}.dispute_disagree")),
-                                ]
+                            (
+                                "dispute",
+                                _object(
+                                    [
+                                        ("total", _number(f"{r}.dispute_total_votes")),
+                                        ("agree", _number(f"{r}.dispute_agree")),
+                                        ("disagree", _number(f"{r}.dispute_disagree")),
+                                    ]
+                                ),
                             ),
-                        ),
-                    ]
+                        ]
+                    ),
                 ),
-            ),
-            (
-                "resolution",
-                _object(
-                    [
-                        (
-                            "proposed_outcome",
-                            _outcome(f"{r}.proposed_outcome", f"{r}.resolution_proposed_at"),
-                        ),
-                        ("final_outcome", _outcome(f"{r}.final_outcome", f"{r}.finalized_at")),
-                        ("evidence_cid", _value(f"{r}.evidence_cid")),
-                        ("resolution_proposed_at", _time(f"{r}.resolution_proposed_at")),
-                        (
-                            "dispute_deadline",
-                            _deadline(f"{r}.resolution_proposed_at", "%(dispute_period)s"),
-                        ),
-                        ("dispute_initiator", _value(f"{r}.dispute_initiator")),
-                        ("dispute_initiated_at", _time(f"{r}.dispute_initiated_at")),
-                        (
-                            "dispute_voting_deadline",
-                            _deadline(f"{r}.dispute_initiated_at", "%(voting_period)s"),
-                        ),
-                        ("finalized_at", _time(f"{r}.finalized_at")),
-                        ("cancelled_at", _time(f"{r}.cancelled_at")),
-                    ]
+                (
+                    "resolution",
+                    _object(
+                        [
+                            (
+                                "proposed_outcome",
+                                _outcome(f"{r}.proposed_outcome", f"{r}.resolution_proposed_at"),
+                            ),
+                            ("final_outcome", _outcome(f"{r}.final_outcome", f"{r}.finalized_at")),
+                            ("evidence_cid", _value(f"{r}.evidence_cid")),
+                            ("resolution_proposed_at", _time(f"{r}.resolution_proposed_at")),
+                            (
+                                "dispute_deadline",
+                                _deadline(f"{r}.resolution_proposed_at", "%(dispute_period)s"),
+                            ),
+                            ("dispute_initiator", _value(f"{r}.dispute_initiator")),
+                            ("dispute_initiated_at", _time(f"{r}.dispute_initiated_at")),
+                            (
+                                "dispute_voting_deadline",
+                                _deadline(f"{r}.dispute_initiated_at", "%(voting_period)s"),
+                            ),
+                            ("finalized_at", _time(f"{r}.finalized_at")),
+                            ("cancelled_at", _time(f"{r}.cancelled_at")),
+                        ]
+                    ),
                 ),
-            ),
-            ("created_at", _time(f"{r}.created_at")),
-            ("approved_at", _time(f"{r}.approved_at")),
-            ("activated_at", _time(f"{r}.activated_at")),
-            ("updated_at", _time(f"{r}.updated_at")),
-            (
-                "links",
-                _object(
-                    [
-                        ("self", link("markets")),
-                        ("price", link("markets", "/price")),
-                        ("history", link("markets", "/history")),
-                        ("votes", link("markets", "/votes")),
-                        ("discussions", link("discussions")),
-                    ]
+                ("created_at", _time(f"{r}.created_at", null=False)),
+                ("approved_at", _time(f"{r}.approved_at")),
+                ("activated_at", _time(f"{r}.activated_at")),
+                ("updated_at", _time(f"{r}.updated_at", null=False)),
+                (
+                    "links",
+                    _object(
+                        [
+                            ("self", link("markets")),
+                            ("price", link("markets", "/price")),
+                            ("history", link("markets", "/history")),
+                            ("votes", link("markets", "/votes")),
+                            ("discussions", link("discussions")),
+                        ]
+                    ),
                 ),
-            ),
-            *extra,
-        ]
+                *extra,
+            ]
+        )
     )
 
 
@@ -380,7 +417,7 @@ def page_json_query(
         since=since,
     )
     params |= {"page": limit, **_periods(periods)}
-    item = market_json_sql("p", extra=[("change_24h", _string("p.change_24h"))])
+    item = market_json_sql("p", extra=[("change_24h", _decimal("p.change_24h"))])
     order = _page_order("q", 2 if state else 3, _SORTS[sort][2])
 
     def last(column: str) -> str:
