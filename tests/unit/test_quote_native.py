@@ -12,6 +12,7 @@ message. Where the library cannot load, the module falls back to the model with 
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import logging
 import platform
 import subprocess
@@ -88,6 +89,13 @@ def test_host_library_exports_its_entry_points_and_needs_nothing(rebuilt: bytes)
     }
     assert exported == set(symbols), "undefined symbols: the library must need no libc"
     assert needed == []
+
+
+def test_docs_give_the_host_librarys_size_and_sha256() -> None:
+    data = quote.LIBRARY.read_bytes()
+    doc = (Path(__file__).parents[2] / "docs" / "program.md").read_text()
+    assert f"`{hashlib.sha256(data).hexdigest()}`" in doc, "update the sha256 in docs/program.md"
+    assert f"{len(data):,} bytes" in doc, "update the host library's size in docs/program.md"
 
 
 def test_verify_compares_the_host_library_too(
