@@ -138,6 +138,7 @@ async def test_a_vote_receipt_from_pending_to_counted(
     tally = counted["tally"]
     assert tally["counts"] == {"yes": 10, "no": 0} and tally["url"] == f"/ipfs/{tally['cid']}"
     assert tally["transaction"] is not None
+    assert f"the transaction {tally['transaction']} that posted them landed" in counted["checks"]
     assert (counted["slot"], counted["signature"]) == (pending["slot"], pending["signature"])
     served = await http.get(tally["url"])  # the document, through the API's gateway
     assert served.status_code == 200

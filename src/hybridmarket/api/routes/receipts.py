@@ -175,6 +175,9 @@ async def _receipt(
             counts=TallyCounts(yes=published.yes, no=published.no),
             transaction=published.posted_by,
         )
+        landed = statuses.get(published.posted_by or "")
+        if landed is not None and landed[1] is None:
+            checks.append(f"the transaction {published.posted_by} that posted them landed")
         doc = await _document(st, published.cid)
         problem = doc.problem
         if problem is None:
@@ -247,7 +250,11 @@ async def get_vote_receipt(
         raise chain_unavailable(e) from None
     chain_market = _decode(raw[0], MarketAccount, program)
     records = {k: _decode(r, VoteRecord, program) for k, r in zip(keys, raw[1:], strict=True)}
-    voted = {k: r for k, r in records.items() if r is not None}
+    voted = {
+        k: r
+        for k, r in records.items()
+        if r is not None and (r.market, r.user, r.kind) == (market_key, user, KINDS[k])
+    }
     if chain_market is None or not voted:
         raise not_found("vote", f"of {wallet} on market {market_id} (no VoteRecord on chain)")
     async with st.pool.connection() as conn:
@@ -261,6 +268,7 @@ async def get_vote_receipt(
                 else await q_receipts.tallies_with_counts(conn, market_id, k, *posted)
             )
     signatures = [v.tx_signature for v in indexed.values() if v is not None]
+    signatures += [t[0].posted_by for t in tallies.values() if t and t[0].posted_by]
     try:
         found = await st.client.signature_statuses(signatures) if signatures else []
     except ChainError as e:

@@ -3,8 +3,8 @@ the server (title, canonical URL, Open Graph and Twitter-card meta), so a link p
 shows the market; `/api/markets/<id>/chart.png` is the card's picture.
 
 Both read the market through the API's cache (`load_market`), and the picture is rendered once
-per change of the market (its cache entry is dropped with the market's, and keyed on its
-`updated_at`), then answered with an ETag. Absolute URLs start at the request's own base URL:
+per change of the market (kept in a small cache of its own, keyed on the market's `updated_at`),
+then answered with an ETag. Absolute URLs start at the request's own base URL:
 its scheme comes from X-Forwarded-Proto only from TRUSTED_PROXIES (`server_config`)."""
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
 
 from hybridmarket.api import chart_image, sharing
-from hybridmarket.api.common import MarketIdPath
+from hybridmarket.api.cache import Cache
+from hybridmarket.api.common import MarketIdPath, rate_limit
 from hybridmarket.api.errors import ApiError
 from hybridmarket.api.routes import error_responses
 from hybridmarket.api.routes.markets import load_market
@@ -32,6 +33,20 @@ MARKET_ID: Final = re.compile(r"[0-9a-f]{64}")
 RAW_POINTS: Final = 2000  # beyond this many price changes the picture draws hourly, then daily
 COARSER: Final = (3600, 86400)
 CHART_MAX_AGE: Final = 60
+# Pictures are ~30-50 KB: they get a cache of their own, bounded in count, rather than entries
+# of the API's cache (20,000 of them would be a gigabyte). Keyed on the market's updated_at, so
+# a changed market is drawn anew without an invalidation; old versions age out.
+CHART_ENTRIES: Final = 256
+CHART_TTL: Final = 3600.0
+EMPTY_PAGE: Final = '<!doctype html>\n<html lang="en">\n<head>\n  <meta charset="utf-8">\n  <title></title>\n</head>\n<body></body>\n</html>\n'
+
+
+def _charts(request: Request) -> Cache:
+    """The app's picture cache (made on first use: one per app, like its state)."""
+    cache: Cache | None = getattr(request.app.state, "chart_cache", None)
+    if cache is None:
+        cache = request.app.state.chart_cache = Cache(ttl=CHART_TTL, max_entries=CHART_ENTRIES)
+    return cache
 
 
 def base_url(request: Request) -> str:
@@ -56,7 +71,8 @@ async def _page(request: Request, st: ApiState, market_id: str) -> HTMLResponse:
         if e.status != 404:
             raise
         return HTMLResponse(sharing.not_found_page("No market has this id."), 404)
-    index = (WEB_DIR / "index.html").read_text(encoding="utf-8")
+    path = WEB_DIR / "index.html"
+    index = path.read_text(encoding="utf-8") if path.exists() else EMPTY_PAGE  # no UI built in
     head = sharing.head(market, base_url=base_url(request), image_url=chart_url(request, market))
     return HTMLResponse(
         sharing.page(index, head),
@@ -107,12 +123,13 @@ async def _points(st: ApiState, market_id: str) -> list[tuple[Any, Decimal]]:
     responses={
         200: {"content": {"image/png": {}}, "description": "A PNG picture"},
         304: {"description": "Not modified (If-None-Match matched the ETag)"},
-        **error_responses(404, 422, 503),
+        **error_responses(404, 422, 429, 503),
     },
 )
 async def chart_png(
     market_id: MarketIdPath, request: Request, st: Annotated[ApiState, Depends(state)]
 ) -> Response:
+    await rate_limit(st, request, None, "reads")
     market = await load_market(st, market_id)
 
     async def render() -> tuple[bytes, str]:
@@ -122,9 +139,7 @@ async def chart_png(
         png = await asyncio.to_thread(chart_image.render, question, price, points)
         return png, f'"{hashlib.sha256(png).hexdigest()[:32]}"'
 
-    png, etag = await st.cache.get(
-        f"chart.png:{market_id}:{market['updated_at']}", render, tags=[market_id]
-    )
+    png, etag = await _charts(request).get(f"{market_id}:{market['updated_at']}", render)
     headers = {"ETag": etag, "Cache-Control": f"public, max-age={CHART_MAX_AGE}"}
     match = request.headers.get("if-none-match", "")
     tags = {t.strip().removeprefix("W/") for t in match.split(",")}  # the weak comparison
