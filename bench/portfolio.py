@@ -174,8 +174,13 @@ COLUMNS = {
 
 
 def load(url: str, tables: dict[str, list[Any]]) -> None:
+    """COPY the tables with the triggers off (`session_replication_role = replica`, as
+    `pg_restore --disable-triggers` loads): the rows already hold what the triggers would make.
+    The settlements of positions held to their markets' end (migration 0013) are not made: the
+    workloads read the same indexes with or without them."""
     with psycopg.connect(url) as conn:
         with conn.cursor() as cur:
+            cur.execute("SET session_replication_role = replica")
             for table, rows in tables.items():
                 with cur.copy(f"COPY {table} ({', '.join(COLUMNS[table])}) FROM STDIN") as cp:
                     for r in rows:
@@ -192,6 +197,69 @@ PLANS = {
     "leaderboard week": "SELECT * FROM trader_weeks WHERE week = '2025-01-06' "
     "ORDER BY realized_pnl DESC, wallet DESC LIMIT 25",
 }
+
+
+def start_api(
+    url: str, validator: Any, tmp: Path, workers: int, redis_url: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`hybridmarket api` on a free port (and its URL): one process, or `--workers N` (which
+    needs Redis)."""
+    port = bench_api.free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SOLANA_RPC_URL": validator.rpc_url,
+        "SOLANA_WS_URL": validator.ws_url,
+        "HYBRIDMARKET_DATA_DIR": str(tmp / "data"),
+    }
+    env.pop("REDIS_URL", None)
+    cmd = [sys.executable, "-m", "hybridmarket", "api", "--port", str(port)]
+    if workers > 1:
+        env["REDIS_URL"] = redis_url
+        cmd += ["--workers", str(workers)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    bench_api.wait_http(f"{base}/api/leaderboards", proc)
+    return proc, base
+
+
+def run_workloads(
+    args: argparse.Namespace,
+    base: str,
+    wallets: list[str],
+    sample: list[str],
+    workers: int,
+    tmp: Path,
+) -> None:
+    boards = [
+        f"/api/leaderboards?by={by}&period={period}&limit=25"
+        + (f"&week={week}" if period == "week" else "")
+        for by in ("profit", "volume")
+        for period in ("all", "week")
+        for week in ("2025-01-06", "2025-03-03", "2025-06-02")
+    ]
+    first = httpx2.get(base + boards[0], timeout=30).json()
+    deeper = [boards[0] + f"&cursor={first['next_cursor']}"]
+    workloads = {
+        "portfolio (random wallets)": [f"/api/users/{w}/portfolio" for w in sample],
+        "profile (random wallets)": [f"/api/users/{w}" for w in sample],
+        "leaderboards (4 kinds, pages 1-2)": boards + deeper,
+    }
+    sizes = httpx2.get(f"{base}/api/users/{wallets[0]}/portfolio", timeout=30).json()
+    print(f"the busiest wallet holds {len(sizes['positions'])} positions", flush=True)
+    processes = "one uvicorn process" if workers == 1 else f"{workers} API processes (--workers)"
+    for connections in (int(c) for c in args.connections.split(",")):
+        print(
+            f"{connections} connections, {args.warmup:g} s warm-up, {args.seconds:g} s "
+            f"measured, {processes}",
+            flush=True,
+        )
+        for name, paths in workloads.items():
+            r = bench_api.load_in_subprocess(
+                base, paths, connections, args.warmup, args.seconds, tmp
+            )
+            print(name, flush=True)
+            bench_api.report("API", r)
 
 
 def main(args: argparse.Namespace) -> None:
@@ -220,51 +288,12 @@ def main(args: argparse.Namespace) -> None:
             for name, q in PLANS.items():
                 plan = conn.execute("EXPLAIN " + q, (wallets[1],) if "%s" in q else ()).fetchall()
                 print(f"plan of {name}: " + " / ".join(r[0].strip() for r in plan[:3]))
-        port = bench_api.free_port()
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "SOLANA_RPC_URL": validator.rpc_url,
-            "SOLANA_WS_URL": validator.ws_url,
-            "HYBRIDMARKET_DATA_DIR": str(tmp / "data"),
-        }
-        env.pop("REDIS_URL", None)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "hybridmarket", "api", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{port}"
-        bench_api.wait_http(f"{base}/api/leaderboards", proc)
         sample = random.Random(SEED + 1).sample(wallets, min(20_000, len(wallets)))
-        boards = [
-            f"/api/leaderboards?by={by}&period={period}&limit=25"
-            + (f"&week={week}" if period == "week" else "")
-            for by in ("profit", "volume")
-            for period in ("all", "week")
-            for week in ("2025-01-06", "2025-03-03", "2025-06-02")
-        ]
-        first = httpx2.get(base + boards[0], timeout=30).json()
-        deeper = [boards[0] + f"&cursor={first['next_cursor']}"]
-        workloads = {
-            "portfolio (random wallets)": [f"/api/users/{w}/portfolio" for w in sample],
-            "profile (random wallets)": [f"/api/users/{w}" for w in sample],
-            "leaderboards (4 kinds, pages 1-2)": boards + deeper,
-        }
-        sizes = httpx2.get(f"{base}/api/users/{wallets[0]}/portfolio", timeout=30).json()
-        print(f"the busiest wallet holds {len(sizes['positions'])} positions", flush=True)
-        for connections in (int(c) for c in args.connections.split(",")):
-            print(
-                f"{connections} connections, {args.warmup:g} s warm-up, {args.seconds:g} s "
-                "measured, one uvicorn process",
-                flush=True,
-            )
-            for name, paths in workloads.items():
-                r = bench_api.load_in_subprocess(
-                    base, paths, connections, args.warmup, args.seconds, tmp
-                )
-                print(name, flush=True)
-                bench_api.report("API", r)
+        for workers in (int(w) for w in args.workers.split(",")):
+            proc, base = start_api(url, validator, tmp, workers, args.redis_url)
+            run_workloads(args, base, wallets, sample, workers, tmp)
+            bench_api.stop(proc)
+            proc = None
     finally:
         if proc is not None:
             bench_api.stop(proc)
@@ -283,6 +312,14 @@ def cli() -> None:
     ap.add_argument("--connections", default="50", help="comma-separated, e.g. 50,10,1")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--warmup", type=float, default=2.0)
+    ap.add_argument(
+        "--workers", default="1", help="API processes, comma-separated, e.g. 1,2 (>1 needs Redis)"
+    )
+    ap.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
+        help="Redis for --workers above 1",
+    )
     main(ap.parse_args())
 
 
