@@ -31,9 +31,9 @@ real cost and rounded proceeds never exceed the exact real proceeds, each within
 it (plus the error bound). Consequently buying and then selling the same shares never returns more than was paid, and a
 pool seeded with ``min_initial_liquidity(b)`` always holds at least ``max(q_yes, q_no)``.
 
-The API does not call this module for its quotes: ``program.quote`` runs the program's own C
-(compiled for the host) where it can, and falls back to these functions elsewhere. This module
-stays the reference that the C, in the SVM and on the host, is tested against.
+The API's quotes come through ``program.quote``, which runs the program's own C (compiled for
+the host) where it can and these functions elsewhere. This module stays the reference that the
+C, in the SVM and on the host, is tested against.
 
 Pure module: no I/O, stdlib only.
 """
