@@ -139,11 +139,13 @@ def test_a_library_that_cannot_load_falls_back_to_the_model(
     )
     other_so = tmp_path / "other_abi.so"
     other_so.write_bytes(host_compiler().shared_library([other_abi], root=tmp_path))
-    for path, why in [
+    cases = [
         (tmp_path / "missing.so", "missing.so"),
         (shipped_path(), "hybridmarket.so"),  # glibc: "cannot open", as for a missing file
-        (other_so, "version 2"),
-    ]:
+    ]
+    if HOST:  # elsewhere the x86_64 library fails to load before its version is asked
+        cases.append((other_so, "version 2"))
+    for path, why in cases:
         caplog.clear()
         with caplog.at_level(logging.WARNING, logger="hybridmarket.program.quote"):
             quoter = quote.load(path)
