@@ -185,6 +185,7 @@ async def _receipt(
             expected = {
                 "program_id": str(st.client.program_id),
                 "market_id": market_id,
+                "market": str(market_pda(bytes.fromhex(market_id), st.client.program_id)[0]),
                 "kind": kind,
                 "yes": posted[0],
                 "no": posted[1],
