@@ -13,6 +13,7 @@ import pytest
 from solders.keypair import Keypair
 
 from hybridmarket import bootstrap
+from hybridmarket.api import sharing
 from hybridmarket.authority import Signer
 from hybridmarket.db.connect import make_pool
 from hybridmarket.ipfs.backends import backend_from_settings
@@ -29,11 +30,18 @@ __all__ = ["browser", "world"]  # the fixtures, from test_web.py
 async def test_vote_then_see_the_receipt_counted(
     world: World, browser: Browser, db_url: str, tmp_path: Path
 ) -> None:
-    mid, _creator = await world.propose("Will my vote show up in the posted tally?")
+    question = "Will my vote show up in the posted tally?"
+    mid, _creator = await world.propose(question)
     tab = await open_tab(browser, world, "receipt")
     page = tab.page
-    await page.goto(world.url + f"/#/market/{mid}")
+    # The shared path URL serves the UI: its scripts and styles load from there (the wallet
+    # is drawn and funded by them), and its head names the market.
+    served = await page.goto(world.url + f"/market/{mid}/{sharing.slug(question)}")
+    assert served is not None and served.status == 200
+    assert f"<title>{question} · hybridmarket</title>" in await served.text()
     address = await wallet_funded(tab)
+    assert await page.evaluate("document.styleSheets.length") >= 2
+    await page.goto(world.url + f"/#/market/{mid}")
     panel = page.get_by_test_id("receipt-panel")
     await expect(page.get_by_test_id("vote-yes")).to_be_enabled()
     await expect(panel).to_be_hidden()  # no vote yet
