@@ -75,7 +75,12 @@ async def open_context(
         )
         extra = {} if rpc_policy is None else {"policy": rpc_policy}
         client = await stack.enter_async_context(
-            ChainClient(settings.rpc_url(), program_id=settings.program_id, **extra)
+            ChainClient(
+                settings.rpc_url(),
+                program_id=settings.program_id,
+                ws_url=settings.ws_url(),
+                **extra,
+            )
         )
         signals = await stack.enter_async_context(signals_for(settings.redis_url))
         ipfs = backend_from_settings(settings)

@@ -1,5 +1,5 @@
-"""Confirmation through `signatureSubscribe` (issue 17): `ChainClient.confirm` with the node's
-WebSocket answers from the notification, success or failure, and falls back to polling when the
+"""Confirmation through `signatureSubscribe` (issue 17): `ChainClient.confirm` of a client given
+the node's WebSocket answers from the notification, success or failure, and falls back to polling when the
 subscription cannot be made or its connection closes; the relay confirms this way. Real
 validator, real sockets; the fallback poll is slowed so that only a notification can answer in
 time."""
@@ -40,6 +40,13 @@ async def validator(tmp_path: Path) -> AsyncIterator[LocalValidator]:
 
 
 @pytest.fixture
+async def subscribed(validator: LocalValidator) -> AsyncIterator[ChainClient]:
+    """A client that confirms on the validator's WebSocket."""
+    async with ChainClient(validator.rpc_url, ws_url=validator.ws_url) as c:
+        yield c
+
+
+@pytest.fixture
 def slow_fallback(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A subscribed confirm reads the status only after subscribing and then every 60 s: within
     the tests' 10 s timeouts, only the notification can answer."""
@@ -60,13 +67,13 @@ def _closed_port() -> int:
 
 
 async def _confirm_before_sending(
-    client: ChainClient, ws_url: str, raw: bytes, *, skip_preflight: bool = False
+    client: ChainClient, raw: bytes, *, skip_preflight: bool = False
 ) -> int:
     """Start waiting on the transaction's signature before it is sent: the status read right
     after subscribing finds nothing, so only the notification can answer (the fallback poll is
     a minute away)."""
     sig = str(VersionedTransaction.from_bytes(raw).signatures[0])
-    waiting = asyncio.create_task(client.confirm(sig, ws_url=ws_url, timeout=10))
+    waiting = asyncio.create_task(client.confirm(sig, timeout=10))
     await asyncio.sleep(0.5)  # subscribed, and its status read done
     assert not waiting.done()
     assert await client.send_raw(raw, skip_preflight=skip_preflight) == sig
@@ -74,8 +81,9 @@ async def _confirm_before_sending(
 
 
 async def test_confirmed_by_the_notification(
-    validator: LocalValidator, client: ChainClient, slow_fallback: None
+    validator: LocalValidator, subscribed: ChainClient, slow_fallback: None
 ) -> None:
+    client = subscribed
     faucet = faucet_of(validator)
     bh, _ = await client.latest_blockhash()
     txs = [
@@ -87,20 +95,19 @@ async def test_confirmed_by_the_notification(
         for _ in range(3)
     ]
     # Three waits on one shared connection, each answered by its own notification.
-    slots = await asyncio.gather(
-        *(_confirm_before_sending(client, validator.ws_url, raw) for raw in txs)
-    )
+    slots = await asyncio.gather(*(_confirm_before_sending(client, raw) for raw in txs))
     for raw, slot in zip(txs, slots, strict=True):
         st = await client.signature_status(str(VersionedTransaction.from_bytes(raw).signatures[0]))
         assert st is not None and st[0] == slot and st[1] is None
     # Confirmed before the subscription: the status read right after subscribing answers.
     sig = str(VersionedTransaction.from_bytes(txs[0]).signatures[0])
-    assert await client.confirm(sig, ws_url=validator.ws_url, timeout=10) == slots[0]
+    assert await client.confirm(sig, timeout=10) == slots[0]
 
 
 async def test_a_failed_transaction_is_reported_from_the_notification(
-    validator: LocalValidator, client: ChainClient, slow_fallback: None
+    subscribed: ChainClient, slow_fallback: None
 ) -> None:
+    client = subscribed
     voter = Keypair()
     await client.request_airdrop(voter.pubkey(), SOL)
     # A vote on a market that does not exist, past the preflight: it lands and fails.
@@ -108,24 +115,26 @@ async def test_a_failed_transaction_is_reported_from_the_notification(
     bh, _ = await client.latest_blockhash()
     raw = bytes(client.build_signed([ix], voter, (), bh))
     with pytest.raises(TransactionFailed) as e:
-        await _confirm_before_sending(client, validator.ws_url, raw, skip_preflight=True)
+        await _confirm_before_sending(client, raw, skip_preflight=True)
     assert e.value.logs, "the failure carries the transaction's logs"
 
 
 async def test_falls_back_to_polling_without_a_subscription(
-    validator: LocalValidator, client: ChainClient
+    validator: LocalValidator, client: ChainClient, subscribed: ChainClient
 ) -> None:
     faucet = faucet_of(validator)
     # Nobody listens there: the subscription fails at once and the status is polled.
-    sig = await _transfer(client, faucet)
-    slot = await client.confirm(sig, ws_url=f"ws://127.0.0.1:{_closed_port()}", timeout=10)
+    nowhere = f"ws://127.0.0.1:{_closed_port()}"
+    async with ChainClient(validator.rpc_url, ws_url=nowhere) as deaf:
+        sig = await _transfer(deaf, faucet)
+        slot = await deaf.confirm(sig, timeout=10)
     st = await client.signature_status(sig)
     assert st is not None and st[0] == slot
     # The node closes the WebSocket instead of notifying: the wait falls back to polling.
     await control(validator, "hybridmarket_setFaults", ws_close_rate=1.0)
     try:
-        sig = await _transfer(client, faucet)
-        slot = await client.confirm(sig, ws_url=validator.ws_url, timeout=10)
+        sig = await _transfer(subscribed, faucet)
+        slot = await subscribed.confirm(sig, timeout=10)
         st = await client.signature_status(sig)
         assert st is not None and st[0] == slot
     finally:

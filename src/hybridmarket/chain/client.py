@@ -223,14 +223,18 @@ class ChainClient:
         program_id: Pubkey = PROGRAM_ID,
         commitment: Commitment = Confirmed,
         policy: RetryPolicy | None = None,
+        ws_url: str | None = None,
     ) -> None:
+        """`ws_url`: the node's PubSub endpoint, which `confirm` waits on (signatureSubscribe);
+        without it, `confirm` polls."""
         self.rpc_url = rpc_url
+        self.ws_url = ws_url
         self.program_id = program_id
         self.commitment = commitment
         self.gateway = RpcGateway(policy)
         self.rpc = AsyncClient(rpc_url, commitment=commitment, timeout=self.gateway.policy.timeout)
         self._http: httpx2.AsyncClient | None = None  # raw JSON-RPC (batch requests)
-        self._watchers: dict[str, SignatureWatcher] = {}  # by PubSub URL
+        self._watcher: SignatureWatcher | None = None  # on ws_url, opened by the first confirm
 
     async def __aenter__(self) -> ChainClient:
         return self
@@ -242,9 +246,9 @@ class ChainClient:
         await self.rpc.close()
         if self._http is not None:
             await self._http.aclose()
-        for w in self._watchers.values():
-            await w.close()
-        self._watchers.clear()
+        if self._watcher is not None:
+            await self._watcher.close()
+            self._watcher = None
 
     # ---- basic reads -------------------------------------------------------------------------
     async def get_slot(self, commitment: Commitment | None = None) -> int:
@@ -484,11 +488,11 @@ class ChainClient:
         last_valid_block_height: int | None = None,
         timeout: float = 60.0,
         poll: float = 0.2,
-        ws_url: str | None = None,
     ) -> int:
         """Wait until `signature` reaches `commitment`; returns its slot.
 
-        With `ws_url` (the node's PubSub endpoint) it waits on `signatureSubscribe` and answers
+        With the client's `ws_url` (the node's PubSub endpoint) it waits on `signatureSubscribe`
+        (one connection for all the client's waits) and answers
         as soon as the node notifies, reading the status only right after subscribing (for a
         transaction that landed before) and every SUBSCRIBED_POLL seconds (the blockhash's
         expiry, a lost notification). Without it, or when the subscription cannot be made or
@@ -501,10 +505,10 @@ class ChainClient:
         deadline = time.monotonic() + timeout
         watcher: SignatureWatcher | None = None
         sub: tuple[int, asyncio.Future[tuple[int, Any]]] | None = None
-        if ws_url is not None:
-            watcher = self._watchers.get(ws_url)
-            if watcher is None:
-                watcher = self._watchers[ws_url] = SignatureWatcher(ws_url)
+        if self.ws_url is not None:
+            if self._watcher is None:
+                self._watcher = SignatureWatcher(self.ws_url)
+            watcher = self._watcher
             with contextlib.suppress(RpcUnavailable, RpcError, TimeoutError):
                 sub = await asyncio.wait_for(
                     watcher.subscribe(signature, commitment), SUBSCRIBE_TIMEOUT

@@ -319,9 +319,7 @@ async def relay(
         if body.wait == "none":
             return RelaySubmitted(signature=sig, status="submitted")
         # Confirmed as soon as the node's signatureSubscribe says so (polling is the fallback).
-        slot = await asyncio.wait_for(
-            st.client.confirm(sig, ws_url=st.settings.ws_url()), timeout=60
-        )
+        slot = await asyncio.wait_for(st.client.confirm(sig), timeout=60)
         return RelayConfirmed(signature=sig, status="confirmed", slot=slot)
     except PreflightFailed as e:
         raise ApiError(
