@@ -988,12 +988,30 @@ async def test_accessibility_of_the_list_market_portfolio_and_propose_pages(
     world: World, browser: Browser
 ) -> None:
     """axe-core finds no serious or critical WCAG 2.1 AA violation (contrast, roles, names) on
-    the list, a market with its trade box, the portfolio and the proposal form, in light and
-    dark; toggles say they are pressed, the current page's nav link says so, and a live trade
-    re-renders the cards without anything being announced."""
+    the list, a market with its trade box, the portfolio, the proposal form, a profile, the
+    leaderboards and the notifications, in light and dark; toggles say they are pressed, the
+    current page's nav link says so, and a live trade re-renders the cards without anything
+    being announced."""
     mid = await world.active("Will the city open a night bus line?")
     trader = await world.funded()
     await world.buy(mid, trader, "yes", 2 * SOL)
+    # A comment on the market it holds: a notification for the notifications page.
+    author = await world.funded()
+    text = "The council votes on it next month."
+    message, signature = await signed_message(
+        world.http, author, "post_comment", mid, hashlib.sha256(text.encode()).hexdigest()
+    )
+    r = await world.http.post(
+        "/api/discussions",
+        json={
+            "marketId": mid,
+            "content": text,
+            "wallet": str(author.pubkey()),
+            "message": message,
+            "signature": signature,
+        },
+    )
+    assert r.status_code == 201, r.text
     tab = await open_tab(browser, world, "a11y", wallet=trader)
     page = tab.page
     problems: list[str] = []
@@ -1016,6 +1034,16 @@ async def test_accessibility_of_the_list_market_portfolio_and_propose_pages(
             "aria-current", "page"
         )
         problems += [f"portfolio ({scheme}): {v}" for v in await serious_violations(page)]
+        await page.goto(world.url + f"/#/user/{trader.pubkey()}")
+        await expect(page.get_by_test_id("trade-row")).to_have_count(1)
+        problems += [f"profile ({scheme}): {v}" for v in await serious_violations(page)]
+        await page.goto(world.url + "/#/leaderboards?by=volume")
+        await expect(page.get_by_test_id("board-row")).to_have_count(1)
+        problems += [f"leaderboards ({scheme}): {v}" for v in await serious_violations(page)]
+        await page.goto(world.url + "/#/notifications")
+        await expect(page.get_by_test_id("notification")).to_have_count(1)
+        await expect(page.get_by_test_id("unread-count")).to_have_text("1")
+        problems += [f"notifications ({scheme}): {v}" for v in await serious_violations(page)]
         await page.goto(world.url + "/#/new")
         await page.get_by_test_id("new-question").fill("Short")
         await page.get_by_test_id("new-submit").click()

@@ -1,5 +1,7 @@
-// hybridmarket's web UI: hash routes (#/, #/market/<id>, #/new, #/portfolio), the wallet widget and
-// toasts. The views live in views-*.js; they render with util.h (text nodes only).
+// hybridmarket's web UI: hash routes (#/, #/market/<id>, #/new, #/portfolio, #/user/<wallet>,
+// #/leaderboards, #/notifications), the shared path URL of a market (/market/<id>/<slug>, which
+// opens the market as its hash route does), the wallet widget, the notifications badge and toasts.
+// The views live in views-*.js; they render with util.h (text nodes only).
 
 import { h, clear, shortAddr, sol, api, ApiError } from "/static/util.js";
 import { WalletManager, browserWallets, onWalletsChanged } from "/static/wallet.js";
@@ -7,8 +9,12 @@ import { renderList } from "/static/views-list.js";
 import { renderMarket } from "/static/views-market.js";
 import { renderPortfolio } from "/static/views-portfolio.js";
 import { renderCreate } from "/static/views-create.js";
+import { renderUser } from "/static/views-user.js";
+import { renderLeaderboards } from "/static/views-leaderboards.js";
+import { NotificationCenter, renderNotifications } from "/static/views-notifications.js";
 
 export const wallet = new WalletManager();
+const notifications = new NotificationCenter(wallet);
 const view = document.getElementById("view");
 const walletEl = document.getElementById("wallet");
 let cleanups = [];
@@ -155,6 +161,17 @@ function renderWallet() {
       h("div.menu", h("div.menu-addr", w.address), menuItems)));
 }
 
+// ---- the notifications badge ---------------------------------------------------------------
+
+function renderBadge() {
+  // The count is in the link's text ("Notifications 3 unread" to a screen reader).
+  const badgeEl = document.getElementById("unread-count");
+  const n = notifications.unread;
+  badgeEl.textContent = n > 99 ? "99+" : String(n);
+  badgeEl.dataset.count = String(n);
+  document.getElementById("unread-wrap").hidden = !n;
+}
+
 // ---- routing -----------------------------------------------------------------------------
 
 let routedHref = null; // the URL the page shows (a step back fires popstate and hashchange)
@@ -165,6 +182,8 @@ let routeGen = 0;
 function focusHeading(gen) {
   const tryFocus = () => {
     if (gen !== routeGen) return true;
+    // The page put the focus somewhere itself (the trade box a "Sell" link opens): leave it.
+    if (document.activeElement && document.activeElement !== document.body && view.contains(document.activeElement)) return true;
     const h1 = view.querySelector("h1");
     if (!h1) return false;
     h1.tabIndex = -1;
@@ -197,13 +216,19 @@ function route() {
   }
   cleanups = [];
   const onCleanup = (fn) => cleanups.push(fn);
-  const hash = location.hash.replace(/^#/, "") || "/";
-  const [path, query] = hash.split("?");
+  // A shared market link is a path (/market/<id>/<slug>, served with its Open Graph meta) and
+  // opens the market as #/market/<id>/<slug> does; a hash route after it (a link clicked on that
+  // page) is followed instead.
+  let hash = location.hash.replace(/^#/, "");
+  const viaPath = !hash && /^\/market\/[0-9a-f]{64}(\/[^/]*)?\/?$/.test(location.pathname);
+  if (viaPath) hash = location.pathname + location.search;
+  const [path, query] = (hash || "/").split("?");
   const parts = path.split("/").filter(Boolean);
   window.scrollTo(0, 0);
   const ctx = {
     wallet, toast, act, onCleanup, announce,
     query: new URLSearchParams(query || ""),
+    path: viaPath, // the page is at a market's path URL, not a hash route
     // A page that changed its own URL (history.pushState / replaceState) says so.
     routed: () => { routedHref = location.href; },
   };
@@ -217,6 +242,14 @@ function route() {
   } else if (parts[0] === "portfolio") {
     nav = "portfolio";
     renderPortfolio(view, ctx);
+  } else if (parts[0] === "user" && parts[1]) {
+    renderUser(view, parts[1], ctx);
+  } else if (parts[0] === "leaderboards") {
+    nav = "leaderboards";
+    renderLeaderboards(view, ctx);
+  } else if (parts[0] === "notifications") {
+    nav = "notifications";
+    renderNotifications(view, ctx, notifications);
   } else {
     nav = "markets";
     renderList(view, ctx);
@@ -238,6 +271,8 @@ async function main() {
   wallet.onChange(renderWallet);
   onWalletsChanged(renderWallet);
   renderWallet();
+  notifications.on(renderBadge);
+  notifications.start();
   window.addEventListener("hashchange", route);
   window.addEventListener("popstate", route);
   route();
@@ -247,7 +282,7 @@ async function main() {
 }
 
 // For tests and the curious: the app's wallet and API helper from the console.
-window.hybridmarket = { wallet, api };
+window.hybridmarket = { wallet, api, notifications };
 main().catch((e) => {
   console.error(e);
   toast(humanError(e), "error", 0);

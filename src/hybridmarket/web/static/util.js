@@ -170,6 +170,53 @@ export function marketHref(m) {
   return `#/market/${m.id}${s ? `/${s}` : ""}`;
 }
 
+/** A market's shareable path URL, `/market/<id>/<slug>`: the server answers it with the page
+ * and its Open Graph meta, and the page opens the market as its hash route would. */
+export function marketPath(m) {
+  const s = slug(m.question);
+  return `/market/${m.id}${s ? `/${s}` : ""}`;
+}
+
+/** A wallet's profile page. */
+export function userHref(address) {
+  return `#/user/${address}`;
+}
+
+/** A wallet's address, short, linking to its profile (the whole address in its title). */
+export function walletLink(address, { me = null } = {}) {
+  if (!address) return "–";
+  return h("a.mono.wallet-link", { href: userHref(address), title: address, "data-testid": "wallet-link", "data-wallet": address },
+    shortAddr(address), me && address === me ? " (you)" : null);
+}
+
+let explorerCluster = "custom"; // a local validator: the explorer's custom cluster (localhost:8899)
+
+/** Which cluster transaction links open in the explorer (the faucet's chain_id says it). */
+export function setCluster(chainId) {
+  if (chainId === "mainnet-beta" || chainId === "mainnet") explorerCluster = null;
+  else if (chainId === "devnet" || chainId === "testnet") explorerCluster = chainId;
+  else explorerCluster = "custom";
+}
+
+/** A transaction's page on the Solana explorer. */
+export function txHref(signature) {
+  const q = explorerCluster ? `?cluster=${explorerCluster}` : "";
+  return `https://explorer.solana.com/tx/${encodeURIComponent(signature)}${q}`;
+}
+
+export function txLink(signature) {
+  if (!signature) return "–";
+  return h("a.mono", {
+    href: txHref(signature), target: "_blank", rel: "noopener noreferrer", title: signature, "data-testid": "tx-link",
+  }, `${signature.slice(0, 8)}…`);
+}
+
+/** "up" / "down" / "flat": the class of a signed amount. */
+export function sign(n) {
+  const v = Number(n);
+  return v > 0 ? "up" : v < 0 ? "down" : "flat";
+}
+
 export const STATE_LABELS = {
   PROPOSED: "Proposed", APPROVED: "Approved", ACTIVE: "Trading", RESOLVING: "Resolving",
   DISPUTED: "Disputed", FINALIZED: "Final", CANCELLED: "Cancelled",

@@ -2,7 +2,7 @@
 // your own, and links to the daily snapshots archived on IPFS. Comment text is shown as text
 // (textContent), never parsed as HTML.
 
-import { h, clear, api, shortAddr, relative, dateTime, sha256Hex } from "/static/util.js";
+import { h, clear, api, relative, dateTime, sha256Hex, walletLink } from "/static/util.js";
 
 const MAX_CHARS = 1000;
 
@@ -42,7 +42,7 @@ export function renderDiscussion(el, marketId, ctx) {
       : null;
     return h("li.comment", { "data-testid": "comment", "data-id": c.id },
       h("div.comment-head",
-        h("span.mono.author", { title: c.user_wallet }, shortAddr(c.user_wallet)),
+        h("span.author", walletLink(c.user_wallet)),
         mine ? h("span.chip.chip-small", "you") : null,
         h("time.muted", { datetime: c.created_at, title: dateTime(c.created_at) }, relative(c.created_at, Date.now())), // the server's clock wrote it
         h("span.signed", { title: `Signed by the author's wallet:\n\n${c.signed_message}` }, "✓ signed"),

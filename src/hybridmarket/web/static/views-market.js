@@ -1,16 +1,21 @@
 // One market: question, description, criteria; the price chart; the trade box with a live quote;
 // proposal or dispute voting; resolution status; the creator's and resolver's actions; your
-// position; the discussion. Live from /api/stream?market=<id>.
+// position; the recent trades (the tape), the largest holders, volume and traders over time;
+// follow and share; the discussion. Live from /api/stream?market=<id>.
 
 import {
   h, clear, api, pct, sol, signedSol, shares, bps, badge, shortAddr, dateTime, relative,
-  debounce, ApiError, parseAmount, unitsText, chainNow, eventData, marketHref,
+  debounce, ApiError, parseAmount, unitsText, chainNow, eventData, marketHref, marketPath, walletLink,
 } from "/static/util.js";
 import { PriceChart } from "/static/chart.js";
 import { renderDiscussion } from "/static/views-discussion.js";
 import { receiptPanel } from "/static/views-receipt.js";
 
 const SLIPPAGE_KEY = "hybridmarket.slippageBps";
+const TAPE = 20; // trades on the tape
+const HOLDERS = 5; // holders per side
+const INTERVALS = [["1h", "Hourly", 3600], ["1d", "Daily", 86400], ["1w", "Weekly", 7 * 86400]];
+const BUCKETS = 30; // activity intervals shown, back from now
 
 function section(title, attrs, ...children) {
   return h("section.panel", attrs || {}, title ? h("h2.panel-title", title) : null, ...children);
@@ -96,6 +101,14 @@ export function renderMarket(view, id, ctx) {
   const actionsEl = h("div.slot-actions");
   const positionEl = h("div.slot-position");
   const liveEl = h("ol.live-trades", { "data-testid": "live-trades" });
+  const holdersEl = h("div", { "data-testid": "holders" }, h("p.muted", "Loading holders…"));
+  const activityEl = h("div", { "data-testid": "activity" }, h("p.muted", "Loading activity…"));
+  const toolsEl = h("div.market-tools");
+  let activityInterval = "1d";
+  const intervalSel = h("select.input.input-small", {
+    "aria-label": "Activity per", "data-testid": "activity-interval",
+    on: { change: (e) => { activityInterval = e.currentTarget.value; loadActivity(); } },
+  }, INTERVALS.map(([v, label]) => h("option", { value: v, selected: v === activityInterval }, label)));
   const liveDot = h("span.live-dot", { title: "Live updates" }, "live");
   const discussionEl = h("div.slot-discussion");
   // On a phone the trade box is far down the page: a bar at the bottom brings it up, while
@@ -118,6 +131,14 @@ export function renderMarket(view, id, ctx) {
       barNo.textContent = `Buy NO ${pct(market.price_no)}`;
     }
   }
+  /** The portfolio's "Sell" link (?trade=sell&outcome=…): the trade box, set to sell. */
+  function goSell(outcome) {
+    if (!tradeBoxEl) return;
+    tradeBoxEl.querySelector('[data-testid="side-sell"]').click();
+    tradeBoxEl.querySelector(`[data-testid="outcome-${outcome === "no" ? "no" : "yes"}"]`).click();
+    tradeBoxEl.scrollIntoView({ block: "start" });
+    tradeBoxEl.querySelector('[data-testid="trade-input"]').focus({ preventScroll: true });
+  }
   function goTrade(outcome) {
     if (!tradeBoxEl) return;
     tradeBoxEl.querySelector('[data-testid="side-buy"]').click();
@@ -134,13 +155,15 @@ export function renderMarket(view, id, ctx) {
         h("div.main-col",
           section(null, { class: "panel prices-panel" }, pricesEl),
           section("Price history", { class: "panel chart-panel" }, spanSeg, chartEl, chartNote),
+          section("Volume and traders", { class: "panel activity-panel" }, intervalSel, activityEl),
           aboutEl,
           resolutionEl,
           discussionEl),
         h("aside.side-col",
           actionsEl,
           positionEl,
-          section("Live trades", { class: "panel live-panel" }, liveDot, liveEl))),
+          section("Recent trades", { class: "panel live-panel" }, liveDot, liveEl),
+          section("Largest holders", { class: "panel holders-panel" }, holdersEl))),
       tradeBar));
 
   const chart = new PriceChart(chartEl);
@@ -187,7 +210,8 @@ export function renderMarket(view, id, ctx) {
     clear(headEl,
       h("div.chips", m.category ? h("span.chip", m.category) : null, badge(m.state),
         m.closes_at ? h("span.muted", `Closes ${dateTime(m.closes_at)}`) : null),
-      h("h1.question", { "data-testid": "question" }, m.question));
+      h("h1.question", { "data-testid": "question" }, m.question),
+      toolsEl);
     clear(pricesEl,
       ...(settledHead(m) || [
         h("div.price-big.yes", h("span.label", "YES"), h("span", { "data-testid": "price-yes" }, pct(m.price_yes))),
@@ -202,8 +226,8 @@ export function renderMarket(view, id, ctx) {
       h("h3", "Resolution criteria"),
       m.resolution_criteria ? h("p.criteria", { "data-testid": "criteria" }, m.resolution_criteria) : h("p.muted", "None given."),
       h("div.kv-grid",
-        row("Creator", h("span.mono", { title: m.creator }, shortAddr(m.creator))),
-        row("Resolver", h("span.mono", { title: m.resolver }, shortAddr(m.resolver))),
+        row("Creator", walletLink(m.creator, { me: wallet.address })),
+        row("Resolver", walletLink(m.resolver, { me: wallet.address })),
         row("Created", dateTime(m.created_at)),
         m.activated_at ? row("Trading since", dateTime(m.activated_at)) : null,
         row("Liquidity parameter b", sol(m.b_parameter)),
@@ -230,7 +254,7 @@ export function renderMarket(view, id, ctx) {
       }
     }
     if (r.dispute_initiated_at) {
-      rows.push(row("Disputed by", h("span.mono", { title: r.dispute_initiator }, shortAddr(r.dispute_initiator))));
+      rows.push(row("Disputed by", walletLink(r.dispute_initiator, { me: wallet.address })));
       rows.push(row("Disputed", dateTime(r.dispute_initiated_at)));
       if (r.dispute_voting_deadline) {
         rows.push(row("Dispute voting ends", `${dateTime(r.dispute_voting_deadline)} (${relative(r.dispute_voting_deadline)})`));
@@ -337,8 +361,7 @@ export function renderMarket(view, id, ctx) {
     return act(button, busyLabel, async () => {
       if (!wallet.address) throw new Error("connect a wallet first");
       const fields = typeof body === "function" ? await body() : body;
-      const built = await api(`/api/markets/${id}/${path}`, { method: "POST", body: { wallet: wallet.address, ...fields } });
-      const out = await wallet.signAndSend(built);
+      const { built, out } = await wallet.marketTransaction(id, path, fields);
       await done(built, out);
       settle();
       return out;
@@ -718,6 +741,113 @@ export function renderMarket(view, id, ctx) {
     return section("Creator", null, h("p.muted", "Take back what remains of the liquidity you deposited."), btn);
   }
 
+  // ---- the tape, holders, activity --------------------------------------------------------
+
+  const onTape = new Set(); // the trades shown (a live one may also come with the first page)
+  function tradeItem(t) {
+    return h("li", { "data-testid": "tape-trade" },
+      h(`span.side.${t.side}`, t.side.toUpperCase()), " ",
+      h(`span.${t.outcome}`, t.outcome.toUpperCase()), " ",
+      `${shares(t.shares)} sh · ${sol(t.total)} · `,
+      h("span.muted", `YES → ${pct(t.price_yes_after)}`),
+      h("div.tape-meta", walletLink(t.wallet, { me: wallet.address }), " ",
+        h("time.muted", { datetime: t.at, title: dateTime(t.at) }, relative(t.at))));
+  }
+  function addTrade(t, first) {
+    const key = `${t.signature}:${t.side}:${t.outcome}:${t.shares}`;
+    if (onTape.has(key)) return;
+    onTape.add(key);
+    if (first) liveEl.prepend(tradeItem(t));
+    else liveEl.append(tradeItem(t));
+    while (liveEl.children.length > TAPE) liveEl.lastChild.remove();
+  }
+  async function loadTape() {
+    const data = await api(`/api/markets/${id}/trades`, { params: { limit: TAPE } });
+    if (alive) for (const t of data.trades) addTrade(t, false); // newest first, below live ones
+  }
+
+  async function loadHolders() {
+    const d = await api(`/api/markets/${id}/holders`, { params: { limit: HOLDERS } });
+    if (!alive) return;
+    const side = (label, cls, list) => h(`div.holders-side`, { "data-testid": `holders-${cls}` },
+      h(`h3.${cls}`, label),
+      list.length
+        ? h("ol.holders", list.map((x) => h("li", { "data-testid": "holder" },
+          walletLink(x.wallet, { me: wallet.address }), h("span.num", `${shares(x.shares)} sh`))))
+        : h("p.muted", "Nobody holds any."));
+    clear(holdersEl, h("div.holders-grid", side("YES", "yes", d.yes), side("NO", "no", d.no)));
+  }
+
+  async function loadActivity() {
+    const [, , seconds] = INTERVALS.find(([v]) => v === activityInterval);
+    const since = new Date(chainNow() - BUCKETS * seconds * 1000).toISOString();
+    const d = await api(`/api/markets/${id}/activity`, { params: { interval: activityInterval, since, limit: BUCKETS + 1 } });
+    if (!alive) return;
+    if (!d.buckets.length) { clear(activityEl, h("p.muted", "No trades yet.")); return; }
+    const when = (t) => (activityInterval === "1h" ? dateTime(t) : new Date(t).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" }));
+    clear(activityEl, h("div.table-wrap", h("table.table.table-compact",
+      h("caption.visually-hidden", "Volume, trades and traders per interval, newest first"),
+      h("thead", h("tr", h("th", { scope: "col" }, activityInterval === "1w" ? "Week of" : activityInterval === "1h" ? "Hour" : "Day"),
+        ["Volume", "Trades", "Traders"].map((c) => h("th.num", { scope: "col" }, c)))),
+      h("tbody", d.buckets.slice().reverse().map((b) => h("tr", { "data-testid": "activity-row" },
+        h("td", when(b.t)), h("td.num", sol(b.volume)), h("td.num", String(b.trades)), h("td.num", String(b.traders))))))));
+  }
+  const reloadActivity = debounce(() => {
+    loadHolders().catch((e) => console.warn(e));
+    loadActivity().catch((e) => console.warn(e));
+  }, 300);
+
+  // ---- follow, share -------------------------------------------------------------------
+
+  let following = null; // null: not known (no wallet, or not read yet)
+  const followBtn = h("button.btn.btn-small", { type: "button", "data-testid": "follow", "aria-pressed": "false" }, "Follow");
+  const shareBtn = h("button.btn.btn-small.btn-ghost", { type: "button", "data-testid": "share" }, "Share");
+  function renderTools() {
+    followBtn.hidden = !wallet.address || following === null;
+    followBtn.textContent = following ? "Following" : "Follow";
+    followBtn.title = following ? "Stop following: no more notifications about it unless you hold it" : "Get notified when it is resolved, disputed, finalized or commented";
+    followBtn.setAttribute("aria-pressed", following ? "true" : "false");
+    followBtn.classList.toggle("on", !!following);
+    shareBtn.dataset.url = market ? location.origin + marketPath(market) : "";
+    clear(toolsEl, followBtn, shareBtn);
+  }
+  /** Whether the wallet follows this market: one page of its follows, starting right before
+   * this id (they are listed by market id). */
+  async function loadFollowing() {
+    const me = wallet.address;
+    following = null;
+    renderTools();
+    if (!me) return;
+    const before = (BigInt(`0x${id}`) - 1n).toString(16).padStart(64, "0");
+    const params = { limit: 1 };
+    if (BigInt(`0x${id}`) > 0n) params.cursor = before;
+    try {
+      const d = await api(`/api/users/${me}/follows`, { params });
+      if (alive && wallet.address === me) following = d.follows.length > 0 && d.follows[0].market_id === id;
+    } catch (e) { console.warn(e); }
+    if (alive) renderTools();
+  }
+  followBtn.addEventListener("click", (e) => act(e.currentTarget, following ? "Unfollowing…" : "Following…", async () => {
+    const action = following ? "unfollow_market" : "follow_market";
+    const { message, signature } = await wallet.signAction(action, id);
+    await api("/api/follows", {
+      method: following ? "DELETE" : "POST",
+      body: { market_id: id, wallet: wallet.address, message, signature },
+    });
+    following = !following;
+    toast(following ? "Following: you will be notified of what happens to this market" : "No longer following", "ok");
+  }).then(renderTools));
+  shareBtn.addEventListener("click", async () => {
+    const url = shareBtn.dataset.url;
+    try {
+      await navigator.clipboard.writeText(url);
+      toast("Link copied", "ok");
+    } catch {
+      toast(`Copy this link: ${url}`, "info", 15000); // no clipboard here (plain http on a LAN)
+    }
+    ctx.announce("Link copied");
+  });
+
   // ---- live ----------------------------------------------------------------------------
 
   function onMarket(m) {
@@ -731,12 +861,8 @@ export function renderMarket(view, id, ctx) {
 
   function onTrade(t) {
     if (t.market_id !== id) return;
-    liveEl.prepend(h("li",
-      h(`span.side.${t.side}`, t.side.toUpperCase()), " ",
-      h(`span.${t.outcome}`, t.outcome.toUpperCase()), " ",
-      `${shares(t.shares)} sh · ${sol(t.total)} · `,
-      h("span.muted", `YES → ${pct(t.price_yes_after)}`)));
-    while (liveEl.children.length > 12) liveEl.lastChild.remove();
+    addTrade(t, true);
+    reloadActivity();
     if (wallet.address && t.wallet === wallet.address) loadPosition();
   }
 
@@ -760,6 +886,10 @@ export function renderMarket(view, id, ctx) {
     // The browser reconnects by itself after a drop; catch up on what was missed meanwhile.
     if (opened++ && market) {
       api(`/api/markets/${id}`).then(onMarket).catch(() => {});
+      onTape.clear();
+      liveEl.replaceChildren();
+      loadTape().catch((e) => console.warn(e));
+      reloadActivity();
       if (discussion) discussion.refresh();
     }
   });
@@ -774,6 +904,7 @@ export function renderMarket(view, id, ctx) {
     if (key !== lastWallet) {
       lastWallet = key;
       loadPosition();
+      loadFollowing();
       if (market) renderActions();
       if (discussion) discussion.refresh();
     } else if (wallet.balance !== lastBalance && market && market.state === "ACTIVE") {
@@ -793,13 +924,24 @@ export function renderMarket(view, id, ctx) {
       return;
     }
     if (!alive) return;
-    // The readable URL: the id and the question's slug (an old link, without it, lands here too).
-    const canonical = marketHref(market);
-    if (decodeURI(location.hash) !== decodeURI(canonical)) {
+    // The readable URL: the id and the question's slug (an old link, without it, lands here
+    // too); a shared path URL (/market/<id>/<slug>) stays one.
+    const canonical = ctx.path ? marketPath(market) : marketHref(market);
+    const shown = ctx.path ? location.pathname : location.hash;
+    if (decodeURI(shown) !== decodeURI(canonical)) {
       history.replaceState(null, "", canonical);
       ctx.routed();
     }
     renderHead();
+    if (ctx.query.get("trade") === "sell") {
+      renderActions();
+      goSell(ctx.query.get("outcome"));
+    }
+    renderTools();
+    loadFollowing();
+    loadTape().catch((e) => console.warn(e));
+    loadHolders().catch((e) => clear(holdersEl, h("p.error", e.message)));
+    loadActivity().catch((e) => clear(activityEl, h("p.error", e.message)));
     renderActions();
     loadChart().catch((e) => { chartNote.textContent = `Could not load the history: ${e.message}`; });
     loadPosition();

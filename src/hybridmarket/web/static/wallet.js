@@ -6,7 +6,7 @@
 // bytes; and the unsigned v0 transactions the API builds. The server never sees a key.
 
 import bs58 from "/static/vendor/bs58.js";
-import { api, b64decode, b64encode, ApiError } from "/static/util.js";
+import { api, b64decode, b64encode, ApiError, setCluster } from "/static/util.js";
 
 const nacl = globalThis.nacl;
 const DEMO_KEY = "hybridmarket.demoWallet";
@@ -182,7 +182,7 @@ export class WalletManager {
   constructor() {
     this.current = null;
     this.balance = null;
-    this.faucet = null; // {available, airdrop} from GET /api/faucet
+    this.faucet = null; // {available, airdrop, chainId} from GET /api/faucet
     this.listeners = new Set();
     this.justCreated = false;
   }
@@ -261,7 +261,8 @@ export class WalletManager {
     try {
       const info = await api("/api/faucet", { params: { wallet: this.current.address } });
       this.balance = info.balance;
-      this.faucet = { available: info.available, airdrop: info.airdrop };
+      this.faucet = { available: info.available, airdrop: info.airdrop, chainId: info.chain_id };
+      setCluster(info.chain_id);
     } catch (e) {
       // No faucet route (or the chain is down): the balance stays unknown.
       if (this.faucet === null) this.faucet = { available: false };
@@ -298,6 +299,18 @@ export class WalletManager {
     }
     this.refreshBalance();
     return out;
+  }
+
+  /** A market's transaction, as every page sends one: built by POST /api/markets/<id>/<path>
+   * (`buy`, `claim`, `withdraw`, …) with this wallet and `fields`, signed here, relayed;
+   * resolves with {built, out} once confirmed. */
+  async marketTransaction(marketId, path, fields = {}) {
+    if (!this.address) throw new Error("connect a wallet first");
+    const built = await api(`/api/markets/${marketId}/${path}`, {
+      method: "POST", body: { wallet: this.address, ...fields },
+    });
+    const out = await this.signAndSend(built);
+    return { built, out };
   }
 
   /** Ask the API for the SIWS text of an action, sign it: {message, signature}. */
