@@ -392,6 +392,10 @@ def _periods(periods: tuple[int, int] | None) -> dict[str, int | None]:
     return {"dispute_period": dispute, "voting_period": voting}
 
 
+# A listed market (`MarketListItem`): the market and its 24-hour change.
+_LIST_ITEM = market_json_sql("p", extra=[("change_24h", _decimal("p.change_24h"))])
+
+
 def page_json_query(
     *,
     state: str | None,
@@ -417,14 +421,13 @@ def page_json_query(
         since=since,
     )
     params |= {"page": limit, **_periods(periods)}
-    item = market_json_sql("p", extra=[("change_24h", _decimal("p.change_24h"))])
     order = _page_order("q", 2 if state else 3, _SORTS[sort][2])
 
     def last(column: str) -> str:
         return f"(array_agg(p.{column}) FILTER (WHERE p.n = %(page)s))[1]"
 
     return (
-        f"SELECT '[' || coalesce(string_agg({item}, ',' ORDER BY p.n) "
+        f"SELECT '[' || coalesce(string_agg({_LIST_ITEM}, ',' ORDER BY p.n) "
         "FILTER (WHERE p.n <= %(page)s), '') || ']', count(*), "
         f"{last('list_key')}, {last('id')}, {last('list_rank')} "
         f"FROM (SELECT q.*, row_number() OVER (ORDER BY {order}) AS n FROM ({query}) q) p",
