@@ -173,6 +173,12 @@ async def test_portfolio_claim_in_one_click_profile_and_leaderboards(
     await page.go_back()
     await expect(page.get_by_test_id("board-all")).to_have_attribute("aria-current", "true")
     await tab.shot("leaderboards")
+    # The creator's profile lists the market it proposed.
+    await page.goto(world.url + f"/#/user/{world.creators[won].pubkey()}")
+    await expect(page.get_by_test_id("created-row")).to_have_count(1)
+    await expect(page.get_by_test_id("created-row")).to_contain_text(
+        "Will the harbour bridge reopen by June?"
+    )
     tab.check()
 
 
@@ -261,6 +267,14 @@ async def test_market_tape_holders_follow_share_and_live_notifications(
     await expect(badge).to_be_hidden()
     got = (await world.http.get(f"/api/users/{me.pubkey()}/notifications")).json()
     assert got["unread"] == 0 and len(got["notifications"]) == 3
+    # The author's profile, from the notification: its comments, newest first.
+    await items.nth(0).get_by_test_id("wallet-link").click()
+    await expect(page).to_have_url(re.compile(f"#/user/{author.pubkey()}$"))
+    comments = page.get_by_test_id("profile-comment")
+    await expect(comments).to_have_count(2)
+    await expect(comments.first).to_contain_text("Scaffolding went up this morning.")
+    await expect(comments.first.locator("a")).to_have_text(question)
+    await page.go_back()
     # Unfollow, from the market's page (its hash route).
     await items.nth(0).locator("a").first.click()
     await expect(page.get_by_test_id("question")).to_have_text(question)

@@ -183,6 +183,8 @@ async def test_the_portfolio_profile_leaderboard_and_activity_reads_use_indexes(
             "portfolio": q_portfolio.positions(conn, w),
             "created": q_portfolio.settled_created(conn, w),
             "profile": q_portfolio.profile_counts(conn, w),
+            "proposed": q_portfolio.created_markets(conn, w, 50),
+            "comments": q_portfolio.comments(conn, w, 50),
             "totals": q_trades.wallet_totals(conn, w),
             "history": q_trades.of_wallet(conn, w, before=None, limit=50),
             "tape": q_trades.of_market(conn, mid, before=None, limit=50),
@@ -211,9 +213,10 @@ async def test_the_portfolio_profile_leaderboard_and_activity_reads_use_indexes(
             found[name] = "\n".join(plans)
         conn.cursor_factory = psycopg.AsyncCursor
     assert all("Index" in plan for plan in found.values()), found
-    # The portfolio sorts the wallet's own positions, found by index (at most 1000); every other
-    # list is read in index order (at most an incremental sort within equal times).
-    sorted_ok = {"portfolio", "created"}
+    # The portfolio sorts the wallet's own positions, found by index (at most 1000), and the
+    # profile its own markets and comments; every other list is read in index order (at most an
+    # incremental sort within equal times).
+    sorted_ok = {"portfolio", "created", "proposed", "comments"}
     bad = {
         n: p
         for n, p in found.items()

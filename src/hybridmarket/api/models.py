@@ -587,6 +587,36 @@ class Portfolio(Body):
     totals: PortfolioTotals = Field(description="Over the positions and created markets")
 
 
+class ProposedMarket(Body):
+    """A market the wallet proposed."""
+
+    market_id: MarketId
+    question: str | None = Field(description="The market's question")
+    state: MarketState = Field(description="The market's state")
+    created_at: Time = Field(description="When it was proposed (chain time)")
+    volume: Lamports = Field(description="LMSR amounts traded in it (before fees)")
+
+
+class ProposedMarkets(Body):
+    wallet: Address
+    markets: list[ProposedMarket] = Field(description="Newest first, at most `limit`")
+
+
+class UserComment(Body):
+    """A comment the wallet posted (not deleted), with its market's question."""
+
+    id: str = Field(description="UUID")
+    market_id: MarketId
+    question: str | None = Field(description="The market's question")
+    content: str = Field(description="Exactly as sent")
+    created_at: Time = Field(description="When it was posted")
+
+
+class UserComments(Body):
+    wallet: Address
+    comments: list[UserComment] = Field(description="Newest first, at most `limit`")
+
+
 # ---- market activity -----------------------------------------------------------------------
 
 

@@ -20,10 +20,14 @@ from hybridmarket.api.models import (
     Position,
     PositionAction,
     Positions,
+    ProposedMarket,
+    ProposedMarkets,
     Trade,
     TradeFees,
     Trades,
     User,
+    UserComment,
+    UserComments,
     WalletTrade,
 )
 from hybridmarket.api.routes import error_responses
@@ -253,6 +257,52 @@ async def get_portfolio(
             claimable=sum(p.value for p in positions if p.action == "claim"),
             withdrawable=sum(c.withdrawable for c in created),
         ),
+    )
+
+
+@router.get("/{wallet}/markets", summary="The markets a wallet proposed, newest first")
+async def get_created_markets(
+    wallet: Annotated[str, Depends(_wallet)],
+    st: Annotated[ApiState, Depends(state)],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> ProposedMarkets:
+    async with st.pool.connection() as conn:
+        rows = await q_portfolio.created_markets(conn, wallet, limit)
+    return ProposedMarkets(
+        wallet=wallet,
+        markets=[
+            ProposedMarket(
+                market_id=r["market_id"],
+                question=r["question"],
+                state=r["state"],
+                created_at=present(iso(r["created_at"])),
+                volume=int(r["total_volume"]),
+            )
+            for r in rows
+        ],
+    )
+
+
+@router.get("/{wallet}/comments", summary="A wallet's comments, newest first")
+async def get_comments(
+    wallet: Annotated[str, Depends(_wallet)],
+    st: Annotated[ApiState, Depends(state)],
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> UserComments:
+    async with st.pool.connection() as conn:
+        rows = await q_portfolio.comments(conn, wallet, limit)
+    return UserComments(
+        wallet=wallet,
+        comments=[
+            UserComment(
+                id=str(r["id"]),
+                market_id=r["market_id"],
+                question=r["question"],
+                content=r["content"],
+                created_at=present(iso(r["created_at"])),
+            )
+            for r in rows
+        ],
     )
 
 

@@ -72,3 +72,30 @@ async def profile_counts(conn: AsyncConnection[Any], wallet: str) -> dict[str, A
         row = await cur.fetchone()
         assert row is not None
         return row
+
+
+async def created_markets(
+    conn: AsyncConnection[Any], wallet: str, limit: int
+) -> list[dict[str, Any]]:
+    """The markets the wallet proposed, newest first (markets_creator_idx: a wallet's few)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT id AS market_id, question, state, created_at, total_volume "
+            "FROM markets WHERE creator_wallet = %s ORDER BY created_at DESC, id LIMIT %s",
+            (wallet, limit),
+        )
+        return await cur.fetchall()
+
+
+async def comments(conn: AsyncConnection[Any], wallet: str, limit: int) -> list[dict[str, Any]]:
+    """The wallet's comments not deleted, newest first, each with its market's question
+    (discussions_user_idx)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT d.id, d.market_id, m.question, d.content, d.created_at FROM discussions d "
+            "JOIN markets m ON m.id = d.market_id "
+            "WHERE d.user_wallet = %s AND d.deleted_at IS NULL "
+            "ORDER BY d.created_at DESC, d.id LIMIT %s",
+            (wallet, limit),
+        )
+        return await cur.fetchall()
