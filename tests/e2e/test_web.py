@@ -16,22 +16,27 @@ import os
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import base58
 import httpx2
 import pytest
+from psycopg_pool import AsyncConnectionPool
 from solders.keypair import Keypair
 
 from hybridmarket.canonical import canonical_json
 from hybridmarket.chain import ChainClient
 from hybridmarket.chain.keys import load_keypair
 from hybridmarket.db.connect import make_pool
+from hybridmarket.db.queries import discussions as q_discussions
 from hybridmarket.indexer.service import Indexer
+from hybridmarket.ipfs import EmbeddedBackend
 from hybridmarket.ipfs.importer import compute_cid
 from hybridmarket.localnet.validator import LocalValidator
 from hybridmarket.program import builders as b
+from hybridmarket.worker.snapshots import snapshot_day
 
 from ..integration.api_fixtures import api_settings, running_api, sign_transaction, signed_message
 from ..integration.localnet_fixtures import control, running_validator
@@ -77,6 +82,8 @@ class World:
     http: httpx2.AsyncClient
     url: str
     backend: Keypair
+    pool: AsyncConnectionPool  # the indexer's, on the API's database
+    data_dir: Path  # the API's (its IPFS block store is data_dir / "ipfs")
     creators: dict[str, Keypair] = field(default_factory=dict)  # market id -> its creator
 
     async def funded(self, lamports: int = 100 * SOL) -> Keypair:
@@ -195,6 +202,8 @@ async def world(tmp_path: Path, db_url: str) -> AsyncIterator[World]:
                     http,
                     str(http.base_url),
                     load_keypair(v.key_paths["backend_authority"]),
+                    pool,
+                    tmp_path,
                 )
         finally:
             stop.set()
@@ -390,7 +399,8 @@ async def test_propose_a_market_then_vote_on_it(world: World, browser: Browser) 
 
 
 async def test_post_and_delete_a_comment(world: World, browser: Browser) -> None:
-    mid, _creator = await world.propose("Will a comet be visible by eye this year?", "science")
+    # Active: the markets whose discussions are archived daily.
+    mid = await world.active("Will a comet be visible by eye this year?", "science")
     tab = await open_tab(browser, world, "comment")
     page = tab.page
     await page.goto(world.url + f"/#/market/{mid}")
@@ -406,6 +416,24 @@ async def test_post_and_delete_a_comment(world: World, browser: Browser) -> None
     await tab.shot("posted")
     listed = (await world.http.get(f"/api/discussions/{mid}")).json()["discussions"]
     assert [c["content"] for c in listed] == [text]
+    # The day archived on IPFS (only a day that is over is: the comment is moved to
+    # yesterday): the market page names the archive's head, the CID anchored.
+    await expect(page.get_by_test_id("archive-head")).to_have_count(0)
+    yesterday = datetime.now(UTC).date() - timedelta(days=1)
+    async with world.pool.connection() as conn:
+        await conn.execute(
+            "UPDATE discussions SET created_at = created_at - interval '1 day' "
+            "WHERE market_id = %s",
+            (mid,),
+        )
+    await snapshot_day(world.pool, EmbeddedBackend(world.data_dir / "ipfs"), yesterday)
+    async with world.pool.connection() as conn:
+        (anchor,) = await q_discussions.list_anchors(conn, mid)
+    await page.reload()
+    await expect(page.get_by_test_id("archive-head")).to_have_text(anchor["ipfs_hash"])
+    await expect(page.get_by_test_id("archive-verify")).to_have_text(
+        f"hybridmarket verify-archive {mid}"
+    )
     await comment.get_by_test_id("comment-delete").click()
     await expect(comment).to_have_count(0)
     await expect(page.get_by_test_id("comments")).to_contain_text("No comments yet")

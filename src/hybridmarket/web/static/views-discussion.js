@@ -1,6 +1,7 @@
 // A market's discussion: comments signed by their authors' wallets (SIWS), posting, deleting
-// your own, and links to the daily snapshots archived on IPFS. Comment text is shown as text
-// (textContent), never parsed as HTML.
+// your own, links to the daily snapshots archived on IPFS, and the archive's head: the latest
+// snapshot's CID, from which anyone can walk the chain of days back (`hybridmarket
+// verify-archive`). Comment text is shown as text (textContent), never parsed as HTML.
 
 import { h, clear, api, relative, dateTime, sha256Hex, walletLink } from "/static/util.js";
 
@@ -10,6 +11,7 @@ export function renderDiscussion(el, marketId, ctx) {
   const { wallet, toast, act } = ctx;
   const listEl = h("ol.comments", { "data-testid": "comments" });
   const snapsEl = h("div.snapshots", { "data-testid": "snapshots" });
+  const archiveEl = h("div.snapshots.archive-head", { "data-testid": "archive" });
   const moreBtn = h("button.btn.btn-ghost.btn-small", { type: "button", hidden: true }, "Older comments");
   const countEl = h("span.muted.char-count", `0 / ${MAX_CHARS}`);
   // No maxlength: the browser would count UTF-16 units (an emoji is two), the server counts
@@ -77,6 +79,29 @@ export function renderDiscussion(el, marketId, ctx) {
           title: `${s.cid} · ${s.discussions_count} comments`, "data-testid": "snapshot",
         }, `${s.snapshot_date} (${s.discussions_count})`))]
       : h("span.muted", "No IPFS snapshot yet: comments are archived daily."));
+    if (!more) loadArchive();
+  }
+
+  /** The archive's head (GET /api/markets/<id>/archive): each day's snapshot names the one
+   * before it, so this one CID proves every day back to the first. */
+  async function loadArchive() {
+    let head;
+    try {
+      head = await api(`/api/markets/${marketId}/archive`);
+    } catch {
+      return; // the snapshot links above still say what is archived
+    }
+    if (!head.latest_cid) { archiveEl.replaceChildren(); return; }
+    const days = `${head.days} day${head.days === 1 ? "" : "s"} since ${head.first_date}`;
+    clear(archiveEl,
+      h("span.muted", "Archive head: "),
+      h("a.cid", {
+        href: head.links.gateway, target: "_blank", rel: "noopener", "data-testid": "archive-head",
+        title: "Each daily snapshot names the previous one: from this CID anyone can walk back "
+          + "every day and check each comment's signature (hybridmarket verify-archive).",
+      }, head.latest_cid),
+      h("span.muted", `· ${days} · `),
+      h("code", { "data-testid": "archive-verify" }, `hybridmarket verify-archive ${marketId}`));
   }
 
   async function post(button) {
@@ -115,7 +140,7 @@ export function renderDiscussion(el, marketId, ctx) {
   clear(el, h("section.panel.discussion", { "data-testid": "discussion" },
     h("h2.panel-title", "Discussion"),
     h("div.comment-form", text, h("div.comment-actions", countEl, postBtn)),
-    listEl, moreBtn, snapsEl));
+    listEl, moreBtn, snapsEl, archiveEl));
   load();
 
   return {
