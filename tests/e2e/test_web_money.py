@@ -174,12 +174,27 @@ async def test_portfolio_claim_in_one_click_profile_and_leaderboards(
     await expect(page.get_by_test_id("board-all")).to_have_attribute("aria-current", "true")
     await tab.shot("leaderboards")
     # The creator's profile lists the market it proposed.
-    await page.goto(world.url + f"/#/user/{world.creators[won].pubkey()}")
+    creator = world.creators[won]
+    await page.goto(world.url + f"/#/user/{creator.pubkey()}")
     await expect(page.get_by_test_id("created-row")).to_have_count(1)
     await expect(page.get_by_test_id("created-row")).to_contain_text(
         "Will the harbour bridge reopen by June?"
     )
     tab.check()
+
+    # The creator withdraws what is left of the liquidity from its own portfolio.
+    theirs = await open_tab(browser, world, "money-creator", wallet=creator)
+    await theirs.page.goto(world.url + "/#/portfolio")
+    withdraw = theirs.page.get_by_test_id("created-liquidity").get_by_test_id("action-withdraw")
+    await expect(withdraw).to_have_text(re.compile(r"^Withdraw [\d.]+ SOL$"))
+    before = await world.client.get_balance(creator.pubkey())
+    await withdraw.click()
+    await expect(
+        theirs.page.get_by_test_id("toast-ok").filter(has_text="withdrawn")
+    ).to_be_visible()
+    await expect(theirs.page.get_by_test_id("created-liquidity")).to_have_count(0)
+    assert await world.client.get_balance(creator.pubkey()) > before
+    theirs.check()
 
 
 async def test_market_tape_holders_follow_share_and_live_notifications(
