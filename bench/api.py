@@ -35,7 +35,11 @@ either way a database `bench_api`, created fresh for each size and dropped at th
 reads the program's config and the chain's clock from a local validator started for the run.
 
     .venv/bin/python bench/api.py [--markets 1000,10000,100000] [--connections 50]
-                                  [--seconds 5] [--warmup 2]
+                                  [--seconds 5] [--warmup 2] [--only volume,q=] [--profile]
+
+`--profile` runs the API under cProfile and prints, per workload, its own time per request by
+package and the costliest functions (cProfile roughly doubles Python's time: read the shares,
+not the figures); `--only` runs the workloads whose names contain one of the words.
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -562,10 +567,12 @@ def run_size(
     results: dict[str, dict[str, dict[str, Any]]] = {}
     try:
 
-        def start_api() -> subprocess.Popen[bytes]:
-            """A fresh API process: its cache starts empty."""
+        def start_api(profile: Path | None = None) -> subprocess.Popen[bytes]:
+            """A fresh API process: its cache starts empty. With `profile`, run under cProfile,
+            which writes its figures there when the process is stopped."""
+            under = ["-m", "cProfile", "-o", str(profile)] if profile else []
             proc = subprocess.Popen(
-                [sys.executable, "-m", "hybridmarket", "api", "--port", str(api_port)],
+                [sys.executable, *under, "-m", "hybridmarket", "api", "--port", str(api_port)],
                 env=env,
                 stdout=subprocess.DEVNULL,
             )
@@ -602,15 +609,24 @@ def run_size(
             b = [m["id"] for m in httpx2.get(base_url + path, timeout=30).json()]
             assert a == b, f"the API and the baseline disagree on {path}"
         for name, paths in workloads.items():
+            if args.only and not any(w in name for w in args.only.split(",")):
+                continue
             print(name, flush=True)
             measured: dict[str, dict[str, Any]] = {}
             stop(api)
-            api = start_api()  # each workload starts with an empty cache
+            profile = tmp / "api.prof" if args.profile else None
+            api = start_api(profile)  # each workload starts with an empty cache
             for who, url_ in (("api", api_url), ("baseline", base_url)):
                 measured[who] = load_in_subprocess(
                     url_, paths, args.connections, args.warmup, args.seconds, tmp
                 )
                 report("API" if who == "api" else "baseline (PostgREST method)", measured[who])
+                if who == "api" and profile is not None:
+                    # SIGINT: uvicorn raises it again once stopped, and cProfile writes its
+                    # figures on the way out (SIGTERM would end the process without them).
+                    api.send_signal(signal.SIGINT)
+                    api.wait(60)
+                    print_profile(profile)
             ratio = measured["api"]["rps"] / measured["baseline"]["rps"]
             print(
                 f"  API/baseline throughput {ratio:.1f}x, API p99 "
@@ -625,6 +641,45 @@ def run_size(
             drop_database(admin_url, DB_NAME)
     print(f"load average at the end of {n:,}: {load_average()}", flush=True)
     return results
+
+
+def print_profile(path: Path) -> None:
+    """Where the API process's time went (cProfile, its whole life, warm-up included): own time
+    per request by package, then the functions with the most own time."""
+    import pstats
+
+    stats = pstats.Stats(str(path))
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    requests = sum(
+        v[1]
+        for (file, _, fn), v in raw.items()
+        if fn == "__call__" and file.endswith("chainclock.py")
+    )
+    groups: dict[str, float] = {}
+    for (file, _, _), (_, _, own, _, _) in raw.items():
+        groups[_package(file)] = groups.get(_package(file), 0.0) + own
+    total = sum(groups.values())
+    print(
+        f"  API profile: {requests:,} /api requests, {total / max(requests, 1) * 1e3:.2f} ms own "
+        "time each (cProfile slows Python ~2x: compare the shares)"
+    )
+    for name, own in sorted(groups.items(), key=lambda kv: -kv[1])[:12]:
+        print(f"    {name:<28} {own / max(requests, 1) * 1e3:7.3f} ms  {own / total:6.1%}")
+    stats.sort_stats("tottime").print_stats(15)
+
+
+def _package(file: str) -> str:
+    """The package a profiled function belongs to: a site-packages distribution, a
+    hybridmarket subpackage, the standard library's module, or a builtin."""
+    if file.startswith("~") or file.startswith("<"):
+        return "builtins (C: sockets, select, ...)"
+    parts = Path(file).parts
+    if "site-packages" in parts:
+        return parts[parts.index("site-packages") + 1].removesuffix(".py")
+    if "hybridmarket" in parts:
+        i = parts.index("hybridmarket")
+        return "hybridmarket." + parts[i + 1].removesuffix(".py")
+    return "stdlib " + Path(file).stem if "python3" in file else file
 
 
 def load_average() -> str:
@@ -684,6 +739,12 @@ def cli() -> None:
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument(
         "--cache-ttl", type=float, help="API_CACHE_TTL for the API (default: the product's)"
+    )
+    ap.add_argument("--only", help="run only the workloads whose names contain one of these")
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the API under cProfile and print where its time goes (slower: not figures)",
     )
     # internal modes: the baseline server, the load generator
     ap.add_argument("--serve-baseline", action="store_true", help=argparse.SUPPRESS)
