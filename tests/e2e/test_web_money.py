@@ -7,6 +7,7 @@ with a signature."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 
@@ -211,6 +212,8 @@ async def test_market_tape_holders_follow_share_and_live_notifications(
     tab = await open_tab(browser, world, "money-market", wallet=me)
     page = tab.page
     await page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    streams: list[str] = []  # a tab keeps one stream, for what its page shows
+    page.on("request", lambda r: streams.append(r.url) if "/api/stream" in r.url else None)
     # The shared path URL (served with its Open Graph meta) opens the market as its hash route
     # does, and stays a path: the id alone gets the question's slug.
     path = f"/market/{mid}/will-the-old-lighthouse-be-restored-this-year"
@@ -218,6 +221,12 @@ async def test_market_tape_holders_follow_share_and_live_notifications(
     await expect(page.get_by_test_id("question")).to_have_text(question)
     await expect(page).to_have_url(world.url + path)
     await wallet_funded(tab)
+    market_stream = f"{world.url}/api/stream?market={mid}&wallet={me.pubkey()}"
+    for _ in range(200):  # the wallet's address joins the stream once the wallet is known
+        if streams[-1:] == [market_stream]:
+            break
+        await asyncio.sleep(0.05)
+    assert streams[-1:] == [market_stream], streams
     # The tape on open, newest first; the largest holders; volume and traders.
     tape = page.get_by_test_id("tape-trade")
     await expect(tape).to_have_count(2)
@@ -268,6 +277,7 @@ async def test_market_tape_holders_follow_share_and_live_notifications(
     await page.get_by_test_id("nav-notifications").click()
     items = page.get_by_test_id("notification")
     await expect(items).to_have_count(2)
+    assert streams[-1] == f"{world.url}/api/stream?wallet={me.pubkey()}&events=notification"
     await expect(items.nth(0)).to_have_attribute("data-kind", "resolution_proposed")
     await expect(items.nth(0)).to_contain_text("It can be disputed until")
     await expect(items.nth(1)).to_have_attribute("data-kind", "comment")

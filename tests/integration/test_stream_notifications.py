@@ -1,8 +1,8 @@
 """A wallet's notifications live over `GET /api/stream?wallet=` (real uvicorn, real PostgreSQL,
 real signatures): a comment on a market the wallet holds reaches its stream and nobody else's;
-`?wallet=` alone carries no market events; one read per change signal serves every stream; a
-notification whose transaction commits after a later one's is still delivered; a bad wallet is
-422 in the envelope."""
+`events=notification` keeps market events out, and a wallet's stream without it has them too;
+one read per change signal serves every stream; a notification whose transaction commits after
+a later one's is still delivered; a bad wallet or kind is 422 in the envelope."""
 
 from __future__ import annotations
 
@@ -88,12 +88,13 @@ async def test_notifications_stream_to_their_wallet(
         mid = await insert_market(conn, question="Will the stream carry notifications?")
         await insert_position(conn, mid, holder.address, shares_yes=10)
     async with (
-        events(api, wallet=holder.address) as mine,
-        events(api, wallet=holder.address) as again,  # a second tab of the same wallet
-        events(api, wallet=other.address) as theirs,
+        events(api, wallet=holder.address, events="notification") as mine,
+        events(api, wallet=holder.address, market=mid) as again,  # a market page's stream
+        events(api, wallet=other.address, events="notification") as theirs,
         events(api, market=mid) as market_events,
     ):
         assert (await post_comment(api.http, author, mid, "a comment")).status_code == 201
+        assert (await asyncio.wait_for(again.get(), timeout=10))[0] == "comment"
         for q in (mine, again):
             event, data = await asyncio.wait_for(q.get(), timeout=10)
             assert event == "notification", (event, data)
@@ -122,12 +123,13 @@ async def test_notifications_stream_to_their_wallet(
             await notify(pool, mid)
         event, data = await asyncio.wait_for(mine.get(), timeout=10)
         assert (event, data["id"]) == ("notification", early)
-        # `?wallet=` alone: notifications, no market or comment events (for anyone else either).
+        # events=notification: no market or comment events (nor anyone else's notifications).
         await asyncio.sleep(0.3)
         assert theirs.empty()
-        for q in (mine, again):
-            while not q.empty():
-                assert q.get_nowait()[0] == "notification"
+        while not mine.empty():
+            assert mine.get_nowait()[0] == "notification"
 
     r = await api.http.get("/api/stream", params={"wallet": "not-a-wallet"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request", r.text
+    r = await api.http.get("/api/stream", params={"events": "everything"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request", r.text

@@ -17,7 +17,7 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import structlog
 from fastapi import APIRouter, Depends, Query, Request
@@ -40,6 +40,7 @@ HEARTBEAT_S = 15.0
 # Published to every subscriber when the server stops: each open stream then ends its response.
 _END: dict[str, Any] = {"end_of_stream": True}
 Queue = asyncio.Queue[dict[str, Any]]
+EventKind = Literal["market", "trade", "comment", "notification"]
 
 
 def end_streams(app: object) -> None:
@@ -164,10 +165,13 @@ class NotificationFeed:
     "in GET /api/markets/{id}/trades), `comment` (a comment posted or deleted) and, with "
     "`wallet`, `notification` (as in GET /api/users/{wallet}/notifications, sent as the "
     "database makes it: resolution proposed, dispute opened, finalized, claimable, a comment). "
-    "Market, trade and comment events come for the `market`s named, or for every market when "
-    "neither `market` nor `wallet` is given: `?wallet=W` alone is that wallet's notifications "
-    "only. Events sent while a client is disconnected are lost: on reconnecting, read what it "
-    "shows again (the notifications persist: GET /api/users/{wallet}/notifications).",
+    "Market, trade and comment events come for the `market`s named, or for every market; "
+    "`events` keeps only the kinds named (`?wallet=W&events=notification`: that wallet's "
+    "notifications alone, as a page that shows no market asks). A browser holds few "
+    "connections to one server over HTTP/1.1 (six, across its tabs), so a page keeps one "
+    "stream for all it shows. Events sent while a client is disconnected are lost: on "
+    "reconnecting, read what it shows again (the notifications persist: "
+    "GET /api/users/{wallet}/notifications).",
     response_class=StreamingResponse,
 )
 async def stream(
@@ -179,20 +183,26 @@ async def stream(
     wallet: Annotated[
         Wallet | None, Query(description="Also this wallet's `notification` events")
     ] = None,
+    events: Annotated[
+        list[EventKind] | None, Query(description="Only these kinds of event (repeatable)")
+    ] = None,
 ) -> StreamingResponse:
     wanted = set(market or [])
     for m in wanted:
         if len(m) != 64 or any(c not in "0123456789abcdef" for c in m):
             raise ApiError(422, "invalid_request", f"market: not a market id: {m!r}")
-    markets_too = bool(wanted) or wallet is None
-    feed = NotificationFeed.of(request, st) if wallet is not None else None
+    kinds: set[str] = set(events or ("market", "trade", "comment", "notification"))
+    markets_too = bool(kinds & {"market", "trade", "comment"})
+    feed = (
+        NotificationFeed.of(request, st) if wallet is not None and "notification" in kinds else None
+    )
 
     clock = chain_clock(request.app)
 
     def sse(event: str, data: dict[str, Any]) -> bytes:
         return _sse(event, {**data, "chain_time": clock.now() if clock else None})
 
-    async def events() -> AsyncIterator[bytes]:
+    async def body() -> AsyncIterator[bytes]:
         last_slot: dict[str, int] = {}
         async with contextlib.AsyncExitStack() as stack:
             queue = await stack.enter_async_context(st.hub.subscription())
@@ -218,13 +228,18 @@ async def stream(
                     if wanted and mid not in wanted:
                         continue
                     if "comment" in change:
-                        yield _sse("comment", {"market_id": mid, **change["comment"]})
+                        if "comment" in kinds:
+                            yield _sse("comment", {"market_id": mid, **change["comment"]})
                         continue
                     try:
                         if clock is not None:
                             await clock.current()
-                        yield sse("market", await load_market(st, mid))
+                        market_event = sse("market", await load_market(st, mid))
                     except ApiError:
+                        continue
+                    if "market" in kinds:
+                        yield market_event
+                    if "trade" not in kinds:
                         continue
                     since = last_slot.get(mid, int(change.get("slot", 0)) - 1)
                     async with st.pool.connection() as conn:
@@ -234,7 +249,7 @@ async def stream(
                         last_slot[mid] = max(last_slot.get(mid, 0), int(r["slot"]))
 
     return StreamingResponse(
-        events(),
+        body(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

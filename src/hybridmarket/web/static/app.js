@@ -12,9 +12,11 @@ import { renderCreate } from "/static/views-create.js";
 import { renderUser } from "/static/views-user.js";
 import { renderLeaderboards } from "/static/views-leaderboards.js";
 import { NotificationCenter, renderNotifications } from "/static/views-notifications.js";
+import { Live } from "/static/live.js";
 
 export const wallet = new WalletManager();
-const notifications = new NotificationCenter(wallet);
+const live = new Live(wallet); // the tab's one stream
+const notifications = new NotificationCenter(wallet, live);
 const view = document.getElementById("view");
 const walletEl = document.getElementById("wallet");
 let cleanups = [];
@@ -226,7 +228,7 @@ function route() {
   const parts = path.split("/").filter(Boolean);
   window.scrollTo(0, 0);
   const ctx = {
-    wallet, toast, act, onCleanup, announce,
+    wallet, toast, act, onCleanup, announce, live,
     query: new URLSearchParams(query || ""),
     path: viaPath, // the page is at a market's path URL, not a hash route
     // A page that changed its own URL (history.pushState / replaceState) says so.
@@ -234,6 +236,7 @@ function route() {
   };
   // #/market/<id>/<slug>: the id opens the page; the slug is for people (any, or none, works).
   let nav = null;
+  live.want(null); // the page says what it shows while it is drawn
   if (parts[0] === "market" && /^[0-9a-f]{64}$/.test(parts[1] || "")) {
     renderMarket(view, parts[1], ctx);
   } else if (parts[0] === "new") {
@@ -254,6 +257,7 @@ function route() {
     nav = "markets";
     renderList(view, ctx);
   }
+  live.apply();
   for (const a of document.querySelectorAll("[data-nav]")) {
     a.classList.toggle("active", a.dataset.nav === nav);
     if (a.dataset.nav === nav) a.setAttribute("aria-current", "page");
@@ -282,7 +286,7 @@ async function main() {
 }
 
 // For tests and the curious: the app's wallet and API helper from the console.
-window.hybridmarket = { wallet, api, notifications };
+window.hybridmarket = { wallet, api, notifications, live };
 main().catch((e) => {
   console.error(e);
   toast(humanError(e), "error", 0);

@@ -2,7 +2,7 @@
 // change over 24 hours (from the hourly history), volume and a state badge. Cards update live.
 
 import {
-  h, clear, api, pct, pts, sol, badge, relative, dateTime, debounce, chainNow, eventData, marketHref,
+  h, clear, api, pct, pts, sol, badge, relative, dateTime, debounce, chainNow, marketHref,
 } from "/static/util.js";
 
 const SORTS = [["relevance", "Best match"], ["volume", "Volume"], ["newest", "Newest"], ["closing", "Closing soon"]];
@@ -236,11 +236,9 @@ export function renderList(view, ctx) {
   load();
 
   // Live: replace a card when its market changes.
-  const es = new EventSource("/api/stream");
-  let opened = 0;
-  es.addEventListener("open", () => { if (opened++) load(); }); // caught up after a reconnect
-  es.addEventListener("market", (e) => {
-    const m = eventData(e);
+  ctx.live.want("all");
+  ctx.onCleanup(ctx.live.on("open", ({ reconnect }) => { if (reconnect) load(); })); // caught up
+  ctx.onCleanup(ctx.live.on("market", (m) => {
     const old = cards.get(m.id);
     if (!old || !old.isConnected) return;
     // The 24 h change moved with the price since: the base 24 h ago is the same.
@@ -250,6 +248,5 @@ export function renderList(view, ctx) {
     const fresh = card(m);
     cards.set(m.id, fresh);
     old.replaceWith(fresh);
-  });
-  ctx.onCleanup(() => es.close());
+  }));
 }

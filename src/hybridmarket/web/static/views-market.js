@@ -1,11 +1,11 @@
 // One market: question, description, criteria; the price chart; the trade box with a live quote;
 // proposal or dispute voting; resolution status; the creator's and resolver's actions; your
 // position; the recent trades (the tape), the largest holders, volume and traders over time;
-// follow and share; the discussion. Live from /api/stream?market=<id>.
+// follow and share; the discussion. Live from the tab's stream (live.js), for this market.
 
 import {
   h, clear, api, pct, sol, signedSol, shares, bps, badge, shortAddr, dateTime, relative,
-  debounce, ApiError, parseAmount, unitsText, chainNow, eventData, marketHref, marketPath, walletLink,
+  debounce, ApiError, parseAmount, unitsText, chainNow, marketHref, marketPath, walletLink,
 } from "/static/util.js";
 import { PriceChart } from "/static/chart.js";
 import { renderDiscussion } from "/static/views-discussion.js";
@@ -879,12 +879,13 @@ export function renderMarket(view, id, ctx) {
 
   let discussion = null;
   let lastWallet = wallet.address;
-  const es = new EventSource(`/api/stream?market=${id}`);
-  let opened = 0;
-  es.addEventListener("open", () => {
+  const { live } = ctx;
+  live.want(id);
+  liveDot.classList.toggle("on", live.connected);
+  onCleanup(live.on("open", ({ reconnect }) => {
     liveDot.classList.add("on");
     // The browser reconnects by itself after a drop; catch up on what was missed meanwhile.
-    if (opened++ && market) {
+    if (reconnect && market) {
       api(`/api/markets/${id}`).then(onMarket).catch(() => {});
       onTape.clear();
       liveEl.replaceChildren();
@@ -892,12 +893,13 @@ export function renderMarket(view, id, ctx) {
       reloadActivity();
       if (discussion) discussion.refresh();
     }
-  });
-  es.addEventListener("error", () => liveDot.classList.remove("on"));
-  es.addEventListener("market", (e) => onMarket(eventData(e)));
-  es.addEventListener("trade", (e) => onTrade(eventData(e)));
-  es.addEventListener("comment", (e) => discussion && discussion.onComment(eventData(e)));
-  onCleanup(() => es.close());
+  }));
+  onCleanup(live.on("error", () => liveDot.classList.remove("on")));
+  onCleanup(live.on("market", (m) => onMarket(m)));
+  onCleanup(live.on("trade", (t) => onTrade(t)));
+  onCleanup(live.on("comment", (c) => {
+    if (discussion && c.market_id === id) discussion.onComment(c);
+  }));
 
   onCleanup(wallet.onChange(() => {
     const key = wallet.address;

@@ -1,20 +1,20 @@
 // Notifications: what happened to the markets the wallet follows or holds (resolution proposed,
 // dispute opened, finalized, claimable, a comment). The database keeps them while the wallet is
-// away (GET /api/users/<wallet>/notifications); new ones arrive live on the wallet's stream
-// (GET /api/stream?wallet=<wallet>, `notification` events). The top bar's badge counts the
-// unread ones; the page lists them newest first and marks them read (signed with SIWS).
+// away (GET /api/users/<wallet>/notifications); new ones arrive live on the page's stream
+// (live.js: `?wallet=<wallet>`, `notification` events). The top bar's badge counts the unread
+// ones; the page lists them newest first and marks them read (signed with SIWS).
 
-import { h, clear, api, dateTime, relative, marketHref, walletLink, eventData, debounce } from "/static/util.js";
+import { h, clear, api, dateTime, relative, marketHref, walletLink, debounce } from "/static/util.js";
 
-/** The wallet's notification stream and unread count, for the whole app (the badge) and the
+/** The wallet's unread count and new notifications, for the whole app (the badge) and the
  * notifications page. Listeners get ("count") when the count may have changed, ("new", n) for
  * a notification that just arrived, ("reconnected") after the stream (re)opened. */
 export class NotificationCenter {
-  constructor(wallet) {
+  constructor(wallet, live) {
     this.wallet = wallet;
+    this.live = live;
     this.address = null;
     this.unread = 0;
-    this.es = null;
     this.listeners = new Set();
     this.recount = debounce(() => this.count(), 150);
   }
@@ -30,27 +30,20 @@ export class NotificationCenter {
 
   /** Follow the wallet in use (again when it changes). */
   start() {
-    const sync = () => { if (this.wallet.address !== this.address) this.connect(); };
+    const sync = () => {
+      if (this.wallet.address === this.address) return;
+      this.address = this.wallet.address;
+      this.unread = 0;
+      this.emit("count");
+    };
     this.wallet.onChange(sync);
     sync();
-  }
-
-  connect() {
-    if (this.es) this.es.close();
-    this.es = null;
-    this.address = this.wallet.address;
-    this.unread = 0;
-    this.emit("count");
-    if (!this.address) return;
-    const es = new EventSource(`/api/stream?wallet=${encodeURIComponent(this.address)}`);
-    this.es = es;
-    // Opened, or reopened after a drop: what arrived meanwhile is persisted, so read again.
-    es.addEventListener("open", () => {
+    // Opened, or reopened: what arrived meanwhile is persisted, so count again.
+    this.live.on("open", ({ reconnect }) => {
       this.count();
-      this.emit("reconnected");
+      if (reconnect) this.emit("reconnected");
     });
-    es.addEventListener("notification", (e) => {
-      const n = eventData(e);
+    this.live.on("notification", (n) => {
       this.emit("new", n);
       this.recount();
     });
