@@ -27,6 +27,7 @@ import contextlib
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -200,10 +201,10 @@ PLANS = {
 
 
 def start_api(
-    url: str, validator: Any, tmp: Path, workers: int, redis_url: str
+    url: str, validator: Any, tmp: Path, workers: int, redis_url: str, profile: Path | None
 ) -> tuple[subprocess.Popen[bytes], str]:
     """`hybridmarket api` on a free port (and its URL): one process, or `--workers N` (which
-    needs Redis)."""
+    needs Redis); with `profile`, one process under cProfile, which writes there when stopped."""
     port = bench_api.free_port()
     env = {
         **os.environ,
@@ -213,7 +214,8 @@ def start_api(
         "HYBRIDMARKET_DATA_DIR": str(tmp / "data"),
     }
     env.pop("REDIS_URL", None)
-    cmd = [sys.executable, "-m", "hybridmarket", "api", "--port", str(port)]
+    under = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
+    cmd = [sys.executable, *under, "-m", "hybridmarket", "api", "--port", str(port)]
     if workers > 1:
         env["REDIS_URL"] = redis_url
         cmd += ["--workers", str(workers)]
@@ -290,8 +292,15 @@ def main(args: argparse.Namespace) -> None:
                 print(f"plan of {name}: " + " / ".join(r[0].strip() for r in plan[:3]))
         sample = random.Random(SEED + 1).sample(wallets, min(20_000, len(wallets)))
         for workers in (int(w) for w in args.workers.split(",")):
-            proc, base = start_api(url, validator, tmp, workers, args.redis_url)
+            profile = tmp / "api.prof" if args.profile and workers == 1 else None
+            proc, base = start_api(url, validator, tmp, workers, args.redis_url, profile)
             run_workloads(args, base, wallets, sample, workers, tmp)
+            if profile is not None:
+                # SIGINT: cProfile writes its figures on the way out (SIGTERM would not).
+                proc.send_signal(signal.SIGINT)
+                proc.wait(60)
+                print("one API process, all the workloads above:", flush=True)
+                bench_api.print_profile(profile)
             bench_api.stop(proc)
             proc = None
     finally:
@@ -319,6 +328,11 @@ def cli() -> None:
         "--redis-url",
         default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
         help="Redis for --workers above 1",
+    )
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the one-process API under cProfile: its own time per request by package",
     )
     main(ap.parse_args())
 
