@@ -80,17 +80,20 @@ async def test_portfolio_claim_in_one_click_profile_and_leaderboards(
     await world.buy(won, me, "yes", 3 * SOL)
     await world.buy(won, other, "no", 2 * SOL)
     await world.buy(still, me, "yes", 1 * SOL)
-    await finalize_yes(world, won, resolver)
-    address = str(me.pubkey())
-    pf = (await world.http.get(f"/api/users/{address}/portfolio")).json()
-    by_market = {p["market_id"]: p for p in pf["positions"]}
-    assert by_market[won]["action"] == "claim" and by_market[still]["action"] == "sell"
-
     tab = await open_tab(browser, world, "money-portfolio", wallet=me)
     page = tab.page
     await page.goto(world.url + "/#/portfolio")
     rows = page.get_by_test_id("position-row")
     await expect(rows).to_have_count(2)
+    await expect(page.get_by_test_id("action-sell")).to_have_count(2)
+    # The market settles while the page is open: its claim is offered at once (the stream's
+    # claimable notification).
+    await finalize_yes(world, won, resolver)
+    await expect(page.get_by_test_id("action-claim")).to_have_count(1)
+    address = str(me.pubkey())
+    pf = (await world.http.get(f"/api/users/{address}/portfolio")).json()
+    by_market = {p["market_id"]: p for p in pf["positions"]}
+    assert by_market[won]["action"] == "claim" and by_market[still]["action"] == "sell"
     # Exact lamports, as the API gives them, behind every figure.
     for mid, p in by_market.items():
         row = page.locator(f'[data-testid="position-row"][data-market="{mid}"]')

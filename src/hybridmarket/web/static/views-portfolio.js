@@ -185,5 +185,9 @@ export function renderPortfolio(view, ctx) {
   onCleanup(wallet.onChange(() => {
     if (wallet.address !== last) { last = wallet.address; load(); }
   }));
+  // A market of yours settled while the page is open: its claim is offered at once.
+  onCleanup(ctx.live.on("notification", (n) => {
+    if (n.kind === "claimable" || n.kind === "finalized") load();
+  }));
   load();
 }
