@@ -176,6 +176,22 @@ class World:
         await self.relay(built, trader)
         return built
 
+    async def comment(self, author: Keypair, mid: str, text: str) -> None:
+        """A comment posted through the API, signed by `author` as a wallet signs it."""
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        message, signature = await signed_message(self.http, author, "post_comment", mid, digest)
+        r = await self.http.post(
+            "/api/discussions",
+            json={
+                "marketId": mid,
+                "content": text,
+                "wallet": str(author.pubkey()),
+                "message": message,
+                "signature": signature,
+            },
+        )
+        assert r.status_code == 201, r.text
+
     async def advance(self, seconds: int) -> None:
         await control(self.v, "hybridmarket_advanceClock", seconds=seconds)
         slot = await self.client.get_slot()
@@ -1024,22 +1040,7 @@ async def test_accessibility_of_the_list_market_portfolio_and_propose_pages(
     trader = await world.funded()
     await world.buy(mid, trader, "yes", 2 * SOL)
     # A comment on the market it holds: a notification for the notifications page.
-    author = await world.funded()
-    text = "The council votes on it next month."
-    message, signature = await signed_message(
-        world.http, author, "post_comment", mid, hashlib.sha256(text.encode()).hexdigest()
-    )
-    r = await world.http.post(
-        "/api/discussions",
-        json={
-            "marketId": mid,
-            "content": text,
-            "wallet": str(author.pubkey()),
-            "message": message,
-            "signature": signature,
-        },
-    )
-    assert r.status_code == 201, r.text
+    await world.comment(await world.funded(), mid, "The council votes on it next month.")
     tab = await open_tab(browser, world, "a11y", wallet=trader)
     page = tab.page
     problems: list[str] = []

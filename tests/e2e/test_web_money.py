@@ -8,7 +8,6 @@ with a signature."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import re
 
 import pytest
@@ -17,7 +16,6 @@ from solders.keypair import Keypair
 
 from hybridmarket.program import builders as b
 
-from ..integration.api_fixtures import signed_message
 from .test_web import (  # noqa: F401 - the fixtures
     EVIDENCE,
     SOL,
@@ -50,22 +48,6 @@ async def finalize_yes(w: World, mid: str, resolver: Keypair) -> None:
         w.backend,
     )
     await w.market(mid, state="FINALIZED")
-
-
-async def comment(w: World, kp: Keypair, mid: str, text: str) -> None:
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    message, signature = await signed_message(w.http, kp, "post_comment", mid, digest)
-    r = await w.http.post(
-        "/api/discussions",
-        json={
-            "marketId": mid,
-            "content": text,
-            "wallet": str(kp.pubkey()),
-            "message": message,
-            "signature": signature,
-        },
-    )
-    assert r.status_code == 201, r.text
 
 
 async def test_portfolio_claim_in_one_click_profile_and_leaderboards(
@@ -264,7 +246,7 @@ async def test_market_tape_holders_follow_share_and_live_notifications(
     # Notifications arrive live in the badge while the page is open: a comment, a resolution.
     badge = page.get_by_test_id("unread-count")
     await expect(badge).to_be_hidden()
-    await comment(world, author, mid, "The restoration fund reached its target last week.")
+    await world.comment(author, mid, "The restoration fund reached its target last week.")
     await expect(badge).to_have_text("1")
     await expect(page.get_by_test_id("nav-notifications")).to_have_accessible_name(
         re.compile(r"^Notifications\s+1 unread$")
@@ -284,7 +266,7 @@ async def test_market_tape_holders_follow_share_and_live_notifications(
     await expect(items.nth(0)).to_have_attribute("data-kind", "resolution_proposed")
     await expect(items.nth(0)).to_contain_text("It can be disputed until")
     await expect(items.nth(1)).to_have_attribute("data-kind", "comment")
-    await comment(world, author, mid, "Scaffolding went up this morning.")
+    await world.comment(author, mid, "Scaffolding went up this morning.")
     await expect(items).to_have_count(3)
     await expect(items.nth(0)).to_have_attribute("data-kind", "comment")
     await expect(badge).to_have_text("3")
