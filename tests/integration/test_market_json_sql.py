@@ -3,7 +3,9 @@
 before in Python (`api.common.market_json` of the rows, encoded by orjson), on markets in every
 state, resolved or not, disputed, cancelled, without metadata, with questions in any script and
 with characters JSON escapes, every sort, filter and keyset page, and in session time zones with
-offsets, so that clients see no change."""
+offsets, so that clients see no change. And the keyset pages those reads share: a deep page of
+the open or settled list reads a few index blocks from its cursor, and a cursor from the other
+part of the list answers as (rank, key, id) order says."""
 
 from __future__ import annotations
 
@@ -310,3 +312,94 @@ async def test_the_changes_and_outcomes_are_all_there(
     )
     assert {m["question"] for m in items} >= set(QUESTIONS) | {None}
     assert any(r["dispute_voting_deadline"] for r in resolution)
+
+
+# ---- deep keyset pages read the index from the cursor on ------------------------------
+
+DEEP = 3_000
+
+
+@pytest.fixture
+async def many(pool: AsyncConnectionPool) -> None:
+    """DEEP markets (a fifth settled; volumes with many ties), inserted by one statement."""
+    async with pool.connection() as conn:
+        await conn.execute(
+            "INSERT INTO markets (id, on_chain_address, creator_wallet, resolver_wallet, state, "
+            "b_parameter, current_price, initial_liquidity, total_volume, created_at, "
+            "closes_at, last_slot) "
+            "SELECT md5(i::text) || md5(i::text), "
+            "lpad(translate(i::text, '0123456789', 'ABCDEFGHJK'), 32, '1'), repeat('2', 32), repeat('3', 32), "
+            "CASE WHEN i %% 5 = 0 THEN 'FINALIZED' ELSE 'ACTIVE' END, 10^12, 0.5, 10^11, "
+            "(i %% 50) * 1000, %s::timestamptz + i * interval '1 minute', "
+            "%s::timestamptz + (i %% 700) * interval '1 hour', i "
+            "FROM generate_series(1, %s) i",
+            (T0, T0, DEEP),
+        )
+        await conn.execute("ANALYZE markets")
+
+
+def _index_blocks(plan: dict[str, Any]) -> dict[str, int]:
+    """Shared blocks (hit + read) of each index scan of the plan."""
+    out = {}
+    if "Index Name" in plan:
+        out[plan["Index Name"]] = plan["Shared Hit Blocks"] + plan["Shared Read Blocks"]
+    for child in plan.get("Plans", []):
+        out |= _index_blocks(child)
+    return out
+
+
+@pytest.mark.parametrize("status", ["open", "settled", "all"])
+@pytest.mark.parametrize("sort", ["volume", "newest", "closing"])
+async def test_a_deep_page_reads_a_few_index_pages(
+    pool: AsyncConnectionPool, many: None, sort: str, status: str
+) -> None:
+    """A page deep in a list reads the index from its cursor: a few blocks, not every entry
+    before it (as (rank, key, id) < cursor AND rank = 1 did: the equality bounded the scan)."""
+    kw: dict[str, Any] = {"state": None, "category": None, "search": None, "sort": sort}
+    kw["status"] = status
+    async with pool.connection() as conn:
+        rows = await q_markets.public_page(conn, after=None, limit=DEEP, since=None, **kw)
+        deep = rows[int(len(rows) * 0.9)]
+        k = deep["list_key"]
+        text = "infinity" if k is None else present(iso(k)) if isinstance(k, datetime) else str(k)
+        query, params = q_markets.page_query(
+            after=(text, deep["id"], int(deep["list_rank"])), limit=2, since=None, **kw
+        )
+        cur = await conn.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + query, params)
+        row = await cur.fetchone()
+    assert row is not None
+    blocks = _index_blocks(row[0][0]["Plan"])
+    # Two rows: the index's root, a leaf or two and their heap blocks; reading the 90 % of
+    # the list before the cursor (the previous SQL) took 12-55.
+    assert blocks[f"markets_list_{sort}_idx"] <= 8, blocks
+
+
+@pytest.mark.parametrize("sort", ["volume", "closing"])
+async def test_a_cursor_from_the_other_part_of_the_list(
+    pool: AsyncConnectionPool, many: None, sort: str
+) -> None:
+    """A cursor of an open market given to the settled list, or the reverse (status=all's
+    cursors, or forged): its rank decides, as in (rank, key, id) order: open markets come
+    before every settled one, so after an open market come all the settled ones, and after a
+    settled one no open market."""
+    kw: dict[str, Any] = {"state": None, "category": None, "search": None, "sort": sort}
+    async with pool.connection() as conn:
+        everything = await q_markets.public_page(
+            conn, after=None, limit=DEEP, since=None, status="all", **kw
+        )
+        first_open, first_settled = everything[0], everything[-1]
+        assert first_open["list_rank"] != first_settled["list_rank"]
+
+        def cursor(r: dict[str, Any]) -> tuple[str, str, int]:
+            k = r["list_key"]
+            t = "infinity" if k is None else present(iso(k)) if isinstance(k, datetime) else str(k)
+            return t, r["id"], int(r["list_rank"])
+
+        async def ids(status: str, after: tuple[str, str, int] | None) -> list[str]:
+            page = await q_markets.public_page(
+                conn, after=after, limit=DEEP, since=None, status=status, **kw
+            )
+            return [r["id"] for r in page]
+
+        assert await ids("settled", cursor(first_open)) == await ids("settled", None)
+        assert await ids("open", cursor(first_settled)) == []

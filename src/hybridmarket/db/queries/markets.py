@@ -135,10 +135,24 @@ def page_query(
         params["category"] = category
     if after is not None:
         params["after_key"], params["after_id"], params["after_rank"] = after
+        op = "<" if descending else ">"
         values = [f"%(after_key)s::{cast}", "%(after_id)s"]
-        if len(order) == 3:
-            values.insert(0, "%(after_rank)s::integer")
-        where.append(f"({', '.join(order)}) {'<' if descending else '>'} ({', '.join(values)})")
+        if len(order) == 2:
+            where.append(f"({key}, m.id) {op} ({', '.join(values)})")
+        elif status == "all":
+            where.append(
+                f"({', '.join(order)}) {op} (%(after_rank)s::integer, {', '.join(values)})"
+            )
+        else:
+            # The rank is the filter's: (rank, key, id) after the cursor is (key, id) after it
+            # when the cursor has that rank, every row or none when it has the other. Written
+            # so, the index reads from the cursor on; with the equality on the rank and the
+            # comparison of all three, it would read every entry of the rank up to the cursor.
+            fixed = int((status == "open") == descending)
+            if after[2] == fixed:
+                where.append(f"({key}, m.id) {op} ({', '.join(values)})")
+            elif (fixed < after[2]) != descending:
+                where.append("false")
     direction = " DESC" if descending else ""
     inner = (
         f"SELECT m.*, md.resolution_criteria, {rank} AS list_rank, "
