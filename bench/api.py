@@ -616,7 +616,8 @@ def run_size(
             stop(api)
             profile = tmp / "api.prof" if args.profile else None
             api = start_api(profile)  # each workload starts with an empty cache
-            for who, url_ in (("api", api_url), ("baseline", base_url)):
+            servers = [("api", api_url), ("baseline", base_url)]
+            for who, url_ in reversed(servers) if args.baseline_first else servers:
                 measured[who] = load_in_subprocess(
                     url_, paths, args.connections, args.warmup, args.seconds, tmp
                 )
@@ -739,6 +740,12 @@ def cli() -> None:
     ap.add_argument("--json", help="also write the figures to this file")
     ap.add_argument(
         "--cache-ttl", type=float, help="API_CACHE_TTL for the API (default: the product's)"
+    )
+    ap.add_argument(
+        "--baseline-first",
+        action="store_true",
+        help="measure the baseline before the API in each workload (the second finds the "
+        "database's pages in memory: see which way the order matters)",
     )
     ap.add_argument("--only", help="run only the workloads whose names contain one of these")
     ap.add_argument(
