@@ -49,7 +49,7 @@ export function renderLeaderboards(view, ctx) {
     weekEl.textContent = d.week ? `The week of Monday ${d.week} (UTC, by the chain's clock).` : "Since the first trade.";
     const me = wallet.address;
     clear(bodyEl, entries.length
-      ? h("div.table-wrap", h("table.table",
+      ? h("div.table-wrap", h("table.table.board",
         h("caption.visually-hidden", `${BY.find(([v]) => v === by)[1]}, ${PERIOD.find(([v]) => v === period)[1].toLowerCase()}`),
         h("thead", h("tr", h("th.num", { scope: "col" }, "Rank"), h("th", { scope: "col" }, "Trader"),
           ["Realized P&L", "Volume", "Trades"].map((c) => h("th.num", { scope: "col" }, c)))),

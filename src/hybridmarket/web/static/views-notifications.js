@@ -104,7 +104,7 @@ export function renderNotifications(view, ctx, center) {
   clear(view, h("section.notifications-page", { "data-testid": "notifications-page" },
     h("h1", "Notifications"),
     h("p.muted", "About the markets you follow or hold: resolutions, disputes, outcomes, claims and comments."),
-    h("div.btn-row.notifications-tools", readBtn),
+    h("div.notifications-tools", readBtn),
     h("section.panel", statusEl, listEl, more)));
 
   let shown = new Map(); // id -> notification, newest first in the list
