@@ -3,11 +3,14 @@ installed once per lock-file change, for the tests that drive the validator with
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import hashlib
+import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,3 +59,19 @@ def npm_tool(tool: Path, what: str) -> str:
 def anchor_check_tool() -> str:
     """`node`, with tools/anchor-check installed."""
     return npm_tool(TOOL, "the official Anchor TS client")
+
+
+async def run_script(node: str, script: str, request: Any, *, timeout: float = 180) -> Any:
+    """Run tools/anchor-check's `script` with `request` as JSON on its stdin; its stdout's
+    JSON. Fails the test with the script's stderr if it exits non-zero."""
+    proc = await asyncio.create_subprocess_exec(
+        node,
+        str(TOOL / script),
+        cwd=TOOL,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(json.dumps(request).encode()), timeout)
+    assert proc.returncode == 0, err.decode()[-3000:]
+    return json.loads(out)

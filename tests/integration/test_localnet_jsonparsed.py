@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -68,7 +67,7 @@ from tests.integration.localnet_fixtures import (
     v0_tx,
     wait_status,
 )
-from tests.integration.node_tool import TOOL
+from tests.integration.node_tool import run_script
 
 pytestmark = pytest.mark.integration
 SYSTEM = "11111111111111111111111111111111"
@@ -534,17 +533,7 @@ async def test_web3js_get_parsed(v: LocalValidator, anchor_check_tool: str) -> N
     cfg_sig = await _config_signature(url)
     accounts = [str(dest.pubkey()), str(PROGRAM_ID), str(config_pda()[0]), str(Keypair().pubkey())]
     request = {"url": url, "signatures": [sig, sig0, cfg_sig], "accounts": accounts}
-    proc = await asyncio.create_subprocess_exec(
-        anchor_check_tool,
-        str(TOOL / "parsed.mjs"),
-        cwd=TOOL,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(json.dumps(request).encode()), 120)
-    assert proc.returncode == 0, err.decode()[-3000:]
-    result = json.loads(out)
+    result = await run_script(anchor_check_tool, "parsed.mjs", request, timeout=120)
 
     def ok(r: dict[str, Any]) -> Any:
         assert "error" not in r, r["error"]

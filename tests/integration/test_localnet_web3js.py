@@ -7,9 +7,7 @@ checked against what the chain holds, read back with our own client."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import json
 from typing import Any
 
 import pytest
@@ -25,7 +23,7 @@ from hybridmarket.program.ids import PROGRAM_ID, config_pda, market_pda, positio
 from hybridmarket.program.lmsr import buy_cost
 
 from .localnet_fixtures import SOL
-from .node_tool import TOOL
+from .node_tool import TOOL, run_script
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 IDL = TOOL.parents[1] / "idl" / "hybridmarket.json"
@@ -76,17 +74,7 @@ async def test_web3js_and_anchor_program_drive_the_validator(
         "shares": str(shares),
         "maxCost": str(2 * cost),
     }
-    proc = await asyncio.create_subprocess_exec(
-        anchor_check_tool,
-        str(TOOL / "live.mjs"),
-        cwd=TOOL,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(json.dumps(request).encode()), 180)
-    assert proc.returncode == 0, err.decode()[-3000:]
-    result: dict[str, Any] = json.loads(out)
+    result: dict[str, Any] = await run_script(anchor_check_tool, "live.mjs", request)
     assert "error" not in result, f"{result['step']}: {result['error']}"
 
     # The airdrop and the transfer landed, as our client reads them.
