@@ -29,7 +29,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from hybridmarket.program import lmsr
 from hybridmarket.program.lmsr import U64_MAX, FeeSchedule, Quote
@@ -100,65 +100,45 @@ def _native(lib: ctypes.PyDLL) -> Quoter:
     # what ctypes passes unchanged (an int, not a bool, within a u64; the fees a validated
     # FeeSchedule). The C checks the ranges and the trade itself; anything refused goes to the
     # model, which raises. The result array is made per call: a shared one would race threads.
-    def quote_buy(
-        q_yes: int, q_no: int, b: int, outcome: bool, shares: int, fees: FeeSchedule
-    ) -> Quote:
-        if (
-            type(q_yes) is int
-            and type(q_no) is int
-            and type(b) is int
-            and type(shares) is int
-            and type(outcome) is bool
-            and type(fees) is FeeSchedule
-            and 0 <= q_yes <= U64_MAX
-            and 0 <= q_no <= U64_MAX
-            and 0 <= b <= U64_MAX
-            and 0 <= shares <= U64_MAX
-        ):
-            out = _QuoteFields()
-            if not buy(
-                q_yes,
-                q_no,
-                b,
-                outcome,
-                shares,
-                fees.protocol_bps,
-                fees.resolver_bps,
-                fees.lp_bps,
-                out,
-            ):
-                return Quote(True, outcome, *out[:])
-        return lmsr.quote_buy(q_yes, q_no, b, outcome, shares, fees)
+    def trade(fn: Any, is_buy: bool) -> QuoteFn:
+        """quote_buy (`fn` = hm_quote_buy) or quote_sell (hm_quote_sell); a refusal is the
+        model's function of the same name to explain (looked up at the call)."""
 
-    def quote_sell(
-        q_yes: int, q_no: int, b: int, outcome: bool, shares: int, fees: FeeSchedule
-    ) -> Quote:
-        if (
-            type(q_yes) is int
-            and type(q_no) is int
-            and type(b) is int
-            and type(shares) is int
-            and type(outcome) is bool
-            and type(fees) is FeeSchedule
-            and 0 <= q_yes <= U64_MAX
-            and 0 <= q_no <= U64_MAX
-            and 0 <= b <= U64_MAX
-            and 0 <= shares <= U64_MAX
-        ):
-            out = _QuoteFields()
-            if not sell(
-                q_yes,
-                q_no,
-                b,
-                outcome,
-                shares,
-                fees.protocol_bps,
-                fees.resolver_bps,
-                fees.lp_bps,
-                out,
+        def quote(
+            q_yes: int, q_no: int, b: int, outcome: bool, shares: int, fees: FeeSchedule
+        ) -> Quote:
+            if (
+                type(q_yes) is int
+                and type(q_no) is int
+                and type(b) is int
+                and type(shares) is int
+                and type(outcome) is bool
+                and type(fees) is FeeSchedule
+                and 0 <= q_yes <= U64_MAX
+                and 0 <= q_no <= U64_MAX
+                and 0 <= b <= U64_MAX
+                and 0 <= shares <= U64_MAX
             ):
-                return Quote(False, outcome, *out[:])
-        return lmsr.quote_sell(q_yes, q_no, b, outcome, shares, fees)
+                out = _QuoteFields()
+                if not fn(
+                    q_yes,
+                    q_no,
+                    b,
+                    outcome,
+                    shares,
+                    fees.protocol_bps,
+                    fees.resolver_bps,
+                    fees.lp_bps,
+                    out,
+                ):
+                    return Quote(is_buy, outcome, *out[:])
+            model = lmsr.quote_buy if is_buy else lmsr.quote_sell
+            return model(q_yes, q_no, b, outcome, shares, fees)
+
+        return quote
+
+    quote_buy = trade(buy, True)
+    quote_sell = trade(sell, False)
 
     def max_shares_for_amount(
         q_yes: int, q_no: int, b: int, outcome: bool, amount: int, fees: FeeSchedule
