@@ -138,14 +138,15 @@ def services(
     )
 
 
-def worker(ctx: Context, *, signer: Signer | None = None) -> Worker:
-    """`hybridmarket worker`: the indexer, the reconciler and the jobs, with the backend key
-    (loaded from BACKEND_KEYPAIR*, Vault or the key file unless given)."""
+def worker(ctx: Context, *, signer: Signer | None = None, batch_size: int = 2000) -> Worker:
+    """`hybridmarket worker`: the indexer (`batch_size` transactions per database batch), the
+    reconciler and the jobs, with the backend key (loaded from BACKEND_KEYPAIR*, Vault or the
+    key file unless given)."""
     from hybridmarket.authority import backend_key_source
     from hybridmarket.worker.runner import Worker
 
     signer = signer or backend_key_source(ctx.settings).load()
-    ix, reconciler = indexer(ctx, ws_url=ctx.settings.ws_url())
+    ix, reconciler = indexer(ctx, ws_url=ctx.settings.ws_url(), batch_size=batch_size)
     return Worker(
         ctx,
         indexer=ix,

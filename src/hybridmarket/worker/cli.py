@@ -27,6 +27,12 @@ def worker(
     metrics_port: Annotated[
         int | None, typer.Option("--metrics-port", help="Serve Prometheus metrics on this port.")
     ] = None,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            "--batch-size", min=1, max=10_000, help="The indexer's transactions per DB batch."
+        ),
+    ] = 2000,
 ) -> None:
     """Run the backend services: indexer, aggregators, monitor, reconciler, snapshots, backups.
 
@@ -47,17 +53,19 @@ def worker(
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port, addr="127.0.0.1")
-    summary = run_cli(_run(cli_settings(data_dir), run_once, not no_indexer))
+    summary = run_cli(_run(cli_settings(data_dir), run_once, not no_indexer, batch_size))
     if summary is not None:
         typer.echo(json.dumps(summary, indent=2, default=str))
 
 
-async def _run(settings: Settings, once: str | None, with_indexer: bool) -> dict[str, Any] | None:
+async def _run(
+    settings: Settings, once: str | None, with_indexer: bool, batch_size: int
+) -> dict[str, Any] | None:
     from hybridmarket import bootstrap
     from hybridmarket.worker.runner import stop_on_signals
 
     async with bootstrap.open_context(settings, name="worker") as ctx:
-        w = bootstrap.worker(ctx)
+        w = bootstrap.worker(ctx, batch_size=batch_size)
         if once is not None:
             return await w.run_once(once)
         async with stop_on_signals() as stop:
