@@ -67,3 +67,36 @@ def test_redis_url_without_the_redis_extra_is_one_clear_line(tmp_path: Path) -> 
         "error: REDIS_URL: needs the Redis client: pip install 'hybridmarket[redis]' "
         "(or unset REDIS_URL)"
     ]
+
+
+def test_a_server_settles_its_heap_once_started() -> None:
+    """ApiServer (what `hybridmarket api` and `up` serve with) freezes the heap startup built
+    and collects the first generation less often, once started; building it does not (so an app
+    made in a test process leaves that process's collector as it was)."""
+    code = """
+import asyncio, gc
+import uvicorn
+from hybridmarket.api.cli import GC_GEN0_THRESHOLD, ApiServer
+
+async def app(scope, receive, send):
+    pass
+
+async def main():
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
+    server = ApiServer(config, handle_signals=False)
+    before = (gc.get_freeze_count(), gc.get_threshold()[0])
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    after = (gc.get_freeze_count(), gc.get_threshold()[0])
+    server.should_exit = True
+    await task
+    print(before[0] == 0, before[1] != GC_GEN0_THRESHOLD, after[0] > 0, after[1] == GC_GEN0_THRESHOLD)
+
+asyncio.run(main())
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True"] * 4, done.stdout
