@@ -247,6 +247,10 @@ def run_workloads(
         "profile (random wallets)": [f"/api/users/{w}" for w in sample],
         "leaderboards (4 kinds, pages 1-2)": boards + deeper,
     }
+    if args.only:
+        workloads = {
+            k: v for k, v in workloads.items() if any(w in k for w in args.only.split(","))
+        }
     sizes = httpx2.get(f"{base}/api/users/{wallets[0]}/portfolio", timeout=30).json()
     print(f"the busiest wallet holds {len(sizes['positions'])} positions", flush=True)
     processes = "one uvicorn process" if workers == 1 else f"{workers} API processes (--workers)"
@@ -328,6 +332,9 @@ def cli() -> None:
         "--redis-url",
         default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"),
         help="Redis for --workers above 1",
+    )
+    ap.add_argument(
+        "--only", help="only the workloads whose names contain one of these (comma-separated)"
     )
     ap.add_argument(
         "--profile",
