@@ -188,7 +188,10 @@ async def rate_limit(
 
 
 def market_json(row: dict[str, Any], cfg: GlobalConfig | None) -> dict[str, Any]:
-    """The public shape of a market (row: markets joined with market_metadata)."""
+    """The public shape of a market (row: markets joined with market_metadata), in Python: the
+    reference the API's JSON is held to. The API builds the same bytes in PostgreSQL
+    (`db.queries.markets.page_json` / `one_json`), and tests/integration/test_market_json_sql.py
+    checks them against this on markets in every state."""
     resolved = row["resolution_proposed_at"] is not None
     price_yes = row["current_price"]
     dispute_deadline = voting_deadline = None
