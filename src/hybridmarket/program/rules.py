@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from hybridmarket.program.accounts import GlobalConfig, MarketAccount
+from hybridmarket.program.accounts import GlobalConfig, MarketAccount, MarketState
 from hybridmarket.program.lmsr import BPS_DENOMINATOR as BPS
 
 ProposalDecision = Literal["approve", "cancel"]
@@ -111,6 +111,17 @@ def dispute_voting_over(cfg: GlobalConfig, m: MarketAccount, now: int) -> bool:
     """finalize_market takes the dispute counts from dispute_initiated_at +
     dispute_voting_period on."""
     return not dispute_voting_open(cfg, m, now)
+
+
+def posted_counts(kind: str, m: MarketAccount) -> tuple[int, int] | None:
+    """The (yes, no) counts of a `kind` ("proposal" or "dispute") vote that the market account
+    holds, once the backend has posted them: approve_market stores the proposal's,
+    finalize_market after a dispute the dispute's; None before."""
+    if kind == "proposal":
+        return None if m.approved_at == 0 else (m.proposal_likes, m.proposal_dislikes)
+    if m.dispute_initiated_at == 0 or m.state != MarketState.Finalized:
+        return None
+    return m.dispute_agree, m.dispute_disagree
 
 
 def proposal_window_over(m: MarketAccount, now: int, window: int) -> bool:

@@ -19,8 +19,9 @@ from hybridmarket.chain.client import ChainClient
 from hybridmarket.db.queries import jobs as q_jobs
 from hybridmarket.db.queries import votes as q_votes
 from hybridmarket.ipfs.backends import IpfsBackend
-from hybridmarket.program.accounts import MarketState, VoteKind
+from hybridmarket.program.accounts import VoteKind
 from hybridmarket.program.ids import market_pda
+from hybridmarket.program.rules import posted_counts
 
 KINDS = {"proposal": VoteKind.Proposal, "dispute": VoteKind.Dispute}
 
@@ -109,20 +110,15 @@ async def verify(
     )
     market = await client.get_market(mid)
     diffs: list[str] = []
-    posted: tuple[int, int] | None = None
+    posted = None if market is None else posted_counts(kind, market)
     if market is None:
         diffs.append("the market does not exist on chain")
-    elif kind == "proposal":
-        if market.approved_at == 0:
-            diffs.append("no proposal tally has been posted on chain (the market was not approved)")
-        else:
-            posted = (market.proposal_likes, market.proposal_dislikes)
-    elif market.dispute_initiated_at == 0 or market.state != MarketState.Finalized:
+    elif posted is None and kind == "proposal":
+        diffs.append("no proposal tally has been posted on chain (the market was not approved)")
+    elif posted is None:
         diffs.append(
             "no dispute tally has been posted on chain (the market was not finalized after a dispute)"
         )
-    else:
-        posted = (market.dispute_agree, market.dispute_disagree)
     if posted is not None and posted != recount:
         diffs.append(
             f"on-chain counts {posted[0]} yes / {posted[1]} no, recount of VoteRecords {recount[0]} / {recount[1]}"

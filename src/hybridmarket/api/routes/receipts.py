@@ -34,6 +34,7 @@ from hybridmarket.ipfs.errors import BackendError, IpfsError
 from hybridmarket.ipfs.importer import compute_cid
 from hybridmarket.program.accounts import MarketAccount, MarketState, VoteKind, VoteRecord
 from hybridmarket.program.ids import market_pda, vote_pda
+from hybridmarket.program.rules import posted_counts
 
 router = APIRouter(
     prefix="/api/markets", tags=["markets"], responses=error_responses(404, 422, 429, 503)
@@ -64,18 +65,6 @@ class _Document:
 
     body: dict[str, Any] | None
     problem: str | None
-
-
-def _posted(kind: Kind, market: MarketAccount) -> tuple[int, int] | None:
-    """The counts of this kind that the market account holds, if the backend posted them
-    (approve_market stores the proposal's, finalize_market after a dispute the dispute's)."""
-    if kind == "proposal":
-        if market.approved_at == 0:
-            return None
-        return market.proposal_likes, market.proposal_dislikes
-    if market.dispute_initiated_at == 0 or market.state != MarketState.Finalized:
-        return None
-    return market.dispute_agree, market.dispute_disagree
 
 
 def _still_voting(kind: Kind, market: MarketAccount) -> bool:
@@ -146,7 +135,7 @@ async def _receipt(
             checks.append(f"the indexed transaction {indexed.tx_signature} is not confirmed")
     else:
         checks.append("its transaction is not indexed yet")
-    posted = _posted(kind, market)
+    posted = posted_counts(kind, market)
     verdict: Literal["pending", "counted", "not_counted"]
     tally: ReceiptTally | None = None
     if posted is None:
@@ -262,7 +251,7 @@ async def get_vote_receipt(
         indexed = {k: await q_receipts.indexed_vote(conn, k, market_id, wallet) for k in voted}
         tallies: dict[str, list[q_receipts.PublishedTally]] = {}
         for k in voted:
-            posted = _posted(k, chain_market)
+            posted = posted_counts(k, chain_market)
             tallies[k] = (
                 []
                 if posted is None
