@@ -30,6 +30,8 @@ from hybridmarket.db.queries import markets as q_markets
 from hybridmarket.db.rows import MarketRow
 from hybridmarket.program.accounts import ConfigParams, GlobalConfig
 
+from .market_rows import one_row, page_rows
+
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 MICRO = timedelta(microseconds=123_456)
@@ -206,7 +208,7 @@ async def _python_page(
     conn: AsyncConnection[Any], cfg: GlobalConfig | None, limit: int, **kw: Any
 ) -> bytes:
     """The list body as the API built it before (routes/markets.py before this change)."""
-    rows = await q_markets.public_page(conn, limit=limit + 1, **kw)
+    rows = await page_rows(conn, limit=limit + 1, **kw)
     page = rows[:limit]
     nxt = None
     if len(rows) > limit:
@@ -245,7 +247,7 @@ async def test_the_database_builds_the_bodies_python_did(
             # Details, with the program config and without (no deadlines then).
             for config in (cfg, None):
                 for mid in seeded:
-                    row = await q_markets.public_one(conn, mid)
+                    row = await one_row(conn, mid)
                     assert row is not None
                     expected = orjson.dumps(market_json(row, config))
                     body = await q_markets.one_json(conn, mid, periods=_periods(config))
@@ -358,7 +360,7 @@ async def test_a_deep_page_reads_a_few_index_pages(
     kw: dict[str, Any] = {"state": None, "category": None, "search": None, "sort": sort}
     kw["status"] = status
     async with pool.connection() as conn:
-        rows = await q_markets.public_page(conn, after=None, limit=DEEP, since=None, **kw)
+        rows = await page_rows(conn, after=None, limit=DEEP, since=None, **kw)
         deep = rows[int(len(rows) * 0.9)]
         k = deep["list_key"]
         text = "infinity" if k is None else present(iso(k)) if isinstance(k, datetime) else str(k)
@@ -384,9 +386,7 @@ async def test_a_cursor_from_the_other_part_of_the_list(
     settled one no open market."""
     kw: dict[str, Any] = {"state": None, "category": None, "search": None, "sort": sort}
     async with pool.connection() as conn:
-        everything = await q_markets.public_page(
-            conn, after=None, limit=DEEP, since=None, status="all", **kw
-        )
+        everything = await page_rows(conn, after=None, limit=DEEP, since=None, status="all", **kw)
         first_open, first_settled = everything[0], everything[-1]
         assert first_open["list_rank"] != first_settled["list_rank"]
 
@@ -396,9 +396,7 @@ async def test_a_cursor_from_the_other_part_of_the_list(
             return t, r["id"], int(r["list_rank"])
 
         async def ids(status: str, after: tuple[str, str, int] | None) -> list[str]:
-            page = await q_markets.public_page(
-                conn, after=after, limit=DEEP, since=None, status=status, **kw
-            )
+            page = await page_rows(conn, after=after, limit=DEEP, since=None, status=status, **kw)
             return [r["id"] for r in page]
 
         assert await ids("settled", cursor(first_open)) == await ids("settled", None)

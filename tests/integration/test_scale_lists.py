@@ -21,6 +21,8 @@ from psycopg_pool import AsyncConnectionPool
 
 from hybridmarket.db.queries import markets as q_markets
 
+from .market_rows import page_rows
+
 pytestmark = pytest.mark.integration
 MARKETS = 20_000
 STATES = ("ACTIVE",) * 5 + ("PROPOSED", "APPROVED", "RESOLVING", "DISPUTED") + ("FINALIZED",) * 3
@@ -193,7 +195,7 @@ async def _page_all(conn: AsyncConnection[Any], per_page: int, **kw: Any) -> lis
     out: list[str] = []
     after = None
     while True:
-        rows = await q_markets.public_page(conn, after=after, limit=per_page + 1, since=None, **kw)
+        rows = await page_rows(conn, after=after, limit=per_page + 1, since=None, **kw)
         out += [r["id"] for r in rows[:per_page]]
         if len(rows) <= per_page:
             return out
@@ -300,7 +302,7 @@ async def test_word_search_finds_questions_by_their_words_ranked(
         await _market(conn, "Will the rainy season start in Lagos?")
 
         async def search(text: str) -> list[str]:
-            rows = await q_markets.public_page(
+            rows = await page_rows(
                 conn,
                 state=None,
                 category=None,
@@ -345,7 +347,7 @@ async def test_the_24h_change_is_read_as_of_the_time_given(pool: AsyncConnection
             )
 
         async def changes(since: datetime | None) -> dict[str, Decimal | None]:
-            rows = await q_markets.public_page(
+            rows = await page_rows(
                 conn,
                 state=None,
                 category=None,

@@ -62,10 +62,6 @@ async def upsert(conn: AsyncConnection[Any], rows: Iterable[MarketRow]) -> None:
 
 # ---- the API's reads: a market joined with the metadata it shows --------------------------
 
-_PUBLIC = sql.SQL(
-    "SELECT m.*, md.resolution_criteria FROM markets m "
-    "LEFT JOIN market_metadata md ON md.market_id = m.id"
-)
 Sort = Literal["volume", "newest", "closing", "relevance"]
 Status = Literal["open", "settled", "all"]
 _SETTLED = "m.state IN ('FINALIZED', 'CANCELLED')"
@@ -112,7 +108,14 @@ def page_query(
     limit: int,
     since: datetime | None,
 ) -> tuple[str, dict[str, Any]]:
-    """The SQL of `public_page` and its parameters (bench/api.py's baseline runs it too)."""
+    """The SQL of a page of the market list and its parameters: up to `limit` markets (with
+    their metadata, `list_rank` and `list_key`, the keyset of the next page (NULL for
+    "infinity": no closing time), and `change_24h`, the price's change since `since`) in `sort`
+    order after the (sort key, id, rank) keyset `after`; the key is a string SQL casts to the
+    sort's type. Open markets come first (`status` "all"), or alone ("open"), or only the
+    settled ones; `search` is word search (every word, stemmed, in the question). Each variant
+    reads an index (tests/integration/test_scale_lists.py checks the plans). `page_json` builds
+    its JSON; bench/api.py's baseline runs it too."""
     key, cast, descending, rank = _SORTS[sort]
     where: list[str] = []
     params: dict[str, Any] = {"limit": limit, "since": since, "search": search}
@@ -174,46 +177,6 @@ def _page_order(alias: str, terms: int, descending: bool) -> str:
     columns of (list_rank, list_key, id)."""
     columns = ["list_rank", "list_key", "id"][3 - terms :]
     return ", ".join(f"{alias}.{c}{' DESC' if descending else ''}" for c in columns)
-
-
-async def public_page(
-    conn: AsyncConnection[Any],
-    *,
-    state: str | None,
-    category: str | None,
-    search: str | None,
-    status: Status,
-    sort: Sort,
-    after: tuple[str, str, int] | None,
-    limit: int,
-    since: datetime | None,
-) -> list[dict[str, Any]]:
-    """Up to `limit` markets (with their metadata, `list_rank` and `list_key`, the keyset of
-    the next page (NULL for "infinity": no closing time), and `change_24h`, the price's change since `since`) in `sort` order after
-    the (sort key, id, rank) keyset `after`; the key is a string SQL casts to the sort's type.
-    Open markets come first (`status` "all"), or alone ("open"), or only the settled ones;
-    `search` is word search (every word, stemmed, in the question). Each variant reads an
-    index (tests/integration/test_scale_lists.py checks the plans)."""
-    query, params = page_query(
-        state=state,
-        category=category,
-        search=search,
-        status=status,
-        sort=sort,
-        after=after,
-        limit=limit,
-        since=since,
-    )
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, params)
-        return await cur.fetchall()
-
-
-async def public_one(conn: AsyncConnection[Any], market_id: str) -> dict[str, Any] | None:
-    """One market with its metadata, or None."""
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(_PUBLIC + sql.SQL(" WHERE m.id = %s"), (market_id,))
-        return await cur.fetchone()
 
 
 # ---- the same reads with the JSON built by PostgreSQL ------------------------------------
@@ -462,7 +425,7 @@ async def page_json(
     since: datetime | None,
     periods: tuple[int, int] | None,
 ) -> tuple[str, tuple[Any, str, int] | None]:
-    """The page `public_page` reads (limit + 1 rows), built by PostgreSQL: the JSON array of
+    """The page `page_query` reads (limit + 1 rows), built by PostgreSQL: the JSON array of
     its first `limit` markets as `MarketListItem`s, and the (list_key, id, list_rank) of the
     last of them when more follow (the next page's keyset), else None."""
     query, params = page_json_query(
@@ -483,17 +446,18 @@ async def page_json(
     return markets, (key, mid, rank) if count > limit else None
 
 
-_ONE_JSON = (
-    f"SELECT {market_json_sql('r')} FROM ("
+# A market with its metadata's resolution criteria (the row `market_json_sql` describes).
+ONE_ROW = (
     "SELECT m.*, md.resolution_criteria FROM markets m "
-    "LEFT JOIN market_metadata md ON md.market_id = m.id WHERE m.id = %(id)s) r"
+    "LEFT JOIN market_metadata md ON md.market_id = m.id WHERE m.id = %(id)s"
 )
+_ONE_JSON = f"SELECT {market_json_sql('r')} FROM ({ONE_ROW}) r"
 
 
 async def one_json(
     conn: AsyncConnection[Any], market_id: str, *, periods: tuple[int, int] | None
 ) -> str | None:
-    """`public_one` built by PostgreSQL: the market's JSON as a `Market`, or None."""
+    """The market's JSON as a `Market` (`ONE_ROW` built by PostgreSQL), or None."""
     cur = await conn.execute(_ONE_JSON, {"id": market_id, **_periods(periods)}, prepare=True)
     row = await cur.fetchone()
     return None if row is None else str(row[0])
