@@ -8,7 +8,7 @@
 --     and for a position written after that, AFTER INSERT ON positions): the payout
 --     is the winning shares, 1 lamport each, known without the claim; a losing position settles at
 --     a payout of 0 and never claims;
---   - when it is claimed (positions.has_claimed becomes true, AFTER INSERT OR UPDATE ON positions):
+--   - when it is claimed (positions.has_claimed becomes true, AFTER INSERT or UPDATE ON positions):
 --     the payout is `claimed_amount`, what the program paid. This settles the positions of INVALID
 --     and CANCELLED markets (paid at the last price); a claim in a market already settled by its
 --     outcome changes nothing (the row exists: ON CONFLICT DO NOTHING).
@@ -26,90 +26,74 @@ CREATE TABLE settlements (
   PRIMARY KEY (market_id, user_wallet)
 );
 
-CREATE FUNCTION record_settlement(
-  p_wallet TEXT, p_market TEXT, p_payout NUMERIC, p_at TIMESTAMPTZ
-) RETURNS VOID LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
-DECLARE
-  basis NUMERIC;
-  realized NUMERIC;
-  wk DATE := date_trunc('week', coalesce(p_at, now()) AT TIME ZONE 'UTC')::date;
-BEGIN
-  SELECT coalesce(sum(c.cost_basis), 0) INTO basis FROM position_costs c
-   WHERE c.user_wallet = p_wallet AND c.market_id = p_market;
-  realized := p_payout - basis;
-  INSERT INTO settlements (user_wallet, market_id, payout, realized_pnl, week)
-  VALUES (p_wallet, p_market, p_payout, realized, wk) ON CONFLICT DO NOTHING;
-  IF NOT FOUND THEN
-    RETURN;
-  END IF;
-  INSERT INTO trader_stats AS s (wallet, realized_pnl)
-  VALUES (p_wallet, realized)
-  ON CONFLICT (wallet) DO UPDATE SET realized_pnl = s.realized_pnl + EXCLUDED.realized_pnl;
+-- Settle the positions of a market (all of them, or one wallet's) that can be settled now and
+-- are not yet: a claimed one at what it was paid, else, in a market FINALIZED with an outcome,
+-- at its winning shares. Set-based: one statement for every holder of a market.
+CREATE FUNCTION settle_positions(p_market TEXT, p_wallet TEXT DEFAULT NULL) RETURNS VOID
+LANGUAGE sql SET search_path FROM CURRENT AS $$
+  WITH due AS (
+    SELECT p.user_wallet,
+           CASE WHEN p.has_claimed THEN p.claimed_amount::numeric
+                WHEN m.state = 'FINALIZED' AND m.final_outcome IS NOT NULL
+                THEN (CASE WHEN m.final_outcome THEN p.shares_yes ELSE p.shares_no END)::numeric
+           END AS payout,
+           date_trunc('week', coalesce(m.finalized_at, m.cancelled_at, now()) AT TIME ZONE 'UTC')
+             ::date AS week
+      FROM positions p JOIN markets m ON m.id = p.market_id
+     WHERE p.market_id = p_market AND (p_wallet IS NULL OR p.user_wallet = p_wallet)
+  ), made AS (
+    INSERT INTO settlements (user_wallet, market_id, payout, realized_pnl, week)
+    SELECT d.user_wallet, p_market, d.payout, d.payout - coalesce(sum(c.cost_basis), 0), d.week
+      FROM due d LEFT JOIN position_costs c
+        ON c.user_wallet = d.user_wallet AND c.market_id = p_market
+     WHERE d.payout IS NOT NULL
+     GROUP BY d.user_wallet, d.payout, d.week
+    ON CONFLICT DO NOTHING
+    RETURNING user_wallet, realized_pnl, week
+  ), totals AS (
+    INSERT INTO trader_stats AS s (wallet, realized_pnl)
+    SELECT user_wallet, realized_pnl FROM made
+    ON CONFLICT (wallet) DO UPDATE SET realized_pnl = s.realized_pnl + EXCLUDED.realized_pnl
+  )
   INSERT INTO trader_weeks AS s (week, wallet, realized_pnl)
-  VALUES (wk, p_wallet, realized)
-  ON CONFLICT (week, wallet) DO UPDATE SET realized_pnl = s.realized_pnl + EXCLUDED.realized_pnl;
-END $$;
+  SELECT week, user_wallet, realized_pnl FROM made
+  ON CONFLICT (week, wallet) DO UPDATE SET realized_pnl = s.realized_pnl + EXCLUDED.realized_pnl
+$$;
 
 CREATE FUNCTION markets_settle() RETURNS trigger LANGUAGE plpgsql
 SET search_path FROM CURRENT AS $$
-DECLARE r RECORD;
 BEGIN
-  IF current_setting('application_name', true) = 'pg_restore' THEN
-    RETURN NULL;
+  IF current_setting('application_name', true) IS DISTINCT FROM 'pg_restore' THEN
+    PERFORM settle_positions(NEW.id);
   END IF;
-  FOR r IN SELECT p.user_wallet, p.shares_yes, p.shares_no FROM positions p
-            WHERE p.market_id = NEW.id ORDER BY p.user_wallet LOOP
-    PERFORM record_settlement(
-      r.user_wallet, NEW.id,
-      CASE WHEN NEW.final_outcome THEN r.shares_yes ELSE r.shares_no END, NEW.finalized_at);
-  END LOOP;
   RETURN NULL;
 END $$;
 CREATE TRIGGER markets_settle AFTER INSERT OR UPDATE OF state ON markets
   FOR EACH ROW WHEN (NEW.state = 'FINALIZED' AND NEW.final_outcome IS NOT NULL)
   EXECUTE FUNCTION markets_settle();
 
+-- A claim (a trigger that fires only then: every trade updates its position), or a position
+-- written after its market ended (a reconciler's repair; a new position in a market still
+-- trading, the common insert, costs one probe of the market).
 CREATE FUNCTION positions_settle() RETURNS trigger LANGUAGE plpgsql
 SET search_path FROM CURRENT AS $$
-DECLARE m RECORD;
 BEGIN
-  IF current_setting('application_name', true) = 'pg_restore' THEN
-    RETURN NULL;
-  END IF;
-  SELECT mk.state, mk.final_outcome, coalesce(mk.finalized_at, mk.cancelled_at) AS at
-    INTO m FROM markets mk WHERE mk.id = NEW.market_id;
-  IF NEW.has_claimed AND (TG_OP = 'INSERT' OR NOT OLD.has_claimed) THEN
-    PERFORM record_settlement(NEW.user_wallet, NEW.market_id, NEW.claimed_amount, m.at);
-  ELSIF TG_OP = 'INSERT' AND m.state = 'FINALIZED' AND m.final_outcome IS NOT NULL THEN
-    -- A position written after its market ended (a reconciler's repair).
-    PERFORM record_settlement(
-      NEW.user_wallet, NEW.market_id,
-      CASE WHEN m.final_outcome THEN NEW.shares_yes ELSE NEW.shares_no END, m.at);
+  IF current_setting('application_name', true) IS DISTINCT FROM 'pg_restore'
+     AND (NEW.has_claimed OR EXISTS (
+       SELECT 1 FROM markets m WHERE m.id = NEW.market_id AND m.state = 'FINALIZED'
+          AND m.final_outcome IS NOT NULL)) THEN
+    PERFORM settle_positions(NEW.market_id, NEW.user_wallet);
   END IF;
   RETURN NULL;
 END $$;
-CREATE TRIGGER positions_settle AFTER INSERT OR UPDATE OF has_claimed ON positions
+CREATE TRIGGER positions_settle_claim AFTER UPDATE OF has_claimed ON positions
+  FOR EACH ROW WHEN (NEW.has_claimed AND NOT OLD.has_claimed)
+  EXECUTE FUNCTION positions_settle();
+CREATE TRIGGER positions_settle_insert AFTER INSERT ON positions
   FOR EACH ROW EXECUTE FUNCTION positions_settle();
 
--- What was indexed before this migration: markets already finalized with an outcome, then the
--- claims of the others.
-DO $$
-DECLARE r RECORD;
-BEGIN
-  FOR r IN SELECT p.user_wallet, p.market_id, m.finalized_at,
-                  CASE WHEN m.final_outcome THEN p.shares_yes ELSE p.shares_no END AS payout
-             FROM positions p JOIN markets m ON m.id = p.market_id
-            WHERE m.state = 'FINALIZED' AND m.final_outcome IS NOT NULL
-            ORDER BY p.market_id, p.user_wallet LOOP
-    PERFORM record_settlement(r.user_wallet, r.market_id, r.payout, r.finalized_at);
-  END LOOP;
-  FOR r IN SELECT p.user_wallet, p.market_id, p.claimed_amount,
-                  coalesce(m.finalized_at, m.cancelled_at) AS at
-             FROM positions p JOIN markets m ON m.id = p.market_id
-            WHERE p.has_claimed ORDER BY p.market_id, p.user_wallet LOOP
-    PERFORM record_settlement(r.user_wallet, r.market_id, r.claimed_amount, r.at);
-  END LOOP;
-END $$;
+-- What was indexed before this migration.
+SELECT settle_positions(id) FROM markets WHERE state IN ('FINALIZED', 'CANCELLED') ORDER BY id;
 
 ALTER TABLE settlements ENABLE ROW LEVEL SECURITY;
 DO $$
