@@ -166,8 +166,19 @@ export function slug(text) {
 /** A market's page: its id (what the page reads) and its question's slug (for people; any slug,
  * or none, opens the same page). */
 export function marketHref(m) {
-  const s = slug(m.question);
-  return `#/market/${m.id}${s ? `/${s}` : ""}`;
+  return `#${marketPath(m)}`;
+}
+
+/** After a transaction, until the indexer shows it: `check()` (async; truthy once it does,
+ * a throw counts as not yet) every 250 ms, at most `tries` times, while `alive()`. Whether it did. */
+export async function untilIndexed(check, { tries = 40, alive = () => true } = {}) {
+  for (let i = 0; i < tries && alive(); i++) {
+    try {
+      if (await check()) return true;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
 }
 
 /** A market's shareable path URL, `/market/<id>/<slug>`: the server answers it with the page

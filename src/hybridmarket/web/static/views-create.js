@@ -5,6 +5,7 @@
 
 import {
   h, clear, api, sol, sha256Hex, parseAmount, unitsText, chainNow, debounce, ApiError, marketHref,
+  untilIndexed,
 } from "/static/util.js";
 
 const LN2 = Math.LN2;
@@ -213,9 +214,7 @@ export function renderCreate(view, ctx) {
       if (built.market_id !== marketId) throw new Error("the server computed another market id");
       await wallet.signAndSend(built);
       toast("Market proposed: voting is open", "ok");
-      for (let i = 0; i < 40; i++) { // until the indexer has it
-        try { await api(`/api/markets/${marketId}`); break; } catch { await new Promise((r) => setTimeout(r, 250)); }
-      }
+      await untilIndexed(() => api(`/api/markets/${marketId}`));
       location.hash = marketHref({ id: marketId, question: q });
     });
   });

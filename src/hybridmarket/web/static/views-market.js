@@ -6,6 +6,7 @@
 import {
   h, clear, api, pct, sol, signedSol, shares, bps, badge, shortAddr, dateTime, relative,
   debounce, ApiError, parseAmount, unitsText, chainNow, marketHref, marketPath, walletLink,
+  untilIndexed,
 } from "/static/util.js";
 import { PriceChart } from "/static/chart.js";
 import { renderDiscussion } from "/static/views-discussion.js";
@@ -372,13 +373,12 @@ export function renderMarket(view, id, ctx) {
    * poll a little too in case the stream is down. */
   async function settle() {
     const before = market.updated_at;
-    for (let i = 0; i < 20 && alive; i++) {
-      await new Promise((r) => setTimeout(r, 250));
-      try {
-        const m = await api(`/api/markets/${id}`);
-        if (m.updated_at !== before) { onMarket(m); break; }
-      } catch { /* retry */ }
-    }
+    await untilIndexed(async () => {
+      const m = await api(`/api/markets/${id}`);
+      if (m.updated_at === before) return false;
+      onMarket(m);
+      return true;
+    }, { tries: 20, alive: () => alive });
     loadPosition();
   }
 
@@ -631,11 +631,10 @@ export function renderMarket(view, id, ctx) {
     function vote(button, v) {
       return send(button, "Signing…", "vote", { kind, vote: v }, async () => {
         toast("Vote recorded on chain", "ok");
-        for (let i = 0; i < 20 && alive; i++) {
-          await new Promise((r) => setTimeout(r, 250));
+        await untilIndexed(async () => {
           const data = await api(`/api/markets/${id}/votes`, { params: { wallet: wallet.address } });
-          if (data[kind].your_vote) break;
-        }
+          return data[kind].your_vote;
+        }, { tries: 20, alive: () => alive });
         await load();
       });
     }

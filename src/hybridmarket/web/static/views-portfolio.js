@@ -4,7 +4,7 @@
 // The tables are shared with the profile page (views-user.js), which shows them without actions.
 
 import {
-  h, clear, api, sol, signedSol, shares, pct, badge, relative, dateTime, marketHref, txLink, sign, LAMPORTS,
+  h, clear, api, sol, signedSol, shares, pct, badge, relative, dateTime, marketHref, txLink, sign, LAMPORTS, untilIndexed,
 } from "/static/util.js";
 
 /** An average price (lamports per share unit, an exact decimal string) as SOL per share. */
@@ -25,12 +25,8 @@ function perSide(p, yes, no) {
 }
 
 /** After a claim or a withdrawal: wait (a few seconds at most) for the indexer to show it. */
-async function indexed(address, check) {
-  for (let i = 0; i < 40; i++) {
-    const pf = await api(`/api/users/${address}/portfolio`);
-    if (check(pf)) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+function indexed(address, check) {
+  return untilIndexed(async () => check(await api(`/api/users/${address}/portfolio`)));
 }
 
 /** The action a position allows now, for its owner: a link to the market's trade box to sell, a
