@@ -151,7 +151,7 @@ async def get_follows(
     )
 
 
-def _notification(r: dict[str, Any]) -> Notification:
+def notification_model(r: dict[str, Any]) -> Notification:
     return Notification(
         id=r["id"],
         market_id=r["market_id"],
@@ -193,7 +193,7 @@ async def get_notifications(
     return Notifications(
         wallet=wallet,
         unread=count,
-        notifications=[_notification(r) for r in rows],
+        notifications=[notification_model(r) for r in rows],
         next_cursor=str(rows[-1]["id"]) if len(rows) == limit else None,
     )
 

@@ -27,7 +27,7 @@ from hybridmarket.api.chainclock import chain_clock
 from hybridmarket.api.common import Wallet
 from hybridmarket.api.errors import ApiError
 from hybridmarket.api.routes import error_responses
-from hybridmarket.api.routes.follows import _notification as notification_model
+from hybridmarket.api.routes.follows import notification_model
 from hybridmarket.api.routes.markets import load_market
 from hybridmarket.api.routes.users import trade_json
 from hybridmarket.api.state import ApiState, state
