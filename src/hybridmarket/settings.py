@@ -51,6 +51,24 @@ def _redis_installed(url: str | None) -> str | None:
     return url
 
 
+def _public_url(value: str) -> str:
+    """An origin (and optional path prefix) that absolute URLs start with, without the
+    trailing slash; empty stays empty (derive it from each request)."""
+    from urllib.parse import urlsplit
+
+    value = value.strip().rstrip("/")
+    if value:
+        parts = urlsplit(value)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.query
+            or parts.fragment
+        ):
+            raise ValueError(f"not a public base URL (http(s)://host[:port][/prefix]): {value!r}")
+    return value
+
+
 PublicKey = Annotated[
     Pubkey,
     PlainValidator(_public_key),
@@ -145,6 +163,13 @@ class Settings(BaseSettings):
         None,
         alias="API_DOMAIN",
         description="SIWS domain (host[:port] users see); default host:port.",
+    )
+    public_url: Annotated[str, AfterValidator(_public_url)] = Field(
+        "",
+        alias="PUBLIC_URL",
+        description="The site's public base URL, e.g. https://markets.example: the start of the "
+        "absolute URLs the API writes (shared links' meta, Actions' icons and links); empty = "
+        "each request's own base URL.",
     )
     chain_id: str = Field(
         "localnet",

@@ -139,3 +139,56 @@ async def test_a_shared_link_shows_the_market(
         head = parse_head(r.text)
         assert head.links["canonical"] == f"https://markets.example/market/{mid}/{slug}"
         assert head.meta["og:image"].startswith("https://markets.example/api/markets/")
+
+
+async def test_public_url_starts_the_absolute_urls(
+    validator: LocalValidator,
+    client: ChainClient,
+    http: httpx2.AsyncClient,  # noqa: F811
+    pool: AsyncConnectionPool,
+    db_url: str,
+    tmp_path: Path,
+) -> None:
+    """The shared page's meta and the Action's icon and buttons start at PUBLIC_URL when it is
+    set, whatever Host the request names; without it, at the request's own base URL."""
+    question = "Will the ferry timetable change in spring?"
+    mid = await active_market(validator, client, http, pool, question)
+    path = f"/market/{mid}/{sharing.slug(question)}"
+
+    async def absolute_urls(h: httpx2.AsyncClient, headers: dict[str, str]) -> list[str]:
+        page = await h.get(f"/market/{mid}", headers=headers)
+        assert page.status_code == 200, page.text
+        head = parse_head(page.text.split("</head>")[0])
+        action = await h.get(f"/api/actions/markets/{mid}", headers=headers)
+        assert action.status_code == 200, action.text
+        body = action.json()
+        return [
+            head.links["canonical"],
+            head.meta["og:url"],
+            head.meta["og:image"],
+            head.meta["twitter:image"],
+            body["icon"],
+            *(x["href"] for x in body["links"]["actions"]),
+        ]
+
+    own = str(http.base_url).rstrip("/")
+    urls = await absolute_urls(http, {})
+    assert urls[0] == own + path
+    assert all(u.startswith(own + "/") for u in urls), urls
+
+    public = "https://markets.example/hm"
+    configured = api_settings(
+        db_url, validator.rpc_url, validator.ws_url, tmp_path, PUBLIC_URL=public + "/"
+    )
+    assert configured.public_url == public  # the trailing slash dropped
+    async with running_api(configured) as h:
+        urls = await absolute_urls(h, {"Host": "elsewhere.example"})
+        assert urls[0] == public + path == urls[1]
+        assert urls[2].startswith(f"{public}/api/markets/{mid}/chart.png?v=")
+        assert urls[4] == f"{public}/api/actions/markets/{mid}/icon.svg"
+        assert urls[5:] == [
+            f"{public}/api/actions/markets/{mid}?outcome={side}&amount={{amount}}"
+            for side in ("yes", "no")
+        ]
+        icon = await h.get(f"/api/actions/markets/{mid}/icon.svg")  # still served here
+        assert icon.status_code == 200

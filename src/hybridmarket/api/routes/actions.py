@@ -33,6 +33,7 @@ from hybridmarket.api.common import MarketIdPath, Wallet, rate_limit
 from hybridmarket.api.errors import ApiError, chain_unavailable, database_unavailable
 from hybridmarket.api.routes import trading
 from hybridmarket.api.routes.markets import load_market
+from hybridmarket.api.routes.share import base_url
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.chain.errors import ChainError
 
@@ -282,10 +283,6 @@ def _percent(price: str | None) -> str:
     return f"{value.quantize(Decimal('0.1'))}%"
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 @router.get(
     "/api/actions/markets/{market_id}",
     summary="Solana Action of a tradable market: Buy YES / Buy NO with an amount of SOL",
@@ -299,7 +296,7 @@ async def get_action(
 ) -> ActionGetResponse:
     await rate_limit(st, request, response, "reads")
     m = await _tradable(st, market_id)
-    base = _base(request)
+    base = base_url(request, st)
     href = f"{base}/api/actions/markets/{market_id}"
     parameter = ActionParameter(
         name="amount",

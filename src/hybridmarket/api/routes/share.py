@@ -4,8 +4,9 @@ shows the market; `/api/markets/<id>/chart.png` is the card's picture.
 
 Both read the market through the API's cache (`load_market`), and the picture is rendered once
 per change of the market (kept in a small cache of its own, keyed on the market's `updated_at`),
-then answered with an ETag. Absolute URLs start at the request's own base URL:
-its scheme comes from X-Forwarded-Proto only from TRUSTED_PROXIES (`server_config`)."""
+then answered with an ETag. Absolute URLs start at `base_url`: PUBLIC_URL when it is set, else the
+request's own base URL, whose scheme comes from X-Forwarded-Proto only from TRUSTED_PROXIES
+(`server_config`)."""
 
 from __future__ import annotations
 
@@ -49,15 +50,17 @@ def _charts(request: Request) -> Cache:
     return cache
 
 
-def base_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+def base_url(request: Request, st: ApiState) -> str:
+    """Where the absolute URLs the API writes start (shared links' meta, Actions' icons and
+    links), without a trailing slash: the operator's PUBLIC_URL, else this request's base."""
+    return st.settings.public_url or str(request.base_url).rstrip("/")
 
 
-def chart_url(request: Request, market: dict[str, Any]) -> str:
+def chart_url(base: str, market: dict[str, Any]) -> str:
     """The picture's absolute URL, with the market's version in it: a card cached by a chat
     service is fetched anew once the market changed."""
     version = hashlib.sha256(str(market["updated_at"]).encode()).hexdigest()[:12]
-    return f"{base_url(request)}/api/markets/{market['id']}/chart.png?v={version}"
+    return f"{base}/api/markets/{market['id']}/chart.png?v={version}"
 
 
 async def _page(request: Request, st: ApiState, market_id: str) -> HTMLResponse:
@@ -73,7 +76,8 @@ async def _page(request: Request, st: ApiState, market_id: str) -> HTMLResponse:
         return HTMLResponse(sharing.not_found_page("No market has this id."), 404)
     path = WEB_DIR / "index.html"
     index = path.read_text(encoding="utf-8") if path.exists() else EMPTY_PAGE  # no UI built in
-    head = sharing.head(market, base_url=base_url(request), image_url=chart_url(request, market))
+    base = base_url(request, st)
+    head = sharing.head(market, base_url=base, image_url=chart_url(base, market))
     return HTMLResponse(
         sharing.page(index, head),
         headers={"Cache-Control": "no-cache"},  # the price in the meta moves
