@@ -1054,6 +1054,7 @@ async def test_accessibility_of_the_list_market_portfolio_and_propose_pages(
         await page.goto(world.url + f"/#/market/{mid}")
         await expect(page.get_by_test_id("trade-box")).to_be_visible()
         await expect(page.get_by_test_id("chart").locator("canvas")).to_have_count(1)
+        await expect(page.get_by_test_id("activity-chart").locator("canvas")).to_have_count(1)
         await page.get_by_test_id("trade-input").fill("1")
         await expect(page.get_by_test_id("quote-total")).to_be_visible()
         problems += [f"market ({scheme}): {v}" for v in await serious_violations(page)]

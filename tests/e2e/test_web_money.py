@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Page, expect
 from solders.keypair import Keypair
 
 from hybridmarket.program import builders as b
@@ -32,6 +33,42 @@ pytestmark = pytest.mark.e2e
 def lamports(n: int) -> str:
     """The title a figure carries: its exact lamports."""
     return f"{n} lamports"
+
+
+def sol_text(lamports: int) -> str:
+    """What util.js `sol` shows for an amount of at least 0.0001 SOL (2 decimals from 1 SOL, 4
+    below, trailing zeros dropped)."""
+    v = Decimal(lamports) / SOL
+    digits = 2 if v >= 1 else 4
+    text = f"{v.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP):,f}"
+    return (text.rstrip("0").rstrip(".") if "." in text else text) + " SOL"
+
+
+async def expect_activity_bars(page: Page, w: World, mid: str, interval: str = "1d") -> None:
+    """The activity chart draws a bar per interval with trades, and hovering each one the
+    legend reads that interval's volume and traders as the API gives them."""
+    r = await w.http.get(f"/api/markets/{mid}/activity", params={"interval": interval})
+    buckets = r.json()["buckets"]
+    assert buckets, r.text
+    chart = page.get_by_test_id("activity-chart")
+    await expect(chart).to_have_attribute("data-bars", str(len(buckets)))
+    await expect(chart.locator("canvas")).to_have_count(1)
+    centres = await chart.get_attribute("data-bar-x")
+    assert centres is not None
+    xs = [int(x) for x in centres.split(",")]
+    assert len(xs) == len(buckets) and xs == sorted(xs)
+    over = chart.locator(".u-over")
+    box = await over.bounding_box()
+    assert box is not None
+    values = chart.locator(".u-legend .u-series .u-value")
+    rows = page.get_by_test_id("activity-row")  # the figures, newest first
+    for i, (x, bucket) in enumerate(zip(xs, buckets, strict=True)):
+        await over.hover(position={"x": x, "y": box["height"] / 2})
+        await expect(values.nth(1)).to_have_text(sol_text(int(bucket["volume"])))
+        await expect(values.nth(2)).to_have_text(str(bucket["traders"]))
+        volume = rows.nth(len(buckets) - 1 - i).locator("td").nth(1)
+        await expect(volume).to_have_attribute("title", lamports(int(bucket["volume"])))
+    await page.mouse.move(0, 0)
 
 
 async def finalize_yes(w: World, mid: str, resolver: Keypair) -> None:
@@ -222,9 +259,11 @@ async def test_market_tape_holders_follow_share_and_live_notifications(
     await expect(page.get_by_test_id("holders-yes").get_by_test_id("holder")).to_have_count(1)
     await expect(page.get_by_test_id("holders-yes")).to_contain_text(str(yes_holder.pubkey())[:4])
     await expect(page.get_by_test_id("holders-no").get_by_test_id("holder")).to_have_count(1)
+    # Volume and traders: one day with trades, one bar; its figures are the API's.
     activity = page.get_by_test_id("activity-row")
     await expect(activity).to_have_count(1)
     await expect(activity.first.locator("td").nth(3)).to_have_text("2")  # traders
+    await expect_activity_bars(page, world, mid)
     # Share copies the path URL.
     await page.get_by_test_id("share").click()
     await expect(page.get_by_test_id("toast-ok").filter(has_text="Link copied")).to_be_visible()
@@ -236,11 +275,19 @@ async def test_market_tape_holders_follow_share_and_live_notifications(
     await expect(follow).to_have_attribute("aria-pressed", "true")
     follows = (await world.http.get(f"/api/users/{me.pubkey()}/follows")).json()["follows"]
     assert [f["market_id"] for f in follows] == [mid]
-    # A trade arrives live at the top of the tape.
+    # A trade arrives live at the top of the tape, a day later: a second bar, of one trader.
+    await world.advance(86400)
     await world.buy(mid, await world.funded(), "yes", SOL)
     await expect(tape).to_have_count(3)
     await expect(tape.first).to_contain_text("BUY YES")
-    await expect(activity.first.locator("td").nth(3)).to_have_text("3")
+    await expect(activity).to_have_count(2)
+    await expect(activity.first.locator("td").nth(3)).to_have_text("1")
+    await expect(activity.nth(1).locator("td").nth(3)).to_have_text("2")
+    await expect_activity_bars(page, world, mid)
+    await page.get_by_test_id("activity-interval").select_option("1h")  # drawn anew, per hour
+    await expect(page.get_by_test_id("activity-chart").locator(".u-legend")).to_contain_text("Hour")
+    await expect_activity_bars(page, world, mid, "1h")
+    await page.get_by_test_id("activity-interval").select_option("1d")
     await tab.shot("market")
 
     # Notifications arrive live in the badge while the page is open: a comment, a resolution.

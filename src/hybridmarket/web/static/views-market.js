@@ -8,7 +8,7 @@ import {
   debounce, ApiError, parseAmount, unitsText, chainNow, marketHref, marketPath, walletLink,
   untilIndexed,
 } from "/static/util.js";
-import { PriceChart } from "/static/chart.js";
+import { ActivityChart, PriceChart } from "/static/chart.js";
 import { renderDiscussion } from "/static/views-discussion.js";
 import { receiptPanel } from "/static/views-receipt.js";
 
@@ -103,7 +103,13 @@ export function renderMarket(view, id, ctx) {
   const positionEl = h("div.slot-position");
   const liveEl = h("ol.live-trades", { "data-testid": "live-trades" });
   const holdersEl = h("div", { "data-testid": "holders" }, h("p.muted", "Loading holders…"));
-  const activityEl = h("div", { "data-testid": "activity" }, h("p.muted", "Loading activity…"));
+  // Activity: the chart, and its figures as a table (folded) for screen readers and exact reading.
+  const activityNote = h("p.muted", "Loading activity…");
+  const activityChartEl = h("div.chart.activity-chart", { "data-testid": "activity-chart", role: "img", hidden: true });
+  const activityTable = h("div.table-wrap");
+  const activityFigures = h("details.activity-figures", { "data-testid": "activity-figures", hidden: true },
+    h("summary", "The figures"), activityTable);
+  const activityEl = h("div", { "data-testid": "activity" }, activityNote, activityChartEl, activityFigures);
   const toolsEl = h("div.market-tools");
   let activityInterval = "1d";
   const intervalSel = h("select.input.input-small", {
@@ -175,6 +181,8 @@ export function renderMarket(view, id, ctx) {
     });
   }
   onCleanup(() => chart.destroy());
+  const activityChart = new ActivityChart(activityChartEl);
+  onCleanup(() => activityChart.destroy());
 
   // ---- header, prices, about, resolution ------------------------------------------------
 
@@ -777,19 +785,46 @@ export function renderMarket(view, id, ctx) {
     clear(holdersEl, h("div.holders-grid", side("YES", "yes", d.yes), side("NO", "no", d.no)));
   }
 
+  function activitySays(text, error = false) {
+    activityNote.hidden = false;
+    activityNote.className = error ? "error" : "muted";
+    activityNote.textContent = text;
+  }
+  let activityLoads = 0; // only the latest answer is drawn (the interval may change meanwhile)
   async function loadActivity() {
-    const [, , seconds] = INTERVALS.find(([v]) => v === activityInterval);
-    const since = new Date(chainNow() - BUCKETS * seconds * 1000).toISOString();
-    const d = await api(`/api/markets/${id}/activity`, { params: { interval: activityInterval, since, limit: BUCKETS + 1 } });
-    if (!alive) return;
-    if (!d.buckets.length) { clear(activityEl, h("p.muted", "No trades yet.")); return; }
-    const when = (t) => (activityInterval === "1h" ? dateTime(t) : new Date(t).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" }));
-    clear(activityEl, h("div.table-wrap", h("table.table.table-compact",
+    const load = ++activityLoads;
+    const interval = activityInterval;
+    const [, , seconds] = INTERVALS.find(([v]) => v === interval);
+    const now = chainNow();
+    const since = new Date(now - BUCKETS * seconds * 1000);
+    const d = await api(`/api/markets/${id}/activity`, { params: { interval, since: since.toISOString(), limit: BUCKETS + 1 } });
+    if (!alive || load !== activityLoads) return;
+    const empty = !d.buckets.length;
+    activityChartEl.hidden = empty;
+    activityFigures.hidden = empty;
+    if (empty) { activitySays("No trades yet."); clear(activityTable); return; }
+    activityNote.hidden = true;
+    const word = interval === "1w" ? "Week of" : interval === "1h" ? "Hour" : "Day";
+    const noun = interval === "1w" ? "week" : interval === "1h" ? "hour" : "day";
+    const when = (t) => (interval === "1h" ? dateTime(t) : new Date(t).toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" }));
+    activityChart.setData(d.buckets, {
+      step: seconds,
+      from: Math.floor(since.getTime() / 1000),
+      to: Math.floor(now / 1000),
+      label: word,
+      when: (s) => when(s * 1000),
+    });
+    const total = d.buckets.reduce((sum, b) => sum + BigInt(b.volume), 0n);
+    activityChartEl.setAttribute("aria-label",
+      `Volume (bars) and traders (points) per ${noun}, the last ${BUCKETS}: ${d.buckets.length} with trades, ` +
+      `${sol(total.toString())} traded. The figures follow.`);
+    clear(activityTable, h("table.table.table-compact",
       h("caption.visually-hidden", "Volume, trades and traders per interval, newest first"),
-      h("thead", h("tr", h("th", { scope: "col" }, activityInterval === "1w" ? "Week of" : activityInterval === "1h" ? "Hour" : "Day"),
+      h("thead", h("tr", h("th", { scope: "col" }, word),
         ["Volume", "Trades", "Traders"].map((c) => h("th.num", { scope: "col" }, c)))),
       h("tbody", d.buckets.slice().reverse().map((b) => h("tr", { "data-testid": "activity-row" },
-        h("td", when(b.t)), h("td.num", sol(b.volume)), h("td.num", String(b.trades)), h("td.num", String(b.traders))))))));
+        h("td", when(b.t)), h("td.num", { title: `${b.volume} lamports` }, sol(b.volume)),
+        h("td.num", String(b.trades)), h("td.num", String(b.traders)))))));
   }
   const reloadActivity = debounce(() => {
     loadHolders().catch((e) => console.warn(e));
@@ -942,7 +977,7 @@ export function renderMarket(view, id, ctx) {
     loadFollowing();
     loadTape().catch((e) => console.warn(e));
     loadHolders().catch((e) => clear(holdersEl, h("p.error", e.message)));
-    loadActivity().catch((e) => clear(activityEl, h("p.error", e.message)));
+    loadActivity().catch((e) => activitySays(e.message, true));
     renderActions();
     loadChart().catch((e) => { chartNote.textContent = `Could not load the history: ${e.message}`; });
     loadPosition();
