@@ -36,6 +36,12 @@ reads the program's config and the chain's clock from a local validator started 
 
     .venv/bin/python bench/api.py [--markets 1000,10000,100000] [--connections 50]
                                   [--seconds 5] [--warmup 2] [--only volume,q=] [--profile]
+                                  [--changes 0]
+
+After each of the API's runs: the share of its cache lookups (list pages, and the markets'
+bodies a page is assembled from) that hit, missed or shared a load under way. `--changes N`
+announces N random markets as changed each second during every run, as the indexer does after
+trades: the API drops those markets' bodies and every cached page (the baseline caches nothing).
 
 `--profile` runs the API under cProfile and prints, per workload, its own time per request by
 package and the costliest functions (cProfile roughly doubles Python's time: read the shares,
@@ -60,7 +66,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -618,10 +624,21 @@ def run_size(
             api = start_api(profile)  # each workload starts with an empty cache
             servers = [("api", api_url), ("baseline", base_url)]
             for who, url_ in reversed(servers) if args.baseline_first else servers:
-                measured[who] = load_in_subprocess(
-                    url_, paths, args.connections, args.warmup, args.seconds, tmp
-                )
+                before = cache_lookups(api_url) if who == "api" else {}
+                with changing_markets(url, market_ids(n), args.changes):
+                    measured[who] = load_in_subprocess(
+                        url_, paths, args.connections, args.warmup, args.seconds, tmp
+                    )
                 report("API" if who == "api" else "baseline (PostgREST method)", measured[who])
+                if who == "api":
+                    after = cache_lookups(api_url)
+                    looked = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+                    total = sum(looked.values()) or 1
+                    print(
+                        "  API cache lookups (pages and market bodies): "
+                        + ", ".join(f"{k} {v / total:.0%}" for k, v in sorted(looked.items())),
+                        flush=True,
+                    )
                 if who == "api" and profile is not None:
                     # SIGINT: uvicorn raises it again once stopped, and cProfile writes its
                     # figures on the way out (SIGTERM would end the process without them).
@@ -642,6 +659,45 @@ def run_size(
             drop_database(admin_url, DB_NAME)
     print(f"load average at the end of {n:,}: {load_average()}", flush=True)
     return results
+
+
+def cache_lookups(api_url: str) -> dict[str, float]:
+    """The API's cache lookups so far by result (hit, miss, shared), from its /metrics."""
+    text = httpx2.get(api_url + "/metrics", timeout=30).text
+    found = re.findall(r'^hybridmarket_api_cache_total\{result="(\w+)"\} (\S+)$', text, re.M)
+    return {k: float(v) for k, v in found}
+
+
+@contextlib.contextmanager
+def changing_markets(db_url: str, ids: Sequence[str], per_second: float) -> Iterator[None]:
+    """While the block runs, `per_second` random markets announced as changed each second
+    (the indexer's NOTIFY after a trade): the API drops those markets' cached bodies and
+    every cached list page, as it does while markets trade. Nothing when `per_second` is 0."""
+    if per_second <= 0:
+        yield
+        return
+    import threading
+
+    from hybridmarket.signals import CHANNEL, market_changes
+
+    done = threading.Event()
+    rng = random.Random(SEED + 3)
+
+    def announce() -> None:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            slot = 0
+            while not done.wait(1 / per_second):
+                slot += 1
+                for payload in market_changes([rng.choice(ids)], slot):
+                    conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+
+    thread = threading.Thread(target=announce, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(10)
 
 
 def print_profile(path: Path) -> None:
@@ -748,6 +804,13 @@ def cli() -> None:
         "database's pages in memory: see which way the order matters)",
     )
     ap.add_argument("--only", help="run only the workloads whose names contain one of these")
+    ap.add_argument(
+        "--changes",
+        type=float,
+        default=0.0,
+        help="markets announced as changed per second during each run, as trades would "
+        "(the API's cache drops them and every list page); default 0",
+    )
     ap.add_argument(
         "--profile",
         action="store_true",

@@ -1,5 +1,6 @@
-"""The market list and detail bodies built by PostgreSQL (`db.queries.markets.page_json` and
-`one_json`, what the API sends on a cache miss) are byte for byte the bodies the API built
+"""The market list and detail bodies built by PostgreSQL (a page: its keyset
+`db.queries.markets.page_keys` and its markets' `items_json`, through the API's cache of them,
+`list_items`; a market: `one_json`; what the API sends on a cache miss) are byte for byte the bodies the API built
 before in Python (`api.common.market_json` of the rows, encoded by orjson), on markets in every
 state, resolved or not, disputed, cancelled, without metadata, with questions in any script and
 with characters JSON escapes, every sort, filter and keyset page, and in session time zones with
@@ -23,9 +24,10 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from solders.keypair import Keypair
 
+from hybridmarket.api.cache import Cache
 from hybridmarket.api.common import dec, iso, market_json, present
 from hybridmarket.api.models import Market, MarketList
-from hybridmarket.api.routes.markets import _decode_cursor, _encode_cursor, list_body
+from hybridmarket.api.routes.markets import _decode_cursor, _encode_cursor, list_body, list_items
 from hybridmarket.db.queries import markets as q_markets
 from hybridmarket.db.rows import MarketRow
 from hybridmarket.program.accounts import ConfigParams, GlobalConfig
@@ -220,6 +222,23 @@ async def _python_page(
     return orjson.dumps({"markets": items, "next_cursor": nxt})
 
 
+async def _api_page(
+    conn: AsyncConnection[Any],
+    cache: Cache,
+    limit: int,
+    *,
+    since: datetime | None,
+    periods: tuple[int, int] | None,
+    **kw: Any,
+) -> bytes:
+    """The list body as the API builds it: the keyset, the bodies through `cache`."""
+    keys = await q_markets.page_keys(conn, limit=limit + 1, **kw)
+    page = [mid for mid, _, _ in keys[:limit]]
+    items = await list_items(cache, conn, page, since=since, periods=periods)
+    assert set(items) == set(page)
+    return list_body((items[mid] for mid in page), keys[limit - 1] if len(keys) > limit else None)
+
+
 def _periods(cfg: GlobalConfig | None) -> tuple[int, int] | None:
     return None if cfg is None else (cfg.dispute_period, cfg.dispute_voting_period)
 
@@ -257,25 +276,36 @@ async def test_the_database_builds_the_bodies_python_did(
             assert await q_markets.one_json(conn, "0" * 64, periods=None) is None
 
             # Every list, walked page by page through the cursors, with and without a 24-hour
-            # window; each page's bytes the same.
+            # window; each page's bytes the same, built and then from the cache.
             walked = 0
             for filters in LISTS:
                 for since in (SINCE, None):
                     kw: dict[str, Any] = {"state": None, "category": None, "search": None}
-                    kw |= filters | {"since": since}
-                    after = None
+                    kw |= filters
+                    cache = Cache()
+                    after, listed = None, set()
                     while True:
-                        expected = await _python_page(conn, cfg, 3, after=after, **kw)
-                        markets, last = await q_markets.page_json(
-                            conn, limit=3, after=after, periods=_periods(cfg), **kw
-                        )
-                        body = list_body(markets, last)
-                        assert body == expected, (filters, after)
+                        expected = await _python_page(conn, cfg, 3, after=after, since=since, **kw)
+                        for _ in range(2):
+                            body = await _api_page(
+                                conn,
+                                cache,
+                                3,
+                                after=after,
+                                since=since,
+                                periods=_periods(cfg),
+                                **kw,
+                            )
+                            assert body == expected, (filters, after)
                         page = MarketList.model_validate_json(body)
                         walked += len(page.markets)
+                        listed |= {m.id for m in page.markets}
                         if page.next_cursor is None:
                             break
                         after = _decode_cursor(page.next_cursor, kw["sort"])
+                    # Each listed market's body kept, only with the 24-hour window (the
+                    # chain's clock known).
+                    assert len(cache) == (len(listed) if since else 0)
             assert walked > 10 * len(seeded)  # the lists were not empty
         finally:
             await conn.execute("RESET TimeZone")
@@ -287,19 +317,20 @@ async def test_the_changes_and_outcomes_are_all_there(
     """The seeded markets reach every value the bodies can take (so the byte comparison above
     compares them all)."""
     async with pool.connection() as conn:
-        markets, _ = await q_markets.page_json(
+        body = await _api_page(
             conn,
+            Cache(),
+            100,
             state=None,
             category=None,
             search=None,
             status="all",
             sort="newest",
             after=None,
-            limit=100,
             since=SINCE,
             periods=_periods(_config()),
         )
-    items = json.loads(markets)
+    items = json.loads(body)["markets"]
     assert len(items) == len(seeded)
     resolution = [m["resolution"] for m in items]
     assert {r["proposed_outcome"] for r in resolution} == {None, "yes", "no", "invalid"}

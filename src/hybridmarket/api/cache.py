@@ -1,6 +1,12 @@
 """The read cache: entries tagged with the markets they show, dropped when the indexer signals
 that those markets changed (and every list on any change), with a short TTL as a safety net
-for a missed signal. Concurrent misses of one key share a single load (no stampede)."""
+for a missed signal. Concurrent misses of one key share a single load (no stampede).
+
+Bounded by entries and by the bytes of its `bytes` values (the encoded bodies: a list page is
+tens of kB, a market's body one). An invalidation finds its entries through an index by tag,
+so its cost is the entries it drops, not the cache's size; and a load that was under way when
+one of its tags was invalidated is not stored (it may have read the state before the change),
+while loads of other markets' entries are."""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from prometheus_client import Counter
 
 HITS = Counter("hybridmarket_api_cache", "API cache lookups", ["result"])
 LIST_TAG = "*list*"
+_OBJECT_SIZE = 1024  # what a value that is not bytes counts against max_bytes
 
 
 @dataclass
@@ -23,17 +30,29 @@ class _Entry:
     value: Any
     expires: float
     tags: frozenset[str]
+    size: int
 
 
 class Cache:
-    def __init__(self, *, ttl: float = 30.0, max_entries: int = 20_000) -> None:
+    def __init__(
+        self, *, ttl: float = 30.0, max_entries: int = 200_000, max_bytes: int = 256 << 20
+    ) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._data: OrderedDict[str, _Entry] = OrderedDict()
+        self._tagged: dict[str, set[str]] = {}  # tag -> the keys of the entries it tags
         self._loading: dict[str, asyncio.Future[Any]] = {}
-        self.generation = (
-            0  # bumped by every invalidation: a load that started before is not stored
-        )
+        # Bumped by every invalidation; what it was when each tag was last invalidated, and
+        # when the cache was last cleared: a load stores only if neither happened since it
+        # began (`generation` read before the load).
+        self.generation = 0
+        self._dropped_at: dict[str, int] = {}
+        self._cleared_at = 0
+
+    def __len__(self) -> int:
+        return len(self._data)
 
     async def get(
         self,
@@ -43,12 +62,9 @@ class Cache:
         tags: Iterable[str] = (),
         ttl: float | None = None,
     ) -> Any:
-        now = time.monotonic()
-        entry = self._data.get(key)
-        if entry is not None and entry.expires > now:
-            self._data.move_to_end(key)
-            HITS.labels("hit").inc()
-            return entry.value
+        value = self.peek(key)
+        if value is not None:
+            return value
         pending = self._loading.get(key)
         if pending is not None:
             HITS.labels("shared").inc()
@@ -66,10 +82,7 @@ class Cache:
         finally:
             self._loading.pop(key, None)
         fut.set_result(value)
-        if generation == self.generation:
-            self._data[key] = _Entry(value, now + (ttl or self.ttl), frozenset(tags))
-            while len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
+        self.put(key, value, tags=tags, ttl=ttl, generation=generation)
         return value
 
     def peek(self, key: str) -> Any:
@@ -81,18 +94,63 @@ class Cache:
         HITS.labels("hit").inc()
         return entry.value
 
+    def put(
+        self,
+        key: str,
+        value: Any,
+        *,
+        tags: Iterable[str] = (),
+        ttl: float | None = None,
+        generation: int,
+    ) -> bool:
+        """Store `value`, loaded from a read that began at `generation` (`self.generation`
+        then), unless one of its `tags` was invalidated or the cache cleared since. Returns
+        whether it was stored."""
+        tagset = frozenset(tags)
+        if self._cleared_at > generation or any(
+            self._dropped_at.get(t, -1) > generation for t in tagset
+        ):
+            return False
+        self._drop(key)
+        size = len(value) if isinstance(value, bytes | str) else _OBJECT_SIZE
+        self._data[key] = _Entry(value, time.monotonic() + (ttl or self.ttl), tagset, size)
+        self.bytes += size
+        for t in tagset:
+            self._tagged.setdefault(t, set()).add(key)
+        while self._data and (len(self._data) > self.max_entries or self.bytes > self.max_bytes):
+            self._drop(next(iter(self._data)))
+        return True
+
     def invalidate(self, markets: Iterable[str]) -> int:
         """Drop every entry showing one of `markets`, and every list. Returns how many."""
-        wanted = set(markets) | {LIST_TAG}
         self.generation += 1
-        doomed = [k for k, e in self._data.items() if e.tags & wanted]
-        for k in doomed:
-            del self._data[k]
-        return len(doomed)
+        dropped = 0
+        for tag in {*markets, LIST_TAG}:
+            self._dropped_at[tag] = self.generation
+            for key in self._tagged.pop(tag, ()):
+                dropped += self._drop(key)
+        return dropped
 
     def clear(self) -> None:
         self.generation += 1
+        self._cleared_at = self.generation
+        self._dropped_at.clear()
         self._data.clear()
+        self._tagged.clear()
+        self.bytes = 0
+
+    def _drop(self, key: str) -> int:
+        entry = self._data.pop(key, None)
+        if entry is None:
+            return 0
+        self.bytes -= entry.size
+        for t in entry.tags:
+            keys = self._tagged.get(t)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del self._tagged[t]
+        return 1
 
 
 _MARKET_PATH = re.compile(r"^/api/markets/([0-9a-f]{64})$")

@@ -5,17 +5,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field
 from solders.pubkey import Pubkey
 
 from hybridmarket.api import chainclock
+from hybridmarket.api.cache import HITS, LIST_TAG, Cache
 from hybridmarket.api.common import (
     MarketIdPath,
     Signature,
@@ -166,7 +168,7 @@ async def list_markets(
 
         async def read(periods: tuple[int, int] | None) -> bytes:
             async with st.pool.connection() as conn:
-                markets, last = await q_markets.page_json(
+                keys = await q_markets.page_keys(
                     conn,
                     state=state_,
                     category=category,
@@ -174,27 +176,60 @@ async def list_markets(
                     status=status,
                     sort=order,
                     after=after,
-                    limit=limit,
-                    since=since,
-                    periods=periods,
+                    limit=limit + 1,
                 )
-            return list_body(markets, last)
+                page = [mid for mid, _, _ in keys[:limit]]
+                items = await list_items(st.cache, conn, page, since=since, periods=periods)
+            last = keys[limit - 1] if len(keys) > limit else None
+            return list_body((items[mid] for mid in page if mid in items), last)
 
         return await _with_periods(st, read)
 
-    body: bytes = await st.cache.get(key, load, tags=["*list*"])
+    body: bytes = await st.cache.get(key, load, tags=[LIST_TAG])
     return _cached_json(body)
 
 
-def list_body(markets: str, last: tuple[Any, str, int] | None) -> bytes:
-    """A `MarketList` body from the page's JSON array built by the database and the keyset of
+async def list_items(
+    cache: Cache,
+    conn: AsyncConnection[Any],
+    ids: list[str],
+    *,
+    since: datetime | None,
+    periods: tuple[int, int] | None,
+) -> dict[str, bytes]:
+    """The `MarketListItem` bodies of the markets `ids`, by id: from the cache, where each is
+    kept tagged with its market (so a trade drops that market's body, not every list's), and
+    the missing ones built by the database in one statement. A page of a list is its keyset
+    (`page_keys`: index blocks only) and these. Bodies without a 24-hour window or the
+    program config (the chain's clock or the config unreadable) are sent, not kept."""
+    items: dict[str, bytes] = {}
+    missing = []
+    for mid in ids:
+        body = cache.peek(f"item.json:{mid}")
+        if body is None:
+            missing.append(mid)
+        else:
+            items[mid] = body
+    if missing:
+        HITS.labels("miss").inc(len(missing))
+        generation = cache.generation
+        read = await q_markets.items_json(conn, missing, since=since, periods=periods)
+        for mid, text in read.items():
+            items[mid] = text.encode()
+            if since is not None and periods is not None:
+                cache.put(f"item.json:{mid}", items[mid], tags=[mid], generation=generation)
+    return items
+
+
+def list_body(items: Iterable[bytes], last: tuple[str, Any, int] | None) -> bytes:
+    """A `MarketList` body from its markets' JSON and the (id, list_key, list_rank) keyset of
     its last market when more follow: the next cursor is the only value encoded here."""
     nxt = None
     if last is not None:
-        k, mid, rank = last
+        mid, k, rank = last
         text = "infinity" if k is None else present(iso(k)) if isinstance(k, datetime) else str(k)
         nxt = _encode_cursor(text, mid, int(rank))
-    return b'{"markets":' + markets.encode() + b',"next_cursor":' + _json(nxt) + b"}"
+    return b'{"markets":[' + b",".join(items) + b'],"next_cursor":' + _json(nxt) + b"}"
 
 
 async def _with_periods(

@@ -85,19 +85,45 @@ _SORTS: dict[str, tuple[str, str, bool, str]] = {
         f"(CASE WHEN {_SETTLED} THEN 0 ELSE 1 END)",
     ),
 }
+
+
 # The 24-hour change: the price now minus the last price at or before `since` (the first price
 # of a younger market: its opening); NULL for a market never priced. One probe each of
 # price_history_market_newest_idx per listed market.
-_CHANGE = (
-    "CASE WHEN %(since)s::timestamptz IS NOT NULL THEN p.current_price - coalesce("
-    "(SELECT ph.price FROM price_history ph WHERE ph.market_id = p.id AND ph.at <= %(since)s "
-    "ORDER BY ph.at DESC, ph.slot DESC, ph.seq DESC LIMIT 1), "
-    "(SELECT ph.price FROM price_history ph WHERE ph.market_id = p.id "
-    "ORDER BY ph.at, ph.slot, ph.seq LIMIT 1)) END"
-)
+def _change(r: str) -> str:
+    return (
+        f"CASE WHEN %(since)s::timestamptz IS NOT NULL THEN {r}.current_price - coalesce("
+        f"(SELECT ph.price FROM price_history ph WHERE ph.market_id = {r}.id "
+        "AND ph.at <= %(since)s ORDER BY ph.at DESC, ph.slot DESC, ph.seq DESC LIMIT 1), "
+        f"(SELECT ph.price FROM price_history ph WHERE ph.market_id = {r}.id "
+        "ORDER BY ph.at, ph.slot, ph.seq LIMIT 1)) END"
+    )
 
 
-def page_query(
+@dataclass(frozen=True)
+class _Keyset:
+    """A list's filter and order (see `page_query`): WHERE terms, ORDER BY terms (ascending),
+    the parameters, and the sort's rank and key expressions."""
+
+    where: list[str]
+    order: list[str]
+    params: dict[str, Any]
+    rank: str
+    key: str
+    descending: bool
+
+    def clauses(self) -> str:
+        """WHERE, ORDER BY and LIMIT %(limit)s."""
+        direction = " DESC" if self.descending else ""
+        return (
+            (" WHERE " + " AND ".join(self.where) if self.where else "")
+            + " ORDER BY "
+            + ", ".join(o + direction for o in self.order)
+            + " LIMIT %(limit)s"
+        )
+
+
+def _keyset(
     *,
     state: str | None,
     category: str | None,
@@ -105,20 +131,10 @@ def page_query(
     status: Status,
     sort: Sort,
     after: tuple[str, str, int] | None,
-    limit: int,
-    since: datetime | None,
-) -> tuple[str, dict[str, Any]]:
-    """The SQL of a page of the market list and its parameters: up to `limit` markets (with
-    their metadata, `list_rank` and `list_key`, the keyset of the next page (NULL for
-    "infinity": no closing time), and `change_24h`, the price's change since `since`) in `sort`
-    order after the (sort key, id, rank) keyset `after`; the key is a string SQL casts to the
-    sort's type. Open markets come first (`status` "all"), or alone ("open"), or only the
-    settled ones; `search` is word search (every word, stemmed, in the question). Each variant
-    reads an index (tests/integration/test_scale_lists.py checks the plans). `page_json` builds
-    its JSON; bench/api.py's baseline runs it too."""
+) -> _Keyset:
     key, cast, descending, rank = _SORTS[sort]
     where: list[str] = []
-    params: dict[str, Any] = {"limit": limit, "since": since, "search": search}
+    params: dict[str, Any] = {"search": search}
     if search is not None:
         where.append(
             "to_tsvector('english', coalesce(m.question, '')) "
@@ -156,20 +172,87 @@ def page_query(
                 where.append(f"({key}, m.id) {op} ({', '.join(values)})")
             elif (fixed < after[2]) != descending:
                 where.append("false")
-    direction = " DESC" if descending else ""
+    list_key = "m.closes_at" if sort == "closing" else key
+    return _Keyset(where, order, params, rank, list_key, descending)
+
+
+def page_query(
+    *,
+    state: str | None,
+    category: str | None,
+    search: str | None,
+    status: Status,
+    sort: Sort,
+    after: tuple[str, str, int] | None,
+    limit: int,
+    since: datetime | None,
+) -> tuple[str, dict[str, Any]]:
+    """The SQL of a page of the market list and its parameters: up to `limit` markets (with
+    their metadata, `list_rank` and `list_key`, the keyset of the next page (NULL for
+    "infinity": no closing time), and `change_24h`, the price's change since `since`) in `sort`
+    order after the (sort key, id, rank) keyset `after`; the key is a string SQL casts to the
+    sort's type. Open markets come first (`status` "all"), or alone ("open"), or only the
+    settled ones; `search` is word search (every word, stemmed, in the question). Each variant
+    reads an index (tests/integration/test_scale_lists.py checks the plans). The API reads the
+    same keyset (`page_keys`) and the markets' JSON by id (`items_json`); bench/api.py's
+    baseline runs this."""
+    ks = _keyset(
+        state=state, category=category, search=search, status=status, sort=sort, after=after
+    )
     inner = (
-        f"SELECT m.*, md.resolution_criteria, {rank} AS list_rank, "
-        f"{'m.closes_at' if sort == 'closing' else key} AS list_key "
-        "FROM markets m LEFT JOIN market_metadata md ON md.market_id = m.id"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + " ORDER BY "
-        + ", ".join(o + direction for o in order)
-        + " LIMIT %(limit)s"
+        f"SELECT m.*, md.resolution_criteria, {ks.rank} AS list_rank, {ks.key} AS list_key "
+        "FROM markets m LEFT JOIN market_metadata md ON md.market_id = m.id" + ks.clauses()
     )
-    query = f"SELECT p.*, {_CHANGE} AS change_24h FROM ({inner}) p ORDER BY " + _page_order(
-        "p", len(order), descending
+    query = f"SELECT p.*, {_change('p')} AS change_24h FROM ({inner}) p ORDER BY " + _page_order(
+        "p", len(ks.order), ks.descending
     )
-    return query, params
+    return query, ks.params | {"limit": limit, "since": since}
+
+
+def page_keys_query(
+    *,
+    state: str | None,
+    category: str | None,
+    search: str | None,
+    status: Status,
+    sort: Sort,
+    after: tuple[str, str, int] | None,
+    limit: int,
+) -> tuple[str, dict[str, Any]]:
+    """`page_query`'s keyset alone: the (id, list_key, list_rank) of its `limit` markets, in
+    order, read from the list's index (no join, no JSON: a few index and heap blocks)."""
+    ks = _keyset(
+        state=state, category=category, search=search, status=status, sort=sort, after=after
+    )
+    return (
+        f"SELECT m.id, {ks.key} AS list_key, {ks.rank} AS list_rank FROM markets m" + ks.clauses(),
+        ks.params | {"limit": limit},
+    )
+
+
+async def page_keys(
+    conn: AsyncConnection[Any],
+    *,
+    state: str | None,
+    category: str | None,
+    search: str | None,
+    status: Status,
+    sort: Sort,
+    after: tuple[str, str, int] | None,
+    limit: int,
+) -> list[tuple[str, Any, int]]:
+    """The rows of `page_keys_query`."""
+    query, params = page_keys_query(
+        state=state,
+        category=category,
+        search=search,
+        status=status,
+        sort=sort,
+        after=after,
+        limit=limit,
+    )
+    cur = await conn.execute(query, params, prepare=True)
+    return [(mid, key, rank) for mid, key, rank in await cur.fetchall()]
 
 
 def _page_order(alias: str, terms: int, descending: bool) -> str:
@@ -373,77 +456,27 @@ def _periods(periods: tuple[int, int] | None) -> dict[str, int | None]:
 _LIST_ITEM = market_json_sql("p", extra=[("change_24h", _decimal("p.change_24h"))])
 
 
-def page_json_query(
-    *,
-    state: str | None,
-    category: str | None,
-    search: str | None,
-    status: Status,
-    sort: Sort,
-    after: tuple[str, str, int] | None,
-    limit: int,
-    since: datetime | None,
-    periods: tuple[int, int] | None,
-) -> tuple[str, dict[str, Any]]:
-    """The SQL of `page_json` and its parameters: `page_query` for `limit` + 1 rows, its
-    first `limit` as the JSON array of `MarketListItem`s."""
-    query, params = page_query(
-        state=state,
-        category=category,
-        search=search,
-        status=status,
-        sort=sort,
-        after=after,
-        limit=limit + 1,
-        since=since,
-    )
-    params |= {"page": limit, **_periods(periods)}
-    order = _page_order("q", 2 if state else 3, _SORTS[sort][2])
-
-    def last(column: str) -> str:
-        return f"(array_agg(p.{column}) FILTER (WHERE p.n = %(page)s))[1]"
-
-    return (
-        f"SELECT '[' || coalesce(string_agg({_LIST_ITEM}, ',' ORDER BY p.n) "
-        "FILTER (WHERE p.n <= %(page)s), '') || ']', count(*), "
-        f"{last('list_key')}, {last('id')}, {last('list_rank')} "
-        f"FROM (SELECT q.*, row_number() OVER (ORDER BY {order}) AS n FROM ({query}) q) p",
-        params,
-    )
+# The listed markets of `ids`, each its id and its JSON (`items_json`).
+_ITEMS_JSON = (
+    f"SELECT p.id, {_LIST_ITEM} FROM (SELECT r.*, {_change('r')} AS change_24h FROM ("
+    "SELECT m.*, md.resolution_criteria FROM markets m "
+    "LEFT JOIN market_metadata md ON md.market_id = m.id WHERE m.id = ANY(%(ids)s)) r) p"
+)
 
 
-async def page_json(
+async def items_json(
     conn: AsyncConnection[Any],
+    ids: Collection[str],
     *,
-    state: str | None,
-    category: str | None,
-    search: str | None,
-    status: Status,
-    sort: Sort,
-    after: tuple[str, str, int] | None,
-    limit: int,
     since: datetime | None,
     periods: tuple[int, int] | None,
-) -> tuple[str, tuple[Any, str, int] | None]:
-    """The page `page_query` reads (limit + 1 rows), built by PostgreSQL: the JSON array of
-    its first `limit` markets as `MarketListItem`s, and the (list_key, id, list_rank) of the
-    last of them when more follow (the next page's keyset), else None."""
-    query, params = page_json_query(
-        state=state,
-        category=category,
-        search=search,
-        status=status,
-        sort=sort,
-        after=after,
-        limit=limit,
-        since=since,
-        periods=periods,
+) -> dict[str, str]:
+    """The `MarketListItem` JSON of each market of `ids` (its 24-hour change since `since`),
+    built by PostgreSQL, by id; a market that does not exist is left out."""
+    cur = await conn.execute(
+        _ITEMS_JSON, {"ids": list(ids), "since": since, **_periods(periods)}, prepare=True
     )
-    cur = await conn.execute(query, params, prepare=True)
-    row = await cur.fetchone()
-    assert row is not None  # an aggregate: one row
-    markets, count, key, mid, rank = row
-    return markets, (key, mid, rank) if count > limit else None
+    return {mid: body for mid, body in await cur.fetchall()}
 
 
 # A market with its metadata's resolution criteria (the row `market_json_sql` describes).
