@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
 
-from hybridmarket.api.cache import LIST_TAG, Cache
+from hybridmarket.api.cache import LIST_TAG, Cache, CachedReads, list_request_key
 
 
 async def _value(v: object) -> object:
@@ -106,3 +107,42 @@ async def test_concurrent_misses_share_one_load() -> None:
 
     got = await asyncio.gather(*(cache.get("k", load) for _ in range(20)))
     assert got == [b"v"] * 20 and len(calls) == 1
+
+
+async def test_cached_reads_answers_kept_bodies_by_path_and_exact_query() -> None:
+    """The ASGI front: a kept list page (by its request's query string) or market body is
+    sent without the app; anything else, and any other query, goes to the app."""
+    cache = Cache()
+    mid = "ab" * 32
+    cache.put(list_request_key(b"sort=newest&limit=5"), b'{"markets":[]}', tags=[LIST_TAG],
+              generation=cache.generation)  # fmt: skip
+    cache.put(f"market.json:{mid}", b'{"id":1}', tags=[mid], generation=cache.generation)
+    reached: list[str] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        reached.append(f"{scope['path']}?{scope['query_string'].decode()}")
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    front = CachedReads(app, lambda: cache)
+
+    async def get(path: str, query: bytes = b"") -> tuple[int, bytes]:
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": query}
+        await front(scope, None, send)
+        return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+    assert await get("/api/markets", b"sort=newest&limit=5") == (200, b'{"markets":[]}')
+    assert await get(f"/api/markets/{mid}") == (200, b'{"id":1}')
+    assert reached == []
+    assert (await get("/api/markets", b"limit=5&sort=newest"))[0] == 204  # another query
+    assert (await get(f"/api/markets/{mid}", b"x=1"))[0] == 204
+    assert (await get(f"/api/markets/{mid}/votes"))[0] == 204
+    cache.invalidate(["cd" * 32])  # any change drops every list page
+    assert (await get("/api/markets", b"sort=newest&limit=5"))[0] == 204
+    assert await get(f"/api/markets/{mid}") == (200, b'{"id":1}')
+    assert len(reached) == 4

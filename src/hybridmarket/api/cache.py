@@ -154,11 +154,19 @@ class Cache:
 
 
 _MARKET_PATH = re.compile(r"^/api/markets/([0-9a-f]{64})$")
+LIST_PATH = "/api/markets"
+
+
+def list_request_key(query_string: bytes) -> str:
+    """The key under which `GET /api/markets?<query_string>`'s body is kept as sent (the route
+    stores it beside the page's own key, tagged as a list, so `CachedReads` can answer it)."""
+    return "list.raw:" + query_string.decode("latin-1")
 
 
 class CachedReads:
-    """A pure-ASGI front for the hottest read, `GET /api/markets/{id}`: when the encoded market
-    is in the cache it is sent straight away, without routing, dependency injection or a
+    """A pure-ASGI front for the hottest reads, `GET /api/markets/{id}` and the list pages
+    (`GET /api/markets?...`, by their exact query string): when the encoded body is in the
+    cache it is sent straight away, without routing, validation, dependency injection or a
     response object; anything else (a miss included, which the route then loads and caches)
     goes to the app. bench/api.py measures what this saves."""
 
@@ -167,10 +175,8 @@ class CachedReads:
         self.cache = cache
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and not scope.get("query_string"):
-            m = _MARKET_PATH.match(scope["path"])
-            cache = self.cache() if m else None
-            body = cache.peek(f"market.json:{m.group(1)}") if cache is not None and m else None
+        if scope["type"] == "http" and scope["method"] == "GET":
+            body = self._cached(scope)
             if body is not None:
                 await send(
                     {
@@ -185,3 +191,15 @@ class CachedReads:
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
+
+    def _cached(self, scope: Any) -> bytes | None:
+        path, query = scope["path"], scope.get("query_string", b"")
+        if path == LIST_PATH:
+            key = list_request_key(query)
+        elif not query and (m := _MARKET_PATH.match(path)) is not None:
+            key = f"market.json:{m.group(1)}"
+        else:
+            return None
+        cache = self.cache()
+        body: bytes | None = None if cache is None else cache.peek(key)
+        return body

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from solders.pubkey import Pubkey
 
 from hybridmarket.api import chainclock
-from hybridmarket.api.cache import HITS, LIST_TAG, Cache
+from hybridmarket.api.cache import HITS, LIST_TAG, Cache, list_request_key
 from hybridmarket.api.common import (
     MarketIdPath,
     Signature,
@@ -163,7 +163,11 @@ async def list_markets(
     after = _decode_cursor(cursor, order) if cursor else None
     key = f"list:{state_}:{status}:{category}:{search}:{order}:{limit}:{cursor}"
 
+    loaded = False
+
     async def load() -> bytes:
+        nonlocal loaded
+        loaded = True
         since = await _day_ago(request)
 
         async def read(periods: tuple[int, int] | None) -> bytes:
@@ -185,7 +189,11 @@ async def list_markets(
 
         return await _with_periods(st, read)
 
+    generation = st.cache.generation
     body: bytes = await st.cache.get(key, load, tags=[LIST_TAG])
+    if loaded:  # kept by the request's exact query string too: CachedReads answers it
+        raw = list_request_key(request.scope.get("query_string", b""))
+        st.cache.put(raw, body, tags=[LIST_TAG], generation=generation)
     return _cached_json(body)
 
 
