@@ -39,6 +39,7 @@ from typing import Any
 
 import base58
 import httpx2
+import psutil
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -225,6 +226,38 @@ def start_api(
     return proc, base
 
 
+def cpu_times(roots: list[psutil.Process]) -> dict[int, float]:
+    """User + system CPU seconds used so far by each of the processes and their descendants
+    still running, by pid."""
+    out = {}
+    for root in roots:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for p in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    t = p.cpu_times()
+                    out[p.pid] = t.user + t.system
+    return out
+
+
+def cpu_used(roots: list[psutil.Process], before: dict[int, float]) -> float:
+    """CPU seconds the processes (and their descendants, new ones included: a pool's new
+    connections) used since `before`."""
+    return sum(t - before.get(pid, 0.0) for pid, t in cpu_times(roots).items())
+
+
+def postmaster(admin_url: str) -> list[psutil.Process]:
+    """The embedded server's postmaster (its backends are its children), found by its data
+    directory, the socket directory of the URL; none for a server elsewhere."""
+    host = psycopg.conninfo.conninfo_to_dict(admin_url).get("host")
+    if not isinstance(host, str) or not host.startswith("/"):
+        return []
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = p.info["cmdline"] or []
+        if cmd and Path(cmd[0]).name == "postgres" and host in cmd:
+            return [p]
+    return []
+
+
 def run_workloads(
     args: argparse.Namespace,
     base: str,
@@ -232,6 +265,8 @@ def run_workloads(
     sample: list[str],
     workers: int,
     tmp: Path,
+    api: psutil.Process,
+    admin_url: str,
 ) -> None:
     boards = [
         f"/api/leaderboards?by={by}&period={period}&limit=25"
@@ -261,11 +296,27 @@ def run_workloads(
             flush=True,
         )
         for name, paths in workloads.items():
+            # CPU per request of the API's processes and of the database's, over the warm-up
+            # and the measured seconds (the requests of the warm-up counted at the measured
+            # rate): less noisy than latency on a shared machine, and what sets the p99 once a
+            # process is saturated.
+            procs = {"API": [api], "database": postmaster(admin_url)}
+            before = {k: cpu_times(v) for k, v in procs.items()}
             r = bench_api.load_in_subprocess(
                 base, paths, connections, args.warmup, args.seconds, tmp
             )
+            served = r["requests"] * (args.warmup + args.seconds) / args.seconds
             print(name, flush=True)
             bench_api.report("API", r)
+            print(
+                "  CPU per request: "
+                + ", ".join(
+                    f"{k} {cpu_used(v, before[k]) / max(served, 1) * 1e3:.2f} ms"
+                    for k, v in procs.items()
+                    if v
+                ),
+                flush=True,
+            )
 
 
 def main(args: argparse.Namespace) -> None:
@@ -298,7 +349,9 @@ def main(args: argparse.Namespace) -> None:
         for workers in (int(w) for w in args.workers.split(",")):
             profile = tmp / "api.prof" if args.profile and workers == 1 else None
             proc, base = start_api(url, validator, tmp, workers, args.redis_url, profile)
-            run_workloads(args, base, wallets, sample, workers, tmp)
+            run_workloads(
+                args, base, wallets, sample, workers, tmp, psutil.Process(proc.pid), admin_url
+            )
             if profile is not None:
                 # SIGINT: cProfile writes its figures on the way out (SIGTERM would not).
                 proc.send_signal(signal.SIGINT)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from hybridmarket.api import siws
 from hybridmarket.api.common import _check_wallet, dec, iso, present
@@ -63,11 +63,13 @@ def next_chain_cursor(rows: list[dict[str, Any]], limit: int) -> str | None:
     return f"{rows[-1]['slot']}:{rows[-1]['seq']}"
 
 
-def _wallet(
+async def _wallet(
     wallet: Annotated[
         str, Path(min_length=siws.ADDRESS_CHARS[0], max_length=siws.ADDRESS_CHARS[1])
     ],
 ) -> str:
+    # A coroutine, as `state` is: FastAPI runs a plain `def` dependency in its thread pool, a
+    # hop that cost the portfolio a fifth of its CPU per request (bench/portfolio.py).
     try:
         return _check_wallet(wallet)
     except ValueError as e:
@@ -145,7 +147,8 @@ def _withdrawable(r: dict[str, Any]) -> int:
 def _average_price(basis: int, shares: int) -> str | None:
     if shares == 0:
         return None
-    return format(Decimal(basis * 10**9 // shares).scaleb(-9), "f")
+    units = basis * 10**9 // shares
+    return f"{units // 10**9}.{units % 10**9:09d}"
 
 
 def _portfolio_position(wallet: str, r: dict[str, Any]) -> PortfolioPosition:
@@ -169,8 +172,8 @@ def _portfolio_position(wallet: str, r: dict[str, Any]) -> PortfolioPosition:
         else:
             unrealized = value - basis
     else:
-        price = r["current_price"]
-        value = int(y * price + n * (1 - price))
+        price = int(r["current_price"].scaleb(9))  # NUMERIC(18, 9): exact, in 10^-9
+        value = (y * price + n * (10**9 - price)) // 10**9
         unrealized = value - basis
     action: PositionAction | None = None
     if r["state"] == "ACTIVE" and (y or n):
@@ -222,13 +225,25 @@ def _portfolio_position(wallet: str, r: dict[str, Any]) -> PortfolioPosition:
     "`withdraw_liquidity` for the creator of a settled market with liquidity left "
     "(POST /api/markets/{id}/withdraw), else null. `created` lists the settled markets the "
     "wallet created with liquidity left to withdraw, held or not. At most 1000 positions.",
+    response_model=None,
+    responses={200: {"description": "Successful Response", "model": Portfolio}},
 )
 async def get_portfolio(
     wallet: Annotated[str, Depends(_wallet)], st: Annotated[ApiState, Depends(state)]
-) -> Portfolio:
+) -> Response:
+    # The body is built by the database (one statement): the JSON of `portfolio_model`.
     async with st.pool.connection() as conn:
-        rows = await q_portfolio.positions(conn, wallet)
-        created_rows = await q_portfolio.settled_created(conn, wallet)
+        body = await q_portfolio.portfolio_json(conn, wallet)
+    return Response(body.encode(), media_type="application/json")
+
+
+def portfolio_model(
+    wallet: str, rows: list[dict[str, Any]], created_rows: list[dict[str, Any]]
+) -> Portfolio:
+    """The portfolio of `wallet` from the rows of `q_portfolio.POSITION_ROWS` and
+    `CREATED_ROWS`, by the program's rules: the Python reference of the body the database
+    builds (`q_portfolio.PORTFOLIO_JSON`; tests/integration/test_portfolio_json.py holds the two
+    to the same bytes)."""
     positions = [_portfolio_position(wallet, r) for r in rows]
     created = [
         CreatedMarketLiquidity(

@@ -1,13 +1,25 @@
 """A wallet's portfolio and profile: its positions with their average-cost holdings
-(`position_costs`, kept by the trades trigger of migration 0011), the settled markets it created,
-and its profile's counts."""
+(`position_costs`, kept by the trades trigger of migration 0011) and the settled markets it
+created, valued and sent as the portfolio's JSON built by PostgreSQL; its profile's counts and
+lists."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncRawCursor
 from psycopg.rows import dict_row
+
+# The JSON text builders of the market bodies (the same encoding rules).
+from hybridmarket.db.queries.markets import (
+    _decimal,
+    _number,
+    _object,
+    _plain,
+    _text,
+    _time,
+    _value,
+)
 
 _MARKET_FIELDS = (
     "m.state, m.question, m.creator_wallet, m.current_price, m.final_outcome, m.b_parameter, "
@@ -17,44 +29,224 @@ _MARKET_FIELDS = (
 )
 
 
-async def positions(conn: AsyncConnection[Any], wallet: str) -> list[dict[str, Any]]:
-    """The wallet's positions (positions_user_idx), each with its market and its YES and NO
-    holdings by the average-cost method (cost_basis_*, realized_*: 0 without trades); most
-    recently traded first."""
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            "SELECT p.market_id, p.shares_yes, p.shares_no, p.total_invested, p.total_withdrawn, "
-            "p.trades_count, p.last_trade_at, p.has_claimed, p.claimed_amount, "
-            f"{_MARKET_FIELDS}, "
-            "coalesce(y.cost_basis, 0) AS cost_basis_yes, coalesce(y.realized_pnl, 0) "
-            "AS realized_yes, coalesce(n.cost_basis, 0) AS cost_basis_no, "
-            "coalesce(n.realized_pnl, 0) AS realized_no "
-            "FROM positions p JOIN markets m ON m.id = p.market_id "
-            "LEFT JOIN position_costs y ON y.user_wallet = p.user_wallet "
-            "AND y.market_id = p.market_id AND y.outcome "
-            "LEFT JOIN position_costs n ON n.user_wallet = p.user_wallet "
-            "AND n.market_id = p.market_id AND NOT n.outcome "
-            "WHERE p.user_wallet = %s "
-            "ORDER BY p.last_trade_at DESC NULLS LAST, p.market_id LIMIT %s",
-            (wallet, MAX_POSITIONS),
+MAX_POSITIONS = 1000  # a portfolio lists at most this many positions (and created markets)
+# (A constant in the SQL, not a parameter: with its LIMIT a parameter, PostgreSQL planned the
+# portfolio's statement anew on each execution, its generic plan costed higher.)
+
+# A wallet's ($1) positions, each with its market and its YES and NO holdings by the
+# average-cost method (cost_basis_*, realized_*: 0 without trades); most recently traded first
+# (positions_user_idx; a wallet's own positions sorted, at most MAX_POSITIONS).
+POSITION_ROWS = (
+    "SELECT p.market_id, p.shares_yes, p.shares_no, p.trades_count, p.last_trade_at, "
+    f"p.has_claimed, p.claimed_amount, {_MARKET_FIELDS}, "
+    "coalesce(y.cost_basis, 0) AS cost_basis_yes, coalesce(y.realized_pnl, 0) AS realized_yes, "
+    "coalesce(n.cost_basis, 0) AS cost_basis_no, coalesce(n.realized_pnl, 0) AS realized_no "
+    "FROM positions p JOIN markets m ON m.id = p.market_id "
+    "LEFT JOIN position_costs y ON y.user_wallet = p.user_wallet "
+    "AND y.market_id = p.market_id AND y.outcome "
+    "LEFT JOIN position_costs n ON n.user_wallet = p.user_wallet "
+    "AND n.market_id = p.market_id AND NOT n.outcome "
+    "WHERE p.user_wallet = $1 "
+    f"ORDER BY p.last_trade_at DESC NULLS LAST, p.market_id LIMIT {MAX_POSITIONS}"
+)
+# The FINALIZED or CANCELLED markets the wallet ($1) created (markets_creator_newest_idx), with
+# what `withdraw_liquidity` needs to know; at most MAX_POSITIONS.
+CREATED_ROWS = (
+    f"SELECT m.id AS market_id, {_MARKET_FIELDS} FROM markets m "
+    "WHERE m.creator_wallet = $1 AND m.state IN ('FINALIZED', 'CANCELLED') "
+    f"ORDER BY m.id LIMIT {MAX_POSITIONS}"
+)
+
+
+# ---- the portfolio's body, built by PostgreSQL ------------------------------------------
+# The API sends it as it comes: one statement, no per-row Python. It is the JSON of
+# `api.routes.users.portfolio_model` (the Python reference: the average-cost P&L, the value of
+# open and settled positions, the action, the creator's withdrawable liquidity, by the
+# program's rules) for the rows of POSITION_ROWS and CREATED_ROWS, compact and in its field
+# order, so the bytes are the ones FastAPI wrote for that model
+# (tests/integration/test_portfolio_json.py compares them on random histories).
+
+_UNIT = "1000000000"  # a price of 1 (lmsr.PRICE_SCALE)
+# Dividing an integer by this (scale 9) is exact, so floor and ceil of the quotient are the
+# integer floor and ceiling that Python's // takes (div() truncates towards zero).
+_PER_UNIT = "1000000000.000000000"
+
+
+def _decided(r: str) -> str:
+    """FINALIZED with an outcome: a claim pays the winning shares, 1 lamport each."""
+    return f"({r}.state = 'FINALIZED' AND {r}.final_outcome IS NOT NULL)"
+
+
+def _priced(rows: str) -> str:
+    """The rows of the query `rows` (positions or markets, with _MARKET_FIELDS) as `r`, with
+    their market's LMSR prices (`lmsr_prices`, migration 0015) as price_yes and price_no where
+    its claims are priced by them: settled without an outcome (INVALID, CANCELLED); else NULL,
+    not computed. (OFFSET 0 keeps the subquery whole, so that its condition gates the call
+    rather than filter what the call returned.)"""
+    due = "r.state = 'CANCELLED' OR (r.state = 'FINALIZED' AND r.final_outcome IS NULL)"
+    return (
+        f"SELECT r.*, lp.price_yes, lp.price_no FROM ({rows}) r LEFT JOIN LATERAL (SELECT * "
+        f"FROM lmsr_prices(r.market_shares_yes, r.market_shares_no, r.b_parameter) "
+        f"WHERE {due} OFFSET 0) lp ON true"
+    )
+
+
+def _payout(r: str, yes: str, no: str) -> str:
+    """`processor.payout` of `yes` and `no` shares in the settled market of row `r` (its
+    prices from `_priced`)."""
+    return (
+        f"CASE WHEN {_decided(r)} THEN CASE WHEN {r}.final_outcome THEN {yes} ELSE {no} END "
+        f"ELSE floor(({yes} * {r}.price_yes + {no} * {r}.price_no) "
+        f"/ {_PER_UNIT}) END"
+    )
+
+
+def _withdrawable(r: str) -> str:
+    """What withdraw_liquidity pays the creator of the settled market of row `r` now: the pool
+    and fees it holds above `processor.outstanding_claims` (the program's rule)."""
+    uy = f"({r}.market_shares_yes - {r}.claimed_shares_yes)"
+    un = f"({r}.market_shares_no - {r}.claimed_shares_no)"
+    outstanding = (
+        f"CASE WHEN {_decided(r)} THEN CASE WHEN {r}.final_outcome THEN {uy} ELSE {un} END "
+        f"WHEN {r}.market_shares_yes = 0 AND {r}.market_shares_no = 0 THEN 0 "
+        f"ELSE ceil(({uy} * {r}.price_yes + {un} * {r}.price_no) "
+        f"/ {_PER_UNIT}) END"
+    )
+    held = f"{r}.current_liquidity + {r}.accumulated_lp_fees + {r}.accumulated_resolver_fees"
+    return f"greatest(0, {held} - ({outstanding}))"
+
+
+def _average_price(basis: str, shares: str) -> str:
+    """basis / shares floored to 9 decimals, as a JSON string; null without shares."""
+    return (
+        f"CASE WHEN {shares} = 0 THEN 'null' ELSE "
+        f"'\"' || (div({basis} * {_UNIT}, {shares}) * 0.000000001)::text || '\"' END"
+    )
+
+
+_SETTLED = "s.state IN ('FINALIZED', 'CANCELLED')"
+# Each position valued: `value` (marked at the current price, or what the claim pays once
+# settled, 0 once claimed), `realized` and `unrealized` P&L, and the `action` that applies.
+_SCORED = (
+    "SELECT s.*, v.value, "
+    "s.realized_yes + s.realized_no + CASE WHEN s.has_claimed THEN s.claimed_amount - s.basis "
+    f"WHEN {_decided('s')} THEN v.value - s.basis ELSE 0 END AS realized, "
+    f"CASE WHEN s.has_claimed OR {_decided('s')} THEN 0 ELSE v.value - s.basis END "
+    "AS unrealized, "
+    "CASE WHEN s.state = 'ACTIVE' AND (s.shares_yes > 0 OR s.shares_no > 0) THEN 'sell' "
+    f"WHEN {_SETTLED} AND NOT s.has_claimed AND v.value > 0 THEN 'claim' "
+    f"WHEN {_SETTLED} AND s.creator_wallet = $1 AND {_withdrawable('s')} > 0 "
+    "THEN 'withdraw_liquidity' END AS action "
+    "FROM priced s CROSS JOIN LATERAL (SELECT CASE WHEN s.has_claimed THEN 0 "
+    f"WHEN {_SETTLED} THEN {_payout('s', 's.shares_yes', 's.shares_no')} "
+    "ELSE floor(s.shares_yes * s.current_price + s.shares_no * (1 - s.current_price)) "
+    "END AS value) v"
+)
+_POSITION = _text(
+    _object(
+        [
+            ("market_id", _plain("p.market_id")),
+            ("question", _value("p.question")),
+            ("state", _plain("p.state")),
+            ("shares_yes", _number("p.shares_yes")),
+            ("shares_no", _number("p.shares_no")),
+            ("average_price_yes", _average_price("p.cost_basis_yes", "p.shares_yes")),
+            ("average_price_no", _average_price("p.cost_basis_no", "p.shares_no")),
+            ("cost_basis_yes", _number("p.cost_basis_yes")),
+            ("cost_basis_no", _number("p.cost_basis_no")),
+            ("cost_basis", _number("p.basis")),
+            ("price_yes", _decimal("p.current_price", null=False)),
+            ("value", _number("p.value")),
+            ("realized_pnl", _number("p.realized")),
+            ("unrealized_pnl", _number("p.unrealized")),
+            ("claimed", _number("p.claimed_amount")),
+            ("has_claimed", "p.has_claimed::text"),
+            ("action", "coalesce('\"' || p.action || '\"', 'null')"),
+            ("trades_count", _number("p.trades_count")),
+            ("last_trade_at", _time("p.last_trade_at")),
+        ]
+    )
+)
+_CREATED = _text(
+    _object(
+        [
+            ("market_id", _plain("c.market_id")),
+            ("question", _value("c.question")),
+            ("state", _plain("c.state")),
+            ("withdrawable", _number("c.withdrawable")),
+            ("action", "'\"withdraw_liquidity\"'"),
+        ]
+    )
+)
+
+
+def _sum(expr: str, where: str | None = None) -> str:
+    """The sum of `expr` over the positions (those where `where` holds), 0 over none."""
+    only = "" if where is None else f" FILTER (WHERE {where})"
+    return _number(f"coalesce(sum({expr}){only}, 0)")
+
+
+PORTFOLIO_JSON = (
+    "WITH priced AS (SELECT h.*, h.cost_basis_yes + h.cost_basis_no AS basis "
+    f"FROM ({_priced(POSITION_ROWS)}) h), "
+    f"positions AS ({_SCORED}), "
+    "created AS MATERIALIZED (SELECT * FROM (SELECT r.market_id, r.question, r.state, "
+    f"{_withdrawable('r')} AS withdrawable FROM ({_priced(CREATED_ROWS)}) r) c "
+    "WHERE c.withdrawable > 0) "
+    "SELECT "
+    + _text(
+        _object(
+            [
+                ("wallet", _plain("$1::text")),
+                (
+                    "positions",
+                    f"'[' || coalesce(string_agg({_POSITION}, ',' ORDER BY "
+                    "p.last_trade_at DESC NULLS LAST, p.market_id), '') || ']'",
+                ),
+                (
+                    "created",
+                    f"(SELECT '[' || coalesce(string_agg({_CREATED}, ',' ORDER BY c.market_id), "
+                    "'') || ']' FROM created c)",
+                ),
+                (
+                    "totals",
+                    _object(
+                        [
+                            ("positions", _number("count(*)")),
+                            ("cost_basis", _sum("p.basis", where="NOT p.has_claimed")),
+                            ("value", _sum("p.value")),
+                            ("realized_pnl", _sum("p.realized")),
+                            ("unrealized_pnl", _sum("p.unrealized")),
+                            ("pnl", _sum("p.realized + p.unrealized")),
+                            ("claimable", _sum("p.value", where="p.action = 'claim'")),
+                            (
+                                "withdrawable",
+                                _number("(SELECT coalesce(sum(c.withdrawable), 0) FROM created c)"),
+                            ),
+                        ]
+                    ),
+                ),
+            ]
         )
-        return await cur.fetchall()
+    )
+    + " FROM positions p"
+)
 
 
-MAX_POSITIONS = 1000  # a portfolio lists at most this many positions
+# Bytes, with $n placeholders, run by a raw cursor: psycopg neither parses this query (it
+# caches its parse of a query only below 4 kB) nor encodes and hashes it (its key among the
+# prepared statements) on each call.
+_PORTFOLIO_JSON = PORTFOLIO_JSON.encode()
 
 
-async def settled_created(conn: AsyncConnection[Any], wallet: str) -> list[dict[str, Any]]:
-    """The FINALIZED or CANCELLED markets the wallet created (markets_creator_idx), with what
-    `withdraw_liquidity` needs to know."""
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            f"SELECT m.id AS market_id, {_MARKET_FIELDS} FROM markets m "
-            "WHERE m.creator_wallet = %s AND m.state IN ('FINALIZED', 'CANCELLED') "
-            "ORDER BY m.id LIMIT %s",
-            (wallet, MAX_POSITIONS),
-        )
-        return await cur.fetchall()
+async def portfolio_json(conn: AsyncConnection[Any], wallet: str) -> str:
+    """The wallet's `Portfolio` as JSON, built by PostgreSQL (`PORTFOLIO_JSON`): one prepared
+    statement, one row."""
+    async with AsyncRawCursor(conn) as cur:
+        await cur.execute(_PORTFOLIO_JSON, (wallet,), prepare=True)
+        row = await cur.fetchone()
+    assert row is not None  # an aggregate: one row
+    return str(row[0])
 
 
 async def profile_counts(conn: AsyncConnection[Any], wallet: str) -> dict[str, Any]:
@@ -77,7 +269,8 @@ async def profile_counts(conn: AsyncConnection[Any], wallet: str) -> dict[str, A
 async def created_markets(
     conn: AsyncConnection[Any], wallet: str, limit: int
 ) -> list[dict[str, Any]]:
-    """The markets the wallet proposed, newest first (markets_creator_idx: a wallet's few)."""
+    """The markets the wallet proposed, newest first: the first `limit` entries of
+    markets_creator_newest_idx, in its order."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             "SELECT id AS market_id, question, state, created_at, total_volume "
@@ -88,8 +281,8 @@ async def created_markets(
 
 
 async def comments(conn: AsyncConnection[Any], wallet: str, limit: int) -> list[dict[str, Any]]:
-    """The wallet's comments not deleted, newest first, each with its market's question
-    (discussions_user_idx)."""
+    """The wallet's comments not deleted, newest first, each with its market's question: the
+    first `limit` entries of discussions_user_newest_idx, in its order."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             "SELECT d.id, d.market_id, m.question, d.content, d.created_at FROM discussions d "
