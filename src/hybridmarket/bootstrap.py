@@ -157,14 +157,16 @@ def worker(ctx: Context, *, signer: Signer | None = None, batch_size: int = 2000
 
 @asynccontextmanager
 async def api_state(settings: Settings) -> AsyncIterator[ApiState]:
-    """What the API's request handlers use: the context, the cache, the live hub, the rate
-    limiter (memory, or Redis with REDIS_URL) and the wallet lists. Chain calls are bounded by
+    """What the API's request handlers use: the context, a few connections for the market
+    reads (`ApiState.reads`), the cache, the live hub, the rate limiter (memory, or Redis with
+    REDIS_URL) and the wallet lists. Chain calls are bounded by
     API_RPC_DEADLINE: a request never waits on a hung chain longer than that."""
     from hybridmarket.api.cache import Cache
     from hybridmarket.api.ratelimit import limiter_from_url, limits_with
     from hybridmarket.api.state import ApiState
     from hybridmarket.api.stream import Hub
     from hybridmarket.chain.gateway import api_rpc_policy
+    from hybridmarket.db.connect import GENERIC_PLANS, make_pool
 
     async with (
         open_context(settings, name="api", rpc_policy=api_rpc_policy(settings.rpc_deadline)) as ctx,
@@ -172,10 +174,20 @@ async def api_state(settings: Settings) -> AsyncIterator[ApiState]:
     ):
         limiter = limiter_from_url(settings.redis_url)
         stack.push_async_callback(limiter.close)
+        reads = await stack.enter_async_context(
+            make_pool(
+                ctx.db_url,
+                max_size=min(4, settings.db_pool_size),
+                name="api-reads",
+                timeout=settings.db_timeout,
+                session=GENERIC_PLANS,
+            )
+        )
         yield ApiState(
             settings=ctx.settings,
             db_url=ctx.db_url,
             pool=ctx.pool,
+            reads=reads,
             client=ctx.client,
             cache=Cache(ttl=settings.cache_ttl),
             hub=Hub(),

@@ -1,6 +1,6 @@
 """The market list and detail bodies built by PostgreSQL (a page: its keyset
 `db.queries.markets.page_keys` and its markets' `items_json`, through the API's cache of them,
-`list_items`; a market: `one_json`; what the API sends on a cache miss) are byte for byte the bodies the API built
+`list_items`; markets: `bodies_json`; what the API sends on a cache miss) are byte for byte the bodies the API built
 before in Python (`api.common.market_json` of the rows, encoded by orjson), on markets in every
 state, resolved or not, disputed, cancelled, without metadata, with questions in any script and
 with characters JSON escapes, every sort, filter and keyset page, and in session time zones with
@@ -28,6 +28,7 @@ from hybridmarket.api.cache import Cache
 from hybridmarket.api.common import dec, iso, market_json, present
 from hybridmarket.api.models import Market, MarketList
 from hybridmarket.api.routes.markets import _decode_cursor, _encode_cursor, list_body, list_items
+from hybridmarket.db.connect import GENERIC_PLANS, make_pool
 from hybridmarket.db.queries import markets as q_markets
 from hybridmarket.db.rows import MarketRow
 from hybridmarket.program.accounts import ConfigParams, GlobalConfig
@@ -223,7 +224,7 @@ async def _python_page(
 
 
 async def _api_page(
-    conn: AsyncConnection[Any],
+    reads: AsyncConnectionPool,
     cache: Cache,
     limit: int,
     *,
@@ -231,10 +232,12 @@ async def _api_page(
     periods: tuple[int, int] | None,
     **kw: Any,
 ) -> bytes:
-    """The list body as the API builds it: the keyset, the bodies through `cache`."""
-    keys = await q_markets.page_keys(conn, limit=limit + 1, **kw)
+    """The list body as the API builds it: the keyset, the bodies through `cache`, both read
+    on `reads` (the API's connections with generic plans)."""
+    async with reads.connection() as conn:
+        keys = await q_markets.page_keys(conn, limit=limit + 1, **kw)
     page = [mid for mid, _, _ in keys[:limit]]
-    items = await list_items(cache, conn, page, since=since, periods=periods)
+    items = await list_items(cache, reads, page, since=since, periods=periods)
     assert set(items) == set(page)
     return list_body((items[mid] for mid in page), keys[limit - 1] if len(keys) > limit else None)
 
@@ -257,58 +260,65 @@ LISTS = [
 
 @pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/St_Johns"])
 async def test_the_database_builds_the_bodies_python_did(
-    pool: AsyncConnectionPool, seeded: list[str], zone: str
+    db_url: str, seeded: list[str], zone: str
 ) -> None:
+    """Read as the API reads them: on connections with generic plans (`ApiState.reads`), here
+    in a session time zone that is not UTC as well."""
     cfg = _config()
-    async with pool.connection() as conn:
-        await conn.execute("SELECT set_config('TimeZone', %s, false)", (zone,))
-        try:
-            # Details, with the program config and without (no deadlines then).
+    session = {**GENERIC_PLANS, "TimeZone": zone}
+    async with make_pool(db_url, max_size=2, session=session) as reads:
+        async with reads.connection() as conn:
+            cur = await conn.execute("SHOW plan_cache_mode")
+            assert await cur.fetchone() == ("force_generic_plan",)
+            # Details, with the program config and without (no deadlines then): one at a
+            # time and all in one statement (as concurrent misses are read), and a market
+            # that does not exist left out.
             for config in (cfg, None):
+                together = await q_markets.bodies_json(
+                    conn, [*seeded, "0" * 64], periods=_periods(config)
+                )
+                assert set(together) == set(seeded)
                 for mid in seeded:
                     row = await one_row(conn, mid)
                     assert row is not None
                     expected = orjson.dumps(market_json(row, config))
-                    body = await q_markets.one_json(conn, mid, periods=_periods(config))
-                    assert body is not None
-                    assert body.encode() == expected, mid
-                    Market.model_validate_json(body)
-            assert await q_markets.one_json(conn, "0" * 64, periods=None) is None
+                    alone = await q_markets.bodies_json(conn, [mid], periods=_periods(config))
+                    assert alone[mid].encode() == together[mid].encode() == expected, mid
+                    Market.model_validate_json(alone[mid])
 
-            # Every list, walked page by page through the cursors, with and without a 24-hour
-            # window; each page's bytes the same, built and then from the cache.
-            walked = 0
-            for filters in LISTS:
-                for since in (SINCE, None):
-                    kw: dict[str, Any] = {"state": None, "category": None, "search": None}
-                    kw |= filters
-                    cache = Cache()
-                    after, listed = None, set()
-                    while True:
+        # Every list, walked page by page through the cursors, with and without a 24-hour
+        # window; each page's bytes the same, built and then from the cache.
+        walked = 0
+        for filters in LISTS:
+            for since in (SINCE, None):
+                kw: dict[str, Any] = {"state": None, "category": None, "search": None}
+                kw |= filters
+                cache = Cache()
+                after, listed = None, set()
+                while True:
+                    async with reads.connection() as conn:
                         expected = await _python_page(conn, cfg, 3, after=after, since=since, **kw)
-                        for _ in range(2):
-                            body = await _api_page(
-                                conn,
-                                cache,
-                                3,
-                                after=after,
-                                since=since,
-                                periods=_periods(cfg),
-                                **kw,
-                            )
-                            assert body == expected, (filters, after)
-                        page = MarketList.model_validate_json(body)
-                        walked += len(page.markets)
-                        listed |= {m.id for m in page.markets}
-                        if page.next_cursor is None:
-                            break
-                        after = _decode_cursor(page.next_cursor, kw["sort"])
-                    # Each listed market's body kept, only with the 24-hour window (the
-                    # chain's clock known).
-                    assert len(cache) == (len(listed) if since else 0)
-            assert walked > 10 * len(seeded)  # the lists were not empty
-        finally:
-            await conn.execute("RESET TimeZone")
+                    for _ in range(2):
+                        body = await _api_page(
+                            reads,
+                            cache,
+                            3,
+                            after=after,
+                            since=since,
+                            periods=_periods(cfg),
+                            **kw,
+                        )
+                        assert body == expected, (filters, after)
+                    page = MarketList.model_validate_json(body)
+                    walked += len(page.markets)
+                    listed |= {m.id for m in page.markets}
+                    if page.next_cursor is None:
+                        break
+                    after = _decode_cursor(page.next_cursor, kw["sort"])
+                # Each listed market's body kept, only with the 24-hour window (the
+                # chain's clock known).
+                assert len(cache) == (len(listed) if since else 0)
+        assert walked > 10 * len(seeded)  # the lists were not empty
 
 
 async def test_the_changes_and_outcomes_are_all_there(
@@ -316,20 +326,19 @@ async def test_the_changes_and_outcomes_are_all_there(
 ) -> None:
     """The seeded markets reach every value the bodies can take (so the byte comparison above
     compares them all)."""
-    async with pool.connection() as conn:
-        body = await _api_page(
-            conn,
-            Cache(),
-            100,
-            state=None,
-            category=None,
-            search=None,
-            status="all",
-            sort="newest",
-            after=None,
-            since=SINCE,
-            periods=_periods(_config()),
-        )
+    body = await _api_page(
+        pool,
+        Cache(),
+        100,
+        state=None,
+        category=None,
+        search=None,
+        status="all",
+        sort="newest",
+        after=None,
+        since=SINCE,
+        periods=_periods(_config()),
+    )
     items = json.loads(body)["markets"]
     assert len(items) == len(seeded)
     resolution = [m["resolution"] for m in items]

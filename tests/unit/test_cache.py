@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -124,7 +125,8 @@ async def test_cached_reads_answers_kept_bodies_by_path_and_exact_query() -> Non
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    front = CachedReads(app, lambda: cache)
+    st: Any = SimpleNamespace(cache=cache)  # no program config kept: a miss goes to the app
+    front = CachedReads(app, lambda: st)
 
     async def get(path: str, query: bytes = b"") -> tuple[int, bytes]:
         sent: list[dict[str, Any]] = []

@@ -85,9 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
-    app.add_middleware(
-        CachedReads, cache=lambda: getattr(getattr(app.state, "api", None), "cache", None)
-    )
+    app.add_middleware(CachedReads, state=lambda: getattr(app.state, "api", None))
     # Not FastAPI's max_body_size: its 413 is plain text, outside the error envelope.
     from hybridmarket.api.routes.evidence import EVIDENCE_MAX_BYTES, EVIDENCE_PATH
 

@@ -16,12 +16,16 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
 
+if TYPE_CHECKING:
+    from hybridmarket.api.state import ApiState
+
 HITS = Counter("hybridmarket_api_cache", "API cache lookups", ["result"])
 LIST_TAG = "*list*"
+PROGRAM_CONFIG = "program_config"  # the key of the program's config (`api.common.program_config`)
 _OBJECT_SIZE = 1024  # what a value that is not bytes counts against max_bytes
 
 
@@ -167,16 +171,18 @@ class CachedReads:
     """A pure-ASGI front for the hottest reads, `GET /api/markets/{id}` and the list pages
     (`GET /api/markets?...`, by their exact query string): when the encoded body is in the
     cache it is sent straight away, without routing, validation, dependency injection or a
-    response object; anything else (a miss included, which the route then loads and caches)
-    goes to the app. bench/api.py measures what this saves."""
+    response object. A market's body missing from the cache is read here too (through
+    `ApiState.market_bodies`, with the other markets being read at that moment) when the
+    program config is cached; anything else (a list page missed, a market that does not exist,
+    an error) goes to the app, whose routes answer it. bench/api.py measures what this saves."""
 
-    def __init__(self, app: Any, cache: Callable[[], Cache | None]) -> None:
+    def __init__(self, app: Any, state: Callable[[], ApiState | None]) -> None:
         self.app = app
-        self.cache = cache
+        self.state = state
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            body = self._cached(scope)
+            body = await self._body(scope)
             if body is not None:
                 await send(
                     {
@@ -192,14 +198,30 @@ class CachedReads:
                 return
         await self.app(scope, receive, send)
 
-    def _cached(self, scope: Any) -> bytes | None:
+    async def _body(self, scope: Any) -> bytes | None:
         path, query = scope["path"], scope.get("query_string", b"")
-        if path == LIST_PATH:
-            key = list_request_key(query)
-        elif not query and (m := _MARKET_PATH.match(path)) is not None:
-            key = f"market.json:{m.group(1)}"
-        else:
+        st = self.state()
+        if st is None:
             return None
-        cache = self.cache()
-        body: bytes | None = None if cache is None else cache.peek(key)
+        if path == LIST_PATH:
+            body: bytes | None = st.cache.peek(list_request_key(query))
+            return body
+        m = None if query else _MARKET_PATH.match(path)
+        if m is None:
+            return None
+        market_id = m.group(1)
+        key = f"market.json:{market_id}"
+        body = st.cache.peek(key)
+        cfg = st.cache.peek(PROGRAM_CONFIG) if body is None else None
+        if cfg is None:
+            return body
+        HITS.labels("miss").inc()
+        generation = st.cache.generation
+        try:
+            periods = (cfg.dispute_period, cfg.dispute_voting_period)
+            body = await st.market_bodies.load((market_id, periods))
+        except Exception:
+            return None  # the route reads it again and answers with the error
+        if body is not None:
+            st.cache.put(key, body, tags=[market_id], generation=generation)
         return body

@@ -12,6 +12,7 @@ from fastapi import Path, Request, Response
 from pydantic import AfterValidator, StringConstraints
 
 from hybridmarket.api import siws
+from hybridmarket.api.cache import PROGRAM_CONFIG
 from hybridmarket.api.errors import ApiError
 from hybridmarket.api.state import ApiState
 from hybridmarket.program.accounts import GlobalConfig
@@ -110,7 +111,7 @@ async def program_config(st: ApiState) -> GlobalConfig:
             raise ApiError(503, "chain_not_ready", "the program's config is not initialised")
         return cfg
 
-    cfg: GlobalConfig = await st.cache.get("program_config", load, ttl=60.0)
+    cfg: GlobalConfig = await st.cache.get(PROGRAM_CONFIG, load, ttl=60.0)
     return cfg
 
 
@@ -190,7 +191,7 @@ async def rate_limit(
 def market_json(row: dict[str, Any], cfg: GlobalConfig | None) -> dict[str, Any]:
     """The public shape of a market (row: markets joined with market_metadata), in Python: the
     reference the API's JSON is held to. The API builds the same bytes in PostgreSQL
-    (`db.queries.markets.page_json` / `one_json`), and tests/integration/test_market_json_sql.py
+    (`db.queries.markets.items_json` / `bodies_json`), and tests/integration/test_market_json_sql.py
     checks them against this on markets in every state."""
     resolved = row["resolution_proposed_at"] is not None
     price_yes = row["current_price"]

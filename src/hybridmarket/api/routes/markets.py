@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
-from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, ConfigDict, Field
 from solders.pubkey import Pubkey
 
@@ -171,7 +171,8 @@ async def list_markets(
         since = await _day_ago(request)
 
         async def read(periods: tuple[int, int] | None) -> bytes:
-            async with st.pool.connection() as conn:
+            # A search's plan depends on its words (how many markets match): a custom one.
+            async with (st.pool if search else st.reads).connection() as conn:
                 keys = await q_markets.page_keys(
                     conn,
                     state=state_,
@@ -182,8 +183,8 @@ async def list_markets(
                     after=after,
                     limit=limit + 1,
                 )
-                page = [mid for mid, _, _ in keys[:limit]]
-                items = await list_items(st.cache, conn, page, since=since, periods=periods)
+            page = [mid for mid, _, _ in keys[:limit]]
+            items = await list_items(st.cache, st.reads, page, since=since, periods=periods)
             last = keys[limit - 1] if len(keys) > limit else None
             return list_body((items[mid] for mid in page if mid in items), last)
 
@@ -199,7 +200,7 @@ async def list_markets(
 
 async def list_items(
     cache: Cache,
-    conn: AsyncConnection[Any],
+    pool: AsyncConnectionPool,
     ids: list[str],
     *,
     since: datetime | None,
@@ -221,7 +222,8 @@ async def list_items(
     if missing:
         HITS.labels("miss").inc(len(missing))
         generation = cache.generation
-        read = await q_markets.items_json(conn, missing, since=since, periods=periods)
+        async with pool.connection() as conn:
+            read = await q_markets.items_json(conn, missing, since=since, periods=periods)
         for mid, text in read.items():
             items[mid] = text.encode()
             if since is not None and periods is not None:
@@ -256,14 +258,14 @@ async def _with_periods(
 
 
 async def fetch_market_json(st: ApiState, market_id: str) -> bytes:
-    """One market's public shape as JSON, built by the database (no cache)."""
+    """One market's public shape as JSON, built by the database (no cache; read together
+    with the other requests' markets being read at the same time, `st.market_bodies`)."""
 
     async def read(periods: tuple[int, int] | None) -> bytes:
-        async with st.pool.connection() as conn:
-            body = await q_markets.one_json(conn, market_id, periods=periods)
+        body = await st.market_bodies.load((market_id, periods))
         if body is None:
             raise not_found("market", market_id)
-        return body.encode()
+        return body
 
     return await _with_periods(st, read)
 

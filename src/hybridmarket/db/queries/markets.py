@@ -456,12 +456,27 @@ def _periods(periods: tuple[int, int] | None) -> dict[str, int | None]:
 _LIST_ITEM = market_json_sql("p", extra=[("change_24h", _decimal("p.change_24h"))])
 
 
-# The listed markets of `ids`, each its id and its JSON (`items_json`).
-_ITEMS_JSON = (
-    f"SELECT p.id, {_LIST_ITEM} FROM (SELECT r.*, {_change('r')} AS change_24h FROM ("
+# Markets with their metadata's resolution criteria (the rows `market_json_sql` describes).
+ONE_ROW = (
     "SELECT m.*, md.resolution_criteria FROM markets m "
-    "LEFT JOIN market_metadata md ON md.market_id = m.id WHERE m.id = ANY(%(ids)s)) r) p"
+    "LEFT JOIN market_metadata md ON md.market_id = m.id WHERE m.id = %(id)s"
 )
+_ROWS = ONE_ROW.replace("m.id = %(id)s", "m.id = ANY(%(ids)s)")
+_BODIES_JSON = f"SELECT r.id, {market_json_sql('r')} FROM ({_ROWS}) r"
+# Each listed market of `ids` (`MarketListItem`): its id and its JSON.
+_ITEMS_JSON = (
+    f"SELECT p.id, {_LIST_ITEM} FROM (SELECT r.*, {_change('r')} AS change_24h FROM ({_ROWS}) r) p"
+)
+
+
+async def bodies_json(
+    conn: AsyncConnection[Any], ids: Collection[str], *, periods: tuple[int, int] | None
+) -> dict[str, str]:
+    """The `Market` JSON of each market of `ids`, built by PostgreSQL, by id; a market that
+    does not exist is left out. One statement for many: the API reads concurrent misses
+    together (`api.batch`)."""
+    cur = await conn.execute(_BODIES_JSON, {"ids": list(ids), **_periods(periods)}, prepare=True)
+    return {mid: body for mid, body in await cur.fetchall()}
 
 
 async def items_json(
@@ -477,23 +492,6 @@ async def items_json(
         _ITEMS_JSON, {"ids": list(ids), "since": since, **_periods(periods)}, prepare=True
     )
     return {mid: body for mid, body in await cur.fetchall()}
-
-
-# A market with its metadata's resolution criteria (the row `market_json_sql` describes).
-ONE_ROW = (
-    "SELECT m.*, md.resolution_criteria FROM markets m "
-    "LEFT JOIN market_metadata md ON md.market_id = m.id WHERE m.id = %(id)s"
-)
-_ONE_JSON = f"SELECT {market_json_sql('r')} FROM ({ONE_ROW}) r"
-
-
-async def one_json(
-    conn: AsyncConnection[Any], market_id: str, *, periods: tuple[int, int] | None
-) -> str | None:
-    """The market's JSON as a `Market` (`ONE_ROW` built by PostgreSQL), or None."""
-    cur = await conn.execute(_ONE_JSON, {"id": market_id, **_periods(periods)}, prepare=True)
-    row = await cur.fetchone()
-    return None if row is None else str(row[0])
 
 
 async def wallet_vote(
