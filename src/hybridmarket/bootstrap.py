@@ -189,7 +189,7 @@ async def api_state(settings: Settings) -> AsyncIterator[ApiState]:
             pool=ctx.pool,
             reads=reads,
             client=ctx.client,
-            cache=Cache(ttl=settings.cache_ttl),
+            cache=Cache(ttl=settings.cache_ttl, max_bytes=settings.cache_mb << 20),
             hub=Hub(),
             ipfs=ctx.ipfs,
             limiter=limiter,

@@ -187,6 +187,14 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds a cached market or list lives when no change signal arrives.",
     )
+    cache_mb: int = Field(
+        256,
+        alias="API_CACHE_MB",
+        ge=1,
+        le=65536,
+        description="Megabytes of encoded bodies (list pages, markets) each API process keeps "
+        "in its read cache; the least recently used go first.",
+    )
     trusted_proxies: str = Field(
         "",
         alias="TRUSTED_PROXIES",

@@ -162,8 +162,8 @@ LIST_PATH = "/api/markets"
 
 
 def list_request_key(query_string: bytes) -> str:
-    """The key under which `GET /api/markets?<query_string>`'s body is kept as sent (the route
-    stores it beside the page's own key, tagged as a list, so `CachedReads` can answer it)."""
+    """The key under which `GET /api/markets?<query_string>`'s body is kept as sent (by the
+    route, tagged as a list), where `CachedReads` finds it."""
     return "list.raw:" + query_string.decode("latin-1")
 
 

@@ -161,13 +161,11 @@ async def list_markets(
     if order == "relevance" and search is None:
         raise ApiError(422, "invalid_request", "sort: relevance needs a search (q)")
     after = _decode_cursor(cursor, order) if cursor else None
-    key = f"list:{state_}:{status}:{category}:{search}:{order}:{limit}:{cursor}"
-
-    loaded = False
+    # Kept by the request's exact query string, so that CachedReads answers it next time
+    # without routing (the same page asked with its parameters in another order is kept apart).
+    key = list_request_key(request.scope.get("query_string", b""))
 
     async def load() -> bytes:
-        nonlocal loaded
-        loaded = True
         since = await _day_ago(request)
 
         async def read(periods: tuple[int, int] | None) -> bytes:
@@ -190,11 +188,7 @@ async def list_markets(
 
         return await _with_periods(st, read)
 
-    generation = st.cache.generation
     body: bytes = await st.cache.get(key, load, tags=[LIST_TAG])
-    if loaded:  # kept by the request's exact query string too: CachedReads answers it
-        raw = list_request_key(request.scope.get("query_string", b""))
-        st.cache.put(raw, body, tags=[LIST_TAG], generation=generation)
     return _cached_json(body)
 
 
