@@ -189,7 +189,8 @@ def _sum(expr: str, where: str | None = None) -> str:
 PORTFOLIO_JSON = (
     "WITH priced AS (SELECT h.*, h.cost_basis_yes + h.cost_basis_no AS basis "
     f"FROM ({_priced(POSITION_ROWS)}) h), "
-    f"positions AS ({_SCORED}), "
+    # Materialized: each position's value and P&L computed once, not at each reference.
+    f"positions AS MATERIALIZED ({_SCORED}), "
     "created AS MATERIALIZED (SELECT * FROM (SELECT r.market_id, r.question, r.state, "
     f"{_withdrawable('r')} AS withdrawable FROM ({_priced(CREATED_ROWS)}) r) c "
     "WHERE c.withdrawable > 0) "
