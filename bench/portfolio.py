@@ -12,7 +12,8 @@ serves, and bench/api.py's closed-loop load generator (a separate process) measu
 workload: the portfolio and the profile of random wallets (20,000 distinct, so the database is
 read every time), and the leaderboards (profit / volume x all / week, first and deeper pages).
 
-Printed per workload: requests per second, p50 and p99 latency, errors; and the plans of the
+Printed per workload: requests per second, p50 and p99 latency, errors, and the CPU time per
+request of the API's process(es) and of the embedded database server's; and the plans of the
 portfolio's, the profile's and a leaderboard's queries (index scans, no sequential scan of
 trades or positions).
 
