@@ -3,7 +3,6 @@ its id hashes): the indexer's loads and upserts, the API's reads and the metadat
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +11,7 @@ from typing import Any, Literal
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
+from hybridmarket.db.queries import _jsontext as js
 from hybridmarket.db.queries import votes as q_votes
 from hybridmarket.db.queries._util import upsert_rows, upsert_sql
 from hybridmarket.db.rows import MARKET_COLUMNS, MarketRow
@@ -269,42 +269,6 @@ def _page_order(alias: str, terms: int, descending: bool) -> str:
 # (tests/integration/test_market_json_sql.py compares them on markets in every state).
 
 
-@dataclass(frozen=True)
-class _Pieces:
-    """JSON text in order: constant text, and SQL expressions whose value is JSON text."""
-
-    parts: tuple[tuple[bool, str], ...]  # (is an SQL expression, text)
-
-
-def _value(expr: str) -> str:
-    """The JSON of a text, number or boolean column; null for NULL."""
-    return f"coalesce(to_json({expr})::text, 'null')"
-
-
-def _number(expr: str) -> str:
-    """A NOT NULL integer column (u64, u32): its text is its JSON (cheaper than to_json)."""
-    return f"({expr})::text"
-
-
-def _plain(expr: str) -> _Pieces:
-    """A NOT NULL text whose domain admits no character JSON escapes (hex market ids, base58
-    wallets, state names; decimal text): quoted as it is."""
-    return _Pieces(((False, '"'), (True, expr), (False, '"')))
-
-
-def _time(expr: str, *, null: bool = True) -> str | _Pieces:
-    """A timestamptz as `api.common.iso` writes it from psycopg's datetime (in the session's
-    time zone): seconds, then microseconds unless zero, then Z for UTC or the offset."""
-    text = f"to_char({expr}, 'YYYY-MM-DD\"T\"HH24:MI:SS.USTZH:TZM')"
-    iso = f"replace(replace({text}, '.000000', ''), '+00:00', 'Z')"
-    return f"coalesce('\"' || {iso} || '\"', 'null')" if null else _plain(iso)
-
-
-def _decimal(expr: str, *, null: bool = True) -> str | _Pieces:
-    """A numeric as the decimal string `api.common.dec` writes (its text form)."""
-    return _value(f"({expr})::text") if null else _plain(f"({expr})::text")
-
-
 def _outcome(expr: str, settled: str) -> str:
     """`api.common.outcome_text`: yes / no, invalid once `settled` is set, else null."""
     return (
@@ -313,35 +277,11 @@ def _outcome(expr: str, settled: str) -> str:
     )
 
 
-def _object(fields: Iterable[tuple[str, str | _Pieces]]) -> _Pieces:
-    """A JSON object of (name, JSON text expression or object) pairs, in that order."""
-    parts: list[tuple[bool, str]] = []
-    for i, (name, value) in enumerate(fields):
-        parts.append((False, f"{'{' if i == 0 else ','}{json.dumps(name)}:"))
-        parts += value.parts if isinstance(value, _Pieces) else [(True, value)]
-    parts.append((False, "}"))
-    return _Pieces(tuple(parts))
+def _deadline(start: str, period: str) -> str | js.Pieces:
+    return js.time(f"{start} + {period}::bigint * interval '1 second'")
 
 
-def _text(pieces: _Pieces) -> str:
-    """The SQL of the text: the parts joined by ||, adjacent constants merged into one. (Not
-    `concat`, which looks up each argument's output function on every call: twice the time.)"""
-    args: list[str] = []
-    for is_sql, text in pieces.parts:
-        if is_sql:
-            args.append(text)
-        elif args and args[-1].startswith("'") and args[-1].endswith("'::text"):
-            args[-1] = args[-1].removesuffix("'::text") + text.replace("'", "''") + "'::text"
-        else:
-            args.append("'" + text.replace("'", "''") + "'::text")
-    return "(" + " || ".join(args) + ")"
-
-
-def _deadline(start: str, period: str) -> str | _Pieces:
-    return _time(f"{start} + {period}::bigint * interval '1 second'")
-
-
-def market_json_sql(r: str, *, extra: Iterable[tuple[str, str | _Pieces]] = ()) -> str:
+def market_json_sql(r: str, *, extra: Iterable[tuple[str, str | js.Pieces]] = ()) -> str:
     """The JSON text of `api.common.market_json` for the row `r` (markets joined with its
     metadata's resolution_criteria), then the `extra` (name, JSON text) fields; the deadlines
     count %(dispute_period)s and %(voting_period)s seconds (the program config's; NULL: no
@@ -350,49 +290,49 @@ def market_json_sql(r: str, *, extra: Iterable[tuple[str, str | _Pieces]] = ()) 
     def link(prefix: str, suffix: str = "") -> str:
         return f"'\"/api/{prefix}/' || {r}.id || '{suffix}\"'"
 
-    return _text(
-        _object(
+    return js.text(
+        js.obj(
             [
-                ("id", _plain(f"{r}.id")),
-                ("address", _plain(f"{r}.on_chain_address")),
-                ("question", _value(f"{r}.question")),
-                ("description", _value(f"{r}.description")),
-                ("category", _value(f"{r}.category")),
-                ("resolution_criteria", _value(f"{r}.resolution_criteria")),
-                ("closes_at", _time(f"{r}.closes_at")),
-                ("creator", _plain(f"{r}.creator_wallet")),
-                ("resolver", _plain(f"{r}.resolver_wallet")),
-                ("state", _plain(f"{r}.state")),
-                ("b_parameter", _number(f"{r}.b_parameter")),
-                ("shares_yes", _number(f"{r}.shares_yes")),
-                ("shares_no", _number(f"{r}.shares_no")),
-                ("price_yes", _decimal(f"{r}.current_price", null=False)),
-                ("price_no", _decimal(f"1 - {r}.current_price", null=False)),
-                ("liquidity", _number(f"{r}.current_liquidity")),
-                ("initial_liquidity", _number(f"{r}.initial_liquidity")),
-                ("volume", _number(f"{r}.total_volume")),
-                ("trades_count", _number(f"{r}.trades_count")),
+                ("id", js.plain(f"{r}.id")),
+                ("address", js.plain(f"{r}.on_chain_address")),
+                ("question", js.value(f"{r}.question")),
+                ("description", js.value(f"{r}.description")),
+                ("category", js.value(f"{r}.category")),
+                ("resolution_criteria", js.value(f"{r}.resolution_criteria")),
+                ("closes_at", js.time(f"{r}.closes_at")),
+                ("creator", js.plain(f"{r}.creator_wallet")),
+                ("resolver", js.plain(f"{r}.resolver_wallet")),
+                ("state", js.plain(f"{r}.state")),
+                ("b_parameter", js.number(f"{r}.b_parameter")),
+                ("shares_yes", js.number(f"{r}.shares_yes")),
+                ("shares_no", js.number(f"{r}.shares_no")),
+                ("price_yes", js.decimal(f"{r}.current_price", null=False)),
+                ("price_no", js.decimal(f"1 - {r}.current_price", null=False)),
+                ("liquidity", js.number(f"{r}.current_liquidity")),
+                ("initial_liquidity", js.number(f"{r}.initial_liquidity")),
+                ("volume", js.number(f"{r}.total_volume")),
+                ("trades_count", js.number(f"{r}.trades_count")),
                 (
                     "votes",
-                    _object(
+                    js.obj(
                         [
                             (
                                 "proposal",
-                                _object(
+                                js.obj(
                                     [
-                                        ("total", _number(f"{r}.proposal_total_votes")),
-                                        ("likes", _number(f"{r}.proposal_likes")),
-                                        ("dislikes", _number(f"{r}.proposal_dislikes")),
+                                        ("total", js.number(f"{r}.proposal_total_votes")),
+                                        ("likes", js.number(f"{r}.proposal_likes")),
+                                        ("dislikes", js.number(f"{r}.proposal_dislikes")),
                                     ]
                                 ),
                             ),
                             (
                                 "dispute",
-                                _object(
+                                js.obj(
                                     [
-                                        ("total", _number(f"{r}.dispute_total_votes")),
-                                        ("agree", _number(f"{r}.dispute_agree")),
-                                        ("disagree", _number(f"{r}.dispute_disagree")),
+                                        ("total", js.number(f"{r}.dispute_total_votes")),
+                                        ("agree", js.number(f"{r}.dispute_agree")),
+                                        ("disagree", js.number(f"{r}.dispute_disagree")),
                                     ]
                                 ),
                             ),
@@ -401,37 +341,37 @@ def market_json_sql(r: str, *, extra: Iterable[tuple[str, str | _Pieces]] = ()) 
                 ),
                 (
                     "resolution",
-                    _object(
+                    js.obj(
                         [
                             (
                                 "proposed_outcome",
                                 _outcome(f"{r}.proposed_outcome", f"{r}.resolution_proposed_at"),
                             ),
                             ("final_outcome", _outcome(f"{r}.final_outcome", f"{r}.finalized_at")),
-                            ("evidence_cid", _value(f"{r}.evidence_cid")),
-                            ("resolution_proposed_at", _time(f"{r}.resolution_proposed_at")),
+                            ("evidence_cid", js.value(f"{r}.evidence_cid")),
+                            ("resolution_proposed_at", js.time(f"{r}.resolution_proposed_at")),
                             (
                                 "dispute_deadline",
                                 _deadline(f"{r}.resolution_proposed_at", "%(dispute_period)s"),
                             ),
-                            ("dispute_initiator", _value(f"{r}.dispute_initiator")),
-                            ("dispute_initiated_at", _time(f"{r}.dispute_initiated_at")),
+                            ("dispute_initiator", js.value(f"{r}.dispute_initiator")),
+                            ("dispute_initiated_at", js.time(f"{r}.dispute_initiated_at")),
                             (
                                 "dispute_voting_deadline",
                                 _deadline(f"{r}.dispute_initiated_at", "%(voting_period)s"),
                             ),
-                            ("finalized_at", _time(f"{r}.finalized_at")),
-                            ("cancelled_at", _time(f"{r}.cancelled_at")),
+                            ("finalized_at", js.time(f"{r}.finalized_at")),
+                            ("cancelled_at", js.time(f"{r}.cancelled_at")),
                         ]
                     ),
                 ),
-                ("created_at", _time(f"{r}.created_at", null=False)),
-                ("approved_at", _time(f"{r}.approved_at")),
-                ("activated_at", _time(f"{r}.activated_at")),
-                ("updated_at", _time(f"{r}.updated_at", null=False)),
+                ("created_at", js.time(f"{r}.created_at", null=False)),
+                ("approved_at", js.time(f"{r}.approved_at")),
+                ("activated_at", js.time(f"{r}.activated_at")),
+                ("updated_at", js.time(f"{r}.updated_at", null=False)),
                 (
                     "links",
-                    _object(
+                    js.obj(
                         [
                             ("self", link("markets")),
                             ("price", link("markets", "/price")),
@@ -453,7 +393,7 @@ def _periods(periods: tuple[int, int] | None) -> dict[str, int | None]:
 
 
 # A listed market (`MarketListItem`): the market and its 24-hour change.
-_LIST_ITEM = market_json_sql("p", extra=[("change_24h", _decimal("p.change_24h"))])
+_LIST_ITEM = market_json_sql("p", extra=[("change_24h", js.decimal("p.change_24h"))])
 
 
 # Markets with their metadata's resolution criteria (the rows `market_json_sql` describes).

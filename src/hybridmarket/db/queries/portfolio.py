@@ -11,15 +11,7 @@ from psycopg import AsyncConnection, AsyncRawCursor
 from psycopg.rows import dict_row
 
 # The JSON text builders of the market bodies (the same encoding rules).
-from hybridmarket.db.queries.markets import (
-    _decimal,
-    _number,
-    _object,
-    _plain,
-    _text,
-    _time,
-    _value,
-)
+from hybridmarket.db.queries import _jsontext as js
 
 _MARKET_FIELDS = (
     "m.state, m.question, m.creator_wallet, m.current_price, m.final_outcome, m.b_parameter, "
@@ -142,38 +134,38 @@ _SCORED = (
     "ELSE floor(s.shares_yes * s.current_price + s.shares_no * (1 - s.current_price)) "
     "END AS value) v"
 )
-_POSITION = _text(
-    _object(
+_POSITION = js.text(
+    js.obj(
         [
-            ("market_id", _plain("p.market_id")),
-            ("question", _value("p.question")),
-            ("state", _plain("p.state")),
-            ("shares_yes", _number("p.shares_yes")),
-            ("shares_no", _number("p.shares_no")),
+            ("market_id", js.plain("p.market_id")),
+            ("question", js.value("p.question")),
+            ("state", js.plain("p.state")),
+            ("shares_yes", js.number("p.shares_yes")),
+            ("shares_no", js.number("p.shares_no")),
             ("average_price_yes", _average_price("p.cost_basis_yes", "p.shares_yes")),
             ("average_price_no", _average_price("p.cost_basis_no", "p.shares_no")),
-            ("cost_basis_yes", _number("p.cost_basis_yes")),
-            ("cost_basis_no", _number("p.cost_basis_no")),
-            ("cost_basis", _number("p.basis")),
-            ("price_yes", _decimal("p.current_price", null=False)),
-            ("value", _number("p.value")),
-            ("realized_pnl", _number("p.realized")),
-            ("unrealized_pnl", _number("p.unrealized")),
-            ("claimed", _number("p.claimed_amount")),
+            ("cost_basis_yes", js.number("p.cost_basis_yes")),
+            ("cost_basis_no", js.number("p.cost_basis_no")),
+            ("cost_basis", js.number("p.basis")),
+            ("price_yes", js.decimal("p.current_price", null=False)),
+            ("value", js.number("p.value")),
+            ("realized_pnl", js.number("p.realized")),
+            ("unrealized_pnl", js.number("p.unrealized")),
+            ("claimed", js.number("p.claimed_amount")),
             ("has_claimed", "p.has_claimed::text"),
             ("action", "coalesce('\"' || p.action || '\"', 'null')"),
-            ("trades_count", _number("p.trades_count")),
-            ("last_trade_at", _time("p.last_trade_at")),
+            ("trades_count", js.number("p.trades_count")),
+            ("last_trade_at", js.time("p.last_trade_at")),
         ]
     )
 )
-_CREATED = _text(
-    _object(
+_CREATED = js.text(
+    js.obj(
         [
-            ("market_id", _plain("c.market_id")),
-            ("question", _value("c.question")),
-            ("state", _plain("c.state")),
-            ("withdrawable", _number("c.withdrawable")),
+            ("market_id", js.plain("c.market_id")),
+            ("question", js.value("c.question")),
+            ("state", js.plain("c.state")),
+            ("withdrawable", js.number("c.withdrawable")),
             ("action", "'\"withdraw_liquidity\"'"),
         ]
     )
@@ -183,7 +175,7 @@ _CREATED = _text(
 def _sum(expr: str, where: str | None = None) -> str:
     """The sum of `expr` over the positions (those where `where` holds), 0 over none."""
     only = "" if where is None else f" FILTER (WHERE {where})"
-    return _number(f"coalesce(sum({expr}){only}, 0)")
+    return js.number(f"coalesce(sum({expr}){only}, 0)")
 
 
 PORTFOLIO_JSON = (
@@ -195,10 +187,10 @@ PORTFOLIO_JSON = (
     f"{_withdrawable('r')} AS withdrawable FROM ({_priced(CREATED_ROWS)}) r) c "
     "WHERE c.withdrawable > 0) "
     "SELECT "
-    + _text(
-        _object(
+    + js.text(
+        js.obj(
             [
-                ("wallet", _plain("$1::text")),
+                ("wallet", js.plain("$1::text")),
                 (
                     "positions",
                     f"'[' || coalesce(string_agg({_POSITION}, ',' ORDER BY "
@@ -211,9 +203,9 @@ PORTFOLIO_JSON = (
                 ),
                 (
                     "totals",
-                    _object(
+                    js.obj(
                         [
-                            ("positions", _number("count(*)")),
+                            ("positions", js.number("count(*)")),
                             ("cost_basis", _sum("p.basis", where="NOT p.has_claimed")),
                             ("value", _sum("p.value")),
                             ("realized_pnl", _sum("p.realized")),
@@ -222,7 +214,9 @@ PORTFOLIO_JSON = (
                             ("claimable", _sum("p.value", where="p.action = 'claim'")),
                             (
                                 "withdrawable",
-                                _number("(SELECT coalesce(sum(c.withdrawable), 0) FROM created c)"),
+                                js.number(
+                                    "(SELECT coalesce(sum(c.withdrawable), 0) FROM created c)"
+                                ),
                             ),
                         ]
                     ),
