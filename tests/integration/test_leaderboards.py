@@ -7,6 +7,8 @@ indexed before them to the same figures."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import random
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -21,6 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from hybridmarket.db import migrate
 from hybridmarket.localnet.validator import LocalValidator
+from hybridmarket.signals import CHANNEL, market_changes
 
 from .api_fixtures import api_settings
 from .discussion_fixtures import Served, serving
@@ -192,6 +195,31 @@ async def test_leaderboards_equal_a_python_recount(
             assert await read_all(api, by=by, **params) == [
                 (i + 1, w, p, v, n) for i, (w, (p, v, n)) in enumerate(ranked)
             ], (by, period)
+
+
+async def test_a_page_is_kept_until_a_market_changes(
+    api: Served, pool: AsyncConnectionPool
+) -> None:
+    """Pages are the same for everyone, so the API keeps them: a trade indexed without its
+    signal does not show, and the indexer's signal of a change (any market's) drops them."""
+    wallet = new_wallet()
+    async with pool.connection() as conn:
+        market = await insert_market(conn)
+        await append_trades(conn, [TradeRow(market, wallet, "buy", True, 5, 12, 10, 1, T0)])
+    params = {"by": "volume", "period": "all"}
+    assert await read_all(api, **params) == [(1, wallet, 0, 10, 1)]
+    async with pool.connection() as conn:
+        await append_trades(conn, [TradeRow(market, wallet, "buy", True, 5, 12, 10, 2, T0)])
+    assert await read_all(api, **params) == [(1, wallet, 0, 10, 1)]  # kept
+    async with pool.connection() as conn:
+        # Another market's change: the page does not show it, but any change may reorder.
+        for payload in market_changes([os.urandom(32).hex()], 2):
+            await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+    for _ in range(200):
+        if await read_all(api, **params) == [(1, wallet, 0, 20, 2)]:
+            break
+        await asyncio.sleep(0.02)
+    assert await read_all(api, **params) == [(1, wallet, 0, 20, 2)]
 
 
 async def test_bad_leaderboard_requests(api: Served) -> None:

@@ -1,7 +1,8 @@
 """Leaderboards: wallets by realized profit or by volume, all time or in one UTC week, computed
 by the database from the indexed trades and settlements (the triggers of migrations 0011 and 0013
 keep the per-wallet sums as trades, finalizations and claims are indexed; each page is one range
-of an index)."""
+of an index). A page is the same for everyone: it is kept in the read cache, dropped with the
+lists on any market's change, and sent as encoded."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from hybridmarket.api import chainclock
+from hybridmarket.api.cache import LIST_TAG
 from hybridmarket.api.errors import ApiError
 from hybridmarket.api.models import Leaderboard, LeaderboardEntry
-from hybridmarket.api.routes import error_responses
+from hybridmarket.api.routes import encoded, encoded_as, error_responses
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.db.queries import leaderboards as q
 
@@ -58,6 +60,8 @@ async def _this_week(request: Request) -> date:
 @router.get(
     "",
     summary="Leaderboards by realized profit or volume, all time or per week",
+    response_model=None,
+    responses=encoded_as(Leaderboard),
     description="`by=profit`: realized profit on sales by the **average-cost method** (the "
     "portfolio's: a sale realizes what it received, after fees, minus floor(cost basis x "
     "shares sold / shares held) of what the shares held cost, fees included), summed over every "
@@ -80,7 +84,7 @@ async def get_leaderboard(
     cursor: Annotated[
         str | None, Query(max_length=200, description="`next_cursor` of the previous page")
     ] = None,
-) -> Leaderboard:
+) -> Response:
     after = None if cursor is None else _decode_cursor(cursor)
     monday: date | None = None
     if period == "week":
@@ -88,28 +92,34 @@ async def get_leaderboard(
         monday = day - timedelta(days=day.weekday())
     elif week is not None:
         raise ApiError(422, "invalid_request", "week: only with period=week")
-    async with st.pool.connection() as conn:
-        rows = await q.top(
-            conn,
+
+    async def load() -> bytes:
+        async with st.pool.connection() as conn:
+            rows = await q.top(
+                conn,
+                by=by,
+                week=monday,
+                limit=limit,
+                after=None if after is None else (after[1], after[2]),
+            )
+        first = 1 if after is None else after[0] + 1
+        entries = [
+            LeaderboardEntry(rank=first + i, wallet=w, realized_pnl=p, volume=v, trades=n)
+            for i, (w, p, v, n) in enumerate(rows)
+        ]
+        last = entries[-1] if len(entries) == limit else None
+        return Leaderboard(
             by=by,
-            week=monday,
-            limit=limit,
-            after=None if after is None else (after[1], after[2]),
-        )
-    first = 1 if after is None else after[0] + 1
-    entries = [
-        LeaderboardEntry(rank=first + i, wallet=w, realized_pnl=p, volume=v, trades=n)
-        for i, (w, p, v, n) in enumerate(rows)
-    ]
-    last = entries[-1] if len(entries) == limit else None
-    return Leaderboard(
-        by=by,
-        period=period,
-        week=None if monday is None else monday.isoformat(),
-        entries=entries,
-        next_cursor=None
-        if last is None
-        else _encode_cursor(
-            last.rank, last.realized_pnl if by == "profit" else last.volume, last.wallet
-        ),
-    )
+            period=period,
+            week=None if monday is None else monday.isoformat(),
+            entries=entries,
+            next_cursor=None
+            if last is None
+            else _encode_cursor(
+                last.rank, last.realized_pnl if by == "profit" else last.volume, last.wallet
+            ),
+        ).model_dump_json().encode()
+
+    # Trades and settlements change the sums: any market's change drops it, as it drops lists.
+    key = f"leaderboard:{by}:{period}:{monday}:{limit}:{cursor}"
+    return encoded(await st.cache.get(key, load, tags=[LIST_TAG]))

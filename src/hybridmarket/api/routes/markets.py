@@ -51,7 +51,7 @@ from hybridmarket.api.models import (
     QuoteFees,
     YourVote,
 )
-from hybridmarket.api.routes import error_responses
+from hybridmarket.api.routes import encoded, encoded_as, error_responses
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.canonical import canonical_json, sha256_hex
 from hybridmarket.chain.errors import ChainError
@@ -74,17 +74,6 @@ def _json(value: Any) -> bytes:
     """The JSON body FastAPI would send for `value` (its JSONResponse settings: compact, UTF-8
     unescaped), by orjson: a page of 50 markets encodes in a tenth of json.dumps' time."""
     return orjson.dumps(value)
-
-
-def _cached_json(body: bytes) -> Response:
-    return Response(body, media_type="application/json")
-
-
-def _cached_as(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
-    """The hot reads keep their encoded body in the cache and send it as is: no per-request
-    validation and serialization of the (large) dict. Documented as the model it matches
-    (tests/integration/test_api.py validates the bytes with it)."""
-    return {200: {"description": "Successful Response", "model": model}}
 
 
 def _encode_cursor(key: str, mid: str, rank: int) -> str:
@@ -124,7 +113,7 @@ async def _day_ago(request: Request) -> datetime | None:
     return None if now is None else datetime.fromtimestamp(now - 24 * 3600, UTC)
 
 
-@router.get("", summary="List markets", response_model=None, responses=_cached_as(MarketList))
+@router.get("", summary="List markets", response_model=None, responses=encoded_as(MarketList))
 async def list_markets(
     request: Request,
     st: Annotated[ApiState, Depends(state)],
@@ -189,7 +178,7 @@ async def list_markets(
         return await _with_periods(st, read)
 
     body: bytes = await st.cache.get(key, load, tags=[LIST_TAG])
-    return _cached_json(body)
+    return encoded(body)
 
 
 async def list_items(
@@ -282,14 +271,14 @@ async def load_market(st: ApiState, market_id: str) -> dict[str, Any]:
     "/{market_id}",
     summary="One market: metadata, cached chain state, deadlines",
     response_model=None,
-    responses=_cached_as(Market),
+    responses=encoded_as(Market),
 )
 async def get_market(market_id: MarketIdPath, st: Annotated[ApiState, Depends(state)]) -> Response:
     async def load() -> bytes:  # the body only: bytes are no work for the garbage collector
         return await fetch_market_json(st, market_id)
 
     body: bytes = await st.cache.get(f"market.json:{market_id}", load, tags=[market_id])
-    return _cached_json(body)
+    return encoded(body)
 
 
 def _fees(cfg: Any) -> lmsr.FeeSchedule:

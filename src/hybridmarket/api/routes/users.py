@@ -30,7 +30,7 @@ from hybridmarket.api.models import (
     UserComments,
     WalletTrade,
 )
-from hybridmarket.api.routes import error_responses
+from hybridmarket.api.routes import encoded, encoded_as, error_responses
 from hybridmarket.api.state import ApiState, state
 from hybridmarket.db.queries import portfolio as q_portfolio
 from hybridmarket.db.queries import positions as q_positions
@@ -226,7 +226,7 @@ def _portfolio_position(wallet: str, r: dict[str, Any]) -> PortfolioPosition:
     "(POST /api/markets/{id}/withdraw), else null. `created` lists the settled markets the "
     "wallet created with liquidity left to withdraw, held or not. At most 1000 positions.",
     response_model=None,
-    responses={200: {"description": "Successful Response", "model": Portfolio}},
+    responses=encoded_as(Portfolio),
 )
 async def get_portfolio(
     wallet: Annotated[str, Depends(_wallet)], st: Annotated[ApiState, Depends(state)]
@@ -234,7 +234,7 @@ async def get_portfolio(
     # The body is built by the database (one statement): the JSON of `portfolio_model`.
     async with st.pool.connection() as conn:
         body = await q_portfolio.portfolio_json(conn, wallet)
-    return Response(body.encode(), media_type="application/json")
+    return encoded(body.encode())
 
 
 def portfolio_model(
