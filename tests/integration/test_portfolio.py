@@ -180,10 +180,9 @@ async def test_the_portfolio_profile_leaderboard_and_activity_reads_use_indexes(
 
         conn.cursor_factory = Explaining
         reads: dict[str, Any] = {
-            "profile": q_portfolio.profile_counts(conn, w),
+            "profile": q_portfolio.profile(conn, w),
             "proposed": q_portfolio.created_markets(conn, w, 50),
             "comments": q_portfolio.comments(conn, w, 50),
-            "totals": q_trades.wallet_totals(conn, w),
             "history": q_trades.of_wallet(conn, w, before=None, limit=50),
             "tape": q_trades.of_market(conn, mid, before=None, limit=50),
             "tape page": q_trades.of_market(conn, mid, before=(5, 5), limit=50),

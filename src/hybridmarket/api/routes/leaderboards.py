@@ -108,17 +108,21 @@ async def get_leaderboard(
             for i, (w, p, v, n) in enumerate(rows)
         ]
         last = entries[-1] if len(entries) == limit else None
-        return Leaderboard(
-            by=by,
-            period=period,
-            week=None if monday is None else monday.isoformat(),
-            entries=entries,
-            next_cursor=None
-            if last is None
-            else _encode_cursor(
-                last.rank, last.realized_pnl if by == "profit" else last.volume, last.wallet
-            ),
-        ).model_dump_json().encode()
+        return (
+            Leaderboard(
+                by=by,
+                period=period,
+                week=None if monday is None else monday.isoformat(),
+                entries=entries,
+                next_cursor=None
+                if last is None
+                else _encode_cursor(
+                    last.rank, last.realized_pnl if by == "profit" else last.volume, last.wallet
+                ),
+            )
+            .model_dump_json()
+            .encode()
+        )
 
     # Trades and settlements change the sums: any market's change drops it, as it drops lists.
     key = f"leaderboard:{by}:{period}:{monday}:{limit}:{cursor}"

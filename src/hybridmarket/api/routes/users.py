@@ -35,7 +35,6 @@ from hybridmarket.api.state import ApiState, state
 from hybridmarket.db.queries import portfolio as q_portfolio
 from hybridmarket.db.queries import positions as q_positions
 from hybridmarket.db.queries import trades as q_trades
-from hybridmarket.db.queries import users as q_users
 from hybridmarket.program import processor
 from hybridmarket.program.accounts import MarketAccount, MarketState
 
@@ -81,22 +80,20 @@ async def get_user(
     wallet: Annotated[str, Depends(_wallet)], st: Annotated[ApiState, Depends(state)]
 ) -> User:
     async with st.pool.connection() as conn:
-        seen = await q_users.seen_at(conn, wallet)
-        trades, bought, sold, markets = await q_trades.wallet_totals(conn, wallet)
-        counts = await q_portfolio.profile_counts(conn, wallet)
+        r = await q_portfolio.profile(conn, wallet)
     return User(
         wallet=wallet,
-        first_seen=iso(seen[0]) if seen else None,
-        last_seen=iso(seen[1]) if seen else None,
-        trades=trades,
-        bought=bought,
-        sold=sold,
-        markets_traded=markets,
-        markets_created=int(counts["markets_created"]),
-        comments=int(counts["comments"]),
-        positions=int(counts["positions"]),
-        realized_pnl=int(counts["realized_pnl"] or 0),
-        volume=int(counts["volume"] or 0),
+        first_seen=iso(r["first_seen"]) if r["first_seen"] else None,
+        last_seen=iso(r["last_seen"]) if r["last_seen"] else None,
+        trades=int(r["trades"]),
+        bought=int(r["bought"]),
+        sold=int(r["sold"]),
+        markets_traded=int(r["markets_traded"]),
+        markets_created=int(r["markets_created"]),
+        comments=int(r["comments"]),
+        positions=int(r["positions"]),
+        realized_pnl=int(r["realized_pnl"] or 0),
+        volume=int(r["volume"] or 0),
     )
 
 

@@ -244,20 +244,28 @@ async def portfolio_json(conn: AsyncConnection[Any], wallet: str) -> str:
     return str(row[0])
 
 
-async def profile_counts(conn: AsyncConnection[Any], wallet: str) -> dict[str, Any]:
-    """Markets created, comments (not deleted), positions, and realized P&L and volume
-    (trader_stats) of a wallet: one probe of an index each."""
+_PROFILE = (
+    "SELECT u.created_at AS first_seen, u.last_seen_at AS last_seen, t.*, "
+    "(SELECT count(*) FROM markets WHERE creator_wallet = %(w)s) AS markets_created, "
+    "(SELECT count(*) FROM discussions WHERE user_wallet = %(w)s AND deleted_at IS NULL) "
+    "AS comments, (SELECT count(*) FROM positions WHERE user_wallet = %(w)s) AS positions, "
+    "s.realized_pnl, s.volume FROM ("
+    "SELECT count(*) AS trades, coalesce(sum(total) FILTER (WHERE trade_type = 'buy'), 0) "
+    "AS bought, coalesce(sum(total) FILTER (WHERE trade_type = 'sell'), 0) AS sold, "
+    "count(DISTINCT market_id) AS markets_traded FROM trades WHERE user_wallet = %(w)s) t "
+    "LEFT JOIN users u ON u.wallet = %(w)s LEFT JOIN trader_stats s ON s.wallet = %(w)s"
+)
+
+
+async def profile(conn: AsyncConnection[Any], wallet: str) -> dict[str, Any]:
+    """A wallet's profile in one statement: when it was first and last seen (None if never),
+    its trades (count, paid for buys, received from sales, markets traded), markets created,
+    comments (not deleted), positions, and realized P&L and volume (trader_stats; None
+    before its first trade); one probe or range of an index each."""
     async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            "SELECT (SELECT count(*) FROM markets WHERE creator_wallet = %(w)s) AS markets_created, "
-            "(SELECT count(*) FROM discussions WHERE user_wallet = %(w)s AND deleted_at IS NULL) "
-            "AS comments, (SELECT count(*) FROM positions WHERE user_wallet = %(w)s) AS positions, "
-            "(SELECT realized_pnl FROM trader_stats WHERE wallet = %(w)s) AS realized_pnl, "
-            "(SELECT volume FROM trader_stats WHERE wallet = %(w)s) AS volume",
-            {"w": wallet},
-        )
+        await cur.execute(_PROFILE, {"w": wallet}, prepare=True)
         row = await cur.fetchone()
-        assert row is not None
+        assert row is not None  # an aggregate: one row
         return row
 
 

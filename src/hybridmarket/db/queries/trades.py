@@ -105,19 +105,6 @@ async def of_wallet(
         return await cur.fetchall()
 
 
-async def wallet_totals(conn: AsyncConnection[Any], wallet: str) -> tuple[int, int, int, int]:
-    """(trades, total paid for buys, total received from sales, markets traded) of a wallet."""
-    cur = await conn.execute(
-        "SELECT count(*), coalesce(sum(total) FILTER (WHERE trade_type = 'buy'), 0), "
-        "coalesce(sum(total) FILTER (WHERE trade_type = 'sell'), 0), count(DISTINCT market_id) "
-        "FROM trades WHERE user_wallet = %s",
-        (wallet,),
-    )
-    row = await cur.fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
-
-
 async def of_market(
     conn: AsyncConnection[Any],
     market_id: str,

@@ -25,12 +25,3 @@ async def seen(
             await cur.executemany(
                 _UPSERT, [(w, first, last) for w, (first, last) in sorted(wallets.items())]
             )
-
-
-async def seen_at(conn: AsyncConnection[Any], wallet: str) -> tuple[datetime, datetime] | None:
-    """(first seen, last seen) of a wallet, or None if it was never seen."""
-    cur = await conn.execute(
-        "SELECT created_at, last_seen_at FROM users WHERE wallet = %s", (wallet,)
-    )
-    row = await cur.fetchone()
-    return None if row is None else (row[0], row[1])
