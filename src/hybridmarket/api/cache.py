@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
 
+from hybridmarket.api.errors import DATABASE_DOWN, database_response
+
 if TYPE_CHECKING:
     from hybridmarket.api.state import ApiState
 
@@ -173,8 +175,9 @@ class CachedReads:
     cache it is sent straight away, without routing, validation, dependency injection or a
     response object. A market's body missing from the cache is read here too (through
     `ApiState.market_bodies`, with the other markets being read at that moment) when the
-    program config is cached; anything else (a list page missed, a market that does not exist,
-    an error) goes to the app, whose routes answer it. bench/api.py measures what this saves."""
+    program config is cached (a database that cannot be reached answered with the app's 503);
+    anything else (a list page missed, a market that does not exist) goes to the app, whose
+    routes answer it. bench/api.py measures what this saves."""
 
     def __init__(self, app: Any, state: Callable[[], ApiState | None]) -> None:
         self.app = app
@@ -182,7 +185,11 @@ class CachedReads:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            body = await self._body(scope)
+            try:
+                body = await self._body(scope)
+            except DATABASE_DOWN as e:  # answered now: the route would wait DB_TIMEOUT again
+                await database_response(scope["path"], e)(scope, receive, send)
+                return
             if body is not None:
                 await send(
                     {
@@ -217,11 +224,8 @@ class CachedReads:
             return body
         HITS.labels("miss").inc()
         generation = st.cache.generation
-        try:
-            periods = (cfg.dispute_period, cfg.dispute_voting_period)
-            body = await st.market_bodies.load((market_id, periods))
-        except Exception:
-            return None  # the route reads it again and answers with the error
+        periods = (cfg.dispute_period, cfg.dispute_voting_period)
+        body = await st.market_bodies.load((market_id, periods))
         if body is not None:
             st.cache.put(key, body, tags=[market_id], generation=generation)
         return body

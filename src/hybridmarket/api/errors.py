@@ -90,6 +90,17 @@ def database_unavailable(exc: Exception) -> ApiError:
     )
 
 
+DATABASE_DOWN = (psycopg.OperationalError, PoolTimeout)
+
+
+def database_response(path: str, exc: Exception) -> JSONResponse:
+    """The answer to a request whose database could not be reached (`database_unavailable`),
+    logged: the app's handler, and `CachedReads` for the reads it makes itself."""
+    log.warning("database unavailable", path=path, error=type(exc).__name__)
+    e = database_unavailable(exc)
+    return envelope(e.status, e.code, e.message, e.details, e.headers)
+
+
 def envelope(
     status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
@@ -117,9 +128,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)
     async def _database(req: Request, exc: Exception) -> JSONResponse:
-        log.warning("database unavailable", path=req.url.path, error=type(exc).__name__)
-        e = database_unavailable(exc)
-        return envelope(e.status, e.code, e.message, e.details, e.headers)
+        return database_response(req.url.path, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_req: Request, exc: RequestValidationError) -> JSONResponse:
