@@ -314,6 +314,8 @@ async def test_errors_use_one_envelope(http: httpx2.AsyncClient) -> None:
         ("GET", "/api/markets?limit=1000", 422, "invalid_request"),
         ("GET", "/api/markets?cursor=%%%", 422, "invalid_request"),
         ("GET", "/api/users/notawallet/positions", 422, "invalid_request"),
+        # Again, the program's config cached now: answered by CachedReads, not the route.
+        ("GET", "/api/markets/" + "0" * 64, 404, "market_not_found"),
     ]
     for method, path, status, code in cases:
         r = await http.request(method, path)

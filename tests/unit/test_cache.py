@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hybridmarket.api.cache import LIST_TAG, Cache, CachedReads, list_request_key
+from hybridmarket.api.cache import LIST_TAG, Cache, CachedReads, list_request_key, market_key
 
 
 async def _value(v: object) -> object:
@@ -117,7 +117,7 @@ async def test_cached_reads_answers_kept_bodies_by_path_and_exact_query() -> Non
     mid = "ab" * 32
     cache.put(list_request_key(b"sort=newest&limit=5"), b'{"markets":[]}', tags=[LIST_TAG],
               generation=cache.generation)  # fmt: skip
-    cache.put(f"market.json:{mid}", b'{"id":1}', tags=[mid], generation=cache.generation)
+    cache.put(market_key(mid), b'{"id":1}', tags=[mid], generation=cache.generation)
     reached: list[str] = []
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:

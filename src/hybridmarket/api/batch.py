@@ -28,7 +28,7 @@ class Batched(Generic[K, V]):
         self._waiting: dict[K, asyncio.Future[V | None]] = {}
         self._reading: dict[K, asyncio.Future[V | None]] = {}
         self._task: asyncio.Task[None] | None = None
-        self.reads = 0  # statements run (bench/api.py and the tests read it)
+        self.reads = 0  # reads run
 
     async def load(self, key: K) -> V | None:
         """The value of `key`, or None when the read found none; raises what the read raised."""

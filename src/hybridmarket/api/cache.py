@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
 
-from hybridmarket.api.errors import DATABASE_DOWN, database_response
+from hybridmarket.api.errors import (
+    DATABASE_DOWN,
+    ApiError,
+    database_response,
+    error_response,
+    not_found,
+)
 
 if TYPE_CHECKING:
     from hybridmarket.api.state import ApiState
@@ -163,6 +169,17 @@ _MARKET_PATH = re.compile(r"^/api/markets/([0-9a-f]{64})$")
 LIST_PATH = "/api/markets"
 
 
+def market_key(market_id: str) -> str:
+    """The key of a market's `Market` body (tagged with the market)."""
+    return f"market.json:{market_id}"
+
+
+def item_key(market_id: str) -> str:
+    """The key of a market's `MarketListItem` body, which list pages are assembled from
+    (tagged with the market)."""
+    return f"item.json:{market_id}"
+
+
 def list_request_key(query_string: bytes) -> str:
     """The key under which `GET /api/markets?<query_string>`'s body is kept as sent (by the
     route, tagged as a list), where `CachedReads` finds it."""
@@ -175,9 +192,9 @@ class CachedReads:
     cache it is sent straight away, without routing, validation, dependency injection or a
     response object. A market's body missing from the cache is read here too (through
     `ApiState.market_bodies`, with the other markets being read at that moment) when the
-    program config is cached (a database that cannot be reached answered with the app's 503);
-    anything else (a list page missed, a market that does not exist) goes to the app, whose
-    routes answer it. bench/api.py measures what this saves."""
+    program config is cached (a market that does not exist answered with the route's 404, a
+    database that cannot be reached with the app's 503); anything else (a list page missed, a
+    detail while the config is not cached) goes to the app, whose routes answer it. bench/api.py measures what this saves."""
 
     def __init__(self, app: Any, state: Callable[[], ApiState | None]) -> None:
         self.app = app
@@ -187,6 +204,9 @@ class CachedReads:
         if scope["type"] == "http" and scope["method"] == "GET":
             try:
                 body = await self._body(scope)
+            except ApiError as e:  # read here already: the route would read it again
+                await error_response(e)(scope, receive, send)
+                return
             except DATABASE_DOWN as e:  # answered now: the route would wait DB_TIMEOUT again
                 await database_response(scope["path"], e)(scope, receive, send)
                 return
@@ -217,8 +237,7 @@ class CachedReads:
         if m is None:
             return None
         market_id = m.group(1)
-        key = f"market.json:{market_id}"
-        body = st.cache.peek(key)
+        body = st.cache.peek(market_key(market_id))
         cfg = st.cache.peek(PROGRAM_CONFIG) if body is None else None
         if cfg is None:
             return body
@@ -226,6 +245,7 @@ class CachedReads:
         generation = st.cache.generation
         periods = (cfg.dispute_period, cfg.dispute_voting_period)
         body = await st.market_bodies.load((market_id, periods))
-        if body is not None:
-            st.cache.put(key, body, tags=[market_id], generation=generation)
+        if body is None:
+            raise not_found("market", market_id)
+        st.cache.put(market_key(market_id), body, tags=[market_id], generation=generation)
         return body

@@ -97,7 +97,11 @@ def database_response(path: str, exc: Exception) -> JSONResponse:
     """The answer to a request whose database could not be reached (`database_unavailable`),
     logged: the app's handler, and `CachedReads` for the reads it makes itself."""
     log.warning("database unavailable", path=path, error=type(exc).__name__)
-    e = database_unavailable(exc)
+    return error_response(database_unavailable(exc))
+
+
+def error_response(e: ApiError) -> JSONResponse:
+    """The envelope of `e`, with its status and headers."""
     return envelope(e.status, e.code, e.message, e.details, e.headers)
 
 
@@ -118,12 +122,11 @@ def _loc(loc: tuple[Any, ...] | list[Any]) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_req: Request, exc: ApiError) -> JSONResponse:
-        return envelope(exc.status, exc.code, exc.message, exc.details, exc.headers)
+        return error_response(exc)
 
     @app.exception_handler(ChainError)
     async def _chain(_req: Request, exc: ChainError) -> JSONResponse:
-        e = chain_unavailable(exc)
-        return envelope(e.status, e.code, e.message, e.details, e.headers)
+        return error_response(chain_unavailable(exc))
 
     @app.exception_handler(psycopg.OperationalError)
     @app.exception_handler(PoolTimeout)

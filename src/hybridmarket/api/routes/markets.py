@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from solders.pubkey import Pubkey
 
 from hybridmarket.api import chainclock
-from hybridmarket.api.cache import HITS, LIST_TAG, Cache, list_request_key
+from hybridmarket.api.cache import HITS, LIST_TAG, Cache, item_key, list_request_key, market_key
 from hybridmarket.api.common import (
     MarketIdPath,
     Signature,
@@ -197,7 +197,7 @@ async def list_items(
     items: dict[str, bytes] = {}
     missing = []
     for mid in ids:
-        body = cache.peek(f"item.json:{mid}")
+        body = cache.peek(item_key(mid))
         if body is None:
             missing.append(mid)
         else:
@@ -210,7 +210,7 @@ async def list_items(
         for mid, text in read.items():
             items[mid] = text.encode()
             if since is not None and periods is not None:
-                cache.put(f"item.json:{mid}", items[mid], tags=[mid], generation=generation)
+                cache.put(item_key(mid), items[mid], tags=[mid], generation=generation)
     return items
 
 
@@ -277,7 +277,7 @@ async def get_market(market_id: MarketIdPath, st: Annotated[ApiState, Depends(st
     async def load() -> bytes:  # the body only: bytes are no work for the garbage collector
         return await fetch_market_json(st, market_id)
 
-    body: bytes = await st.cache.get(f"market.json:{market_id}", load, tags=[market_id])
+    body: bytes = await st.cache.get(market_key(market_id), load, tags=[market_id])
     return encoded(body)
 
 

@@ -209,27 +209,6 @@ def page_query(
     return query, ks.params | {"limit": limit, "since": since}
 
 
-def page_keys_query(
-    *,
-    state: str | None,
-    category: str | None,
-    search: str | None,
-    status: Status,
-    sort: Sort,
-    after: tuple[str, str, int] | None,
-    limit: int,
-) -> tuple[str, dict[str, Any]]:
-    """`page_query`'s keyset alone: the (id, list_key, list_rank) of its `limit` markets, in
-    order, read from the list's index (no join, no JSON: a few index and heap blocks)."""
-    ks = _keyset(
-        state=state, category=category, search=search, status=status, sort=sort, after=after
-    )
-    return (
-        f"SELECT m.id, {ks.key} AS list_key, {ks.rank} AS list_rank FROM markets m" + ks.clauses(),
-        ks.params | {"limit": limit},
-    )
-
-
 async def page_keys(
     conn: AsyncConnection[Any],
     *,
@@ -241,17 +220,16 @@ async def page_keys(
     after: tuple[str, str, int] | None,
     limit: int,
 ) -> list[tuple[str, Any, int]]:
-    """The rows of `page_keys_query`."""
-    query, params = page_keys_query(
-        state=state,
-        category=category,
-        search=search,
-        status=status,
-        sort=sort,
-        after=after,
-        limit=limit,
+    """`page_query`'s keyset alone: the (id, list_key, list_rank) of its `limit` markets, in
+    order, read from the list's index (no join, no JSON: a few index and heap blocks)."""
+    ks = _keyset(
+        state=state, category=category, search=search, status=status, sort=sort, after=after
     )
-    cur = await conn.execute(query, params, prepare=True)
+    cur = await conn.execute(
+        f"SELECT m.id, {ks.key} AS list_key, {ks.rank} AS list_rank FROM markets m" + ks.clauses(),
+        ks.params | {"limit": limit},
+        prepare=True,
+    )
     return [(mid, key, rank) for mid, key, rank in await cur.fetchall()]
 
 
